@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+//
+// SwiftMoshi: a Moshi-style full-duplex speech-dialogue server for Linux.
+// The target list is the architecture (Docs/ARCHITECTURE.md); dependencies point down only:
+//
+//   moshi ─▶ MoshiCLI ─▶ Server ─▶ Engine ─▶ Mimi, MoshiLM, AudioIO ─▶ Weights ─▶ Numerics ─▶ C bridges
+//
+import PackageDescription
+import class Foundation.ProcessInfo
+
+/// Numeric code is compiled optimized even in debug builds: parity tests on tiny
+/// models would otherwise take minutes, and the kernels are what we test.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+var targets: [Target] = [
+    // MARK: C bridges (system libraries from Debian, with shims for what Swift cannot import)
+    .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+    .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+    .systemLibrary(name: "COgg", pkgConfig: "ogg", providers: [.apt(["libogg-dev"])]),
+    .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    // SIMD kernels in C with run-time CPU dispatch, and the persistent thread pool.
+    .target(
+        name: "CKernels",
+        cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fno-trapping-math"])],
+        linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]
+    ),
+
+    // MARK: Numerics and weight files
+    .target(name: "Numerics", dependencies: ["CKernels", "CBLAS"], swiftSettings: optimized),
+    .target(name: "Weights", dependencies: ["Numerics"], swiftSettings: optimized),
+
+    // MARK: Models (no I/O) and audio I/O
+    .target(name: "Mimi", dependencies: ["Numerics", "Weights"], swiftSettings: optimized),
+    .target(name: "MoshiLM", dependencies: ["Numerics", "Weights"], swiftSettings: optimized),
+    .target(name: "AudioIO", dependencies: ["CALSA", "COpus", "COgg", "CSpeexDSP"]),
+
+    // MARK: Engine, server, configuration, command line
+    .target(name: "Engine", dependencies: ["Mimi", "MoshiLM", "AudioIO", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Server", dependencies: ["Engine", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Settings", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+    .target(
+        name: "MoshiCLI",
+        dependencies: [
+            "Numerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .executableTarget(name: "moshi", dependencies: ["MoshiCLI"]),
+
+    // MARK: Tests
+    .testTarget(name: "NumericsTests", dependencies: ["Numerics"], swiftSettings: optimized),
+    .testTarget(name: "WeightsTests", dependencies: ["Weights", "Numerics"]),
+    .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
+    .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+    .testTarget(name: "MoshiCLITests", dependencies: ["MoshiCLI"]),
+]
+
+// libFuzzer targets exist only when asked for (scripts/fuzz.sh sets MOSHI_FUZZ=1): they have
+// no `main` of their own and link only with `--sanitize=fuzzer`.
+if ProcessInfo.processInfo.environment["MOSHI_FUZZ"] != nil {
+    for name in ["FuzzSafetensors", "FuzzGGUF"] {
+        targets.append(.executableTarget(
+            name: name, dependencies: ["Weights"], path: "Tests/Fuzz/\(name)",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ))
+    }
+}
+
+let package = Package(
+    name: "SwiftMoshi",
+    platforms: [.macOS(.v15)],
+    products: [.executable(name: "moshi", targets: ["moshi"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+// Umbrella header of the C kernels target (SIMD kernels with run-time CPU dispatch, thread pool).
+#ifndef MOSHI_CKERNELS_H
+#define MOSHI_CKERNELS_H
+#include "mk_cpu.h"
+#endif

@@ -1,0 +1,26 @@
+import CKernels
+
+/// The SIMD features of the CPU we run on, read once at start-up; kernels are chosen from these.
+public struct CPUFeatures: OptionSet, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let avx2FMA = CPUFeatures(rawValue: Int32(MK_CPU_AVX2_FMA))
+    public static let f16c = CPUFeatures(rawValue: Int32(MK_CPU_F16C))
+    public static let avx512F = CPUFeatures(rawValue: Int32(MK_CPU_AVX512F))
+    public static let avx512BW = CPUFeatures(rawValue: Int32(MK_CPU_AVX512BW))
+    public static let neon = CPUFeatures(rawValue: Int32(MK_CPU_NEON))
+
+    /// The features of this machine's CPU.
+    public static let current = CPUFeatures(rawValue: mk_cpu_features())
+
+    public var description: String {
+        var names: [String] = []
+        if contains(.avx512F) { names.append("avx512f") }
+        if contains(.avx512BW) { names.append("avx512bw") }
+        if contains(.avx2FMA) { names.append("avx2+fma") }
+        if contains(.f16c) { names.append("f16c") }
+        if contains(.neon) { names.append("neon") }
+        return names.isEmpty ? "scalar" : names.joined(separator: ",")
+    }
+}

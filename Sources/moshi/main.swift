@@ -1,0 +1,3 @@
+import MoshiCLI
+
+MoshiCommand.main()
