@@ -60,9 +60,9 @@ var targets: [Target] = [
 // libFuzzer targets exist only when asked for (scripts/fuzz.sh sets MOSHI_FUZZ=1): they have
 // no `main` of their own and link only with `--sanitize=fuzzer`.
 if ProcessInfo.processInfo.environment["MOSHI_FUZZ"] != nil {
-    for name in ["FuzzSafetensors", "FuzzGGUF"] {
+    for name in ["FuzzSafetensors", "FuzzGGUF", "FuzzOgg"] {
         targets.append(.executableTarget(
-            name: name, dependencies: ["Weights"], path: "Tests/Fuzz/\(name)",
+            name: name, dependencies: ["Weights", "AudioIO"], path: "Tests/Fuzz/\(name)",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ))
     }
