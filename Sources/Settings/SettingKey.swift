@@ -1,0 +1,59 @@
+import TOMLKit
+
+/// One configuration key: where it lives in `moshi.toml` (`[section] name = ...`), its environment
+/// variable (`MOSHI_SECTION_NAME`), its built-in default, what it means, and which values are valid.
+public struct SettingKey<Value: SettingValue>: Sendable {
+    public let section: String
+    public let name: String
+    public let defaultValue: Value
+    public let help: String
+    /// Returns why a value is invalid, or nil when it is fine.
+    let check: @Sendable (Value) -> String?
+
+    public init(_ section: String, _ name: String, default defaultValue: Value, help: String,
+                check: @escaping @Sendable (Value) -> String? = { _ in nil }) {
+        self.section = section
+        self.name = name
+        self.defaultValue = defaultValue
+        self.help = help
+        self.check = check
+    }
+
+    /// `section.name`.
+    public var path: String { "\(section).\(name)" }
+    /// `MOSHI_SECTION_NAME`.
+    public var environmentVariable: String { "MOSHI_\(section.uppercased())_\(name.uppercased())" }
+
+    /// The type-erased form the catalog holds.
+    public var erased: AnySettingKey { AnySettingKey(self) }
+}
+
+/// A `SettingKey` with its value type erased, so every key can sit in one catalog.
+public struct AnySettingKey: Sendable {
+    public let section: String
+    public let name: String
+    public let typeName: String
+    public let defaultLiteral: String
+    public let help: String
+    public let environmentVariable: String
+    let defaultValue: any SettingValue
+    let fromTOML: @Sendable (TOMLValueConvertible) -> (any SettingValue)?
+    let fromEnvironment: @Sendable (String) -> (any SettingValue)?
+    let check: @Sendable (any SettingValue) -> String?
+
+    init<V: SettingValue>(_ key: SettingKey<V>) {
+        section = key.section
+        name = key.name
+        typeName = V.typeName
+        defaultLiteral = key.defaultValue.tomlLiteral
+        help = key.help
+        environmentVariable = key.environmentVariable
+        defaultValue = key.defaultValue
+        fromTOML = { V(toml: $0) }
+        fromEnvironment = { V(environment: $0) }
+        let check = key.check
+        self.check = { value in (value as? V).flatMap(check) }
+    }
+
+    public var path: String { "\(section).\(name)" }
+}

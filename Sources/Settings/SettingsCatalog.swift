@@ -1,0 +1,44 @@
+/// Every configuration key the program reads. `Config/moshi.toml` documents each of them with
+/// its default (a test keeps the two in step), and each has a `MOSHI_*` environment variable.
+public enum SettingsCatalog {
+    // MARK: [runtime]
+    public static let threads = SettingKey<Int>(
+        "runtime", "threads", default: 0,
+        help: "Compute threads for the model kernels; 0 means one per CPU.",
+        check: { $0 < 0 || $0 > 1024 ? "must be between 0 and 1024" : nil })
+    public static let logLevel = SettingKey<String>(
+        "runtime", "log_level", default: "info",
+        help: "Log level: trace, debug, info, notice, warning, error or critical.",
+        check: { logLevels.contains($0) ? nil : "must be one of \(logLevels.joined(separator: ", "))" })
+    public static let matvecPrecision = SettingKey<String>(
+        "runtime", "matvec_precision", default: "exact",
+        help: "Quantized matrix-vector products: \"exact\" (f32 math on the dequantized weights) or \"int8\" (activations quantized to int8 per 32-block, faster, slightly less exact).",
+        check: { ["exact", "int8"].contains($0) ? nil : "must be \"exact\" or \"int8\"" })
+
+    // MARK: [model]
+    public static let modelDirectory = SettingKey<String>(
+        "model", "model_dir", default: "",
+        help: "Directory holding a Kyutai repo's files (LM weights, Mimi weights, tokenizer); empty means look in the Hugging Face cache.")
+    public static let hfRepo = SettingKey<String>(
+        "model", "hf_repo", default: "kyutai/moshiko-pytorch-bf16",
+        help: "Hugging Face repo whose files are looked up in the local Hugging Face cache (HF_HOME, HF_HUB_CACHE, ~/.cache/huggingface/hub).")
+    public static let mimiCodebooks = SettingKey<Int>(
+        "model", "mimi_codebooks", default: 8,
+        help: "Mimi codebooks used per frame (1 semantic + acoustic); Moshi 7B uses 8.",
+        check: { (1...32).contains($0) ? nil : "must be between 1 and 32" })
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// All keys, in the order `Config/moshi.toml` lists them.
+    public static let all: [AnySettingKey] = [
+        threads.erased, logLevel.erased, matvecPrecision.erased,
+        modelDirectory.erased, hfRepo.erased, mimiCodebooks.erased,
+    ]
+
+    /// The sections, in order of first appearance.
+    public static var sections: [String] {
+        var seen: [String] = []
+        for key in all where !seen.contains(key.section) { seen.append(key.section) }
+        return seen
+    }
+}
