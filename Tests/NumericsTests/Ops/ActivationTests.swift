@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import Numerics
+
+@Suite struct VectorExpTests {
+    @Test func expMatchesDoubleWithinThreeUlp() {
+        var worst = 0.0
+        var x: Float = -87
+        while x < 88 {
+            let got = Double(vectorExp(FloatVector(repeating: x))[0])
+            let want = exp(Double(x))
+            worst = max(worst, abs(got - want) / want)
+            x += 0.0137
+        }
+        #expect(worst < 3.6e-7, "worst relative error \(worst)")
+        #expect(vectorExp(FloatVector(repeating: 0))[0] == 1)
+        #expect(vectorExp(FloatVector(repeating: -.infinity))[0] == 0)
+        #expect(vectorExp(FloatVector(repeating: -100))[0] == 0)
+    }
+
+    @Test func expm1IsAccurateNearZeroAndSaturatesAtMinusOne() {
+        var worst = 0.0
+        for x in [-1e-7, -3e-4, -0.01, -0.2, -0.3466, -0.5, -1, -2.5, -10, -30, 1e-6, 0.1, 0.7, 3] as [Double] {
+            let got = Double(vectorExpm1(FloatVector(repeating: Float(x)))[0])
+            let want = expm1(Double(Float(x)))
+            worst = max(worst, abs(got - want) / abs(want))
+        }
+        #expect(worst < 3.6e-7, "worst relative error \(worst)")
+        #expect(vectorExpm1(FloatVector(repeating: -200))[0] == -1)
+    }
+}
+
+@Suite struct ActivationTests {
+    /// Runs `f` out of place and in place over `input`, checks both agree bit for bit, returns the result.
+    func run(_ input: [Float], _ f: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        var out = [Float](repeating: .nan, count: input.count)
+        input.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { f(x.baseAddress!, input.count, $0.baseAddress!) } }
+        var inPlace = input
+        inPlace.withUnsafeMutableBufferPointer { f(UnsafePointer($0.baseAddress!), input.count, $0.baseAddress!) }
+        #expect(inPlace == out)
+        return out
+    }
+
+    @Test func geluIsTheExactErfForm() {
+        // 0.5 * x * (1 + erf(x / sqrt 2)) at +-1 and 0, to float precision.
+        let y = run([1, -1, 0, 3]) { gelu($0, count: $1, into: $2) }
+        #expect(abs(Double(y[0]) - 0.8413447460685429) < 1e-7)
+        #expect(abs(Double(y[1]) - -0.15865525393145707) < 3e-8)
+        #expect(y[2] == 0)
+        #expect(abs(Double(y[3]) - 2.99595030590511) < 3e-7)
+        // The tanh approximation differs from the exact form by ~1e-4 around |x| ~ 2: make sure we are not it.
+        let tanhApproximation = 0.5 * 2 * (1 + tanh(sqrt(2 / Double.pi) * (2 + 0.044715 * 8)))
+        let y2 = run([2]) { gelu($0, count: $1, into: $2) }
+        #expect(abs(Double(y2[0]) - 1.9544997361036416) < 2e-7)
+        #expect(abs(Double(y2[0]) - tanhApproximation) > 1e-5)
+    }
+
+    @Test func geluMatchesDoubleOnRandomInputs() {
+        var data = TestData(seed: 1)
+        let x = data.floats(1001, -8, 8)
+        let y = run(x) { gelu($0, count: $1, into: $2) }
+        let want = x.map { v in 0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot())) }
+        #expect(worstError(y, want, abs: 1e-7, rel: 3e-7) <= 1)
+    }
+
+    @Test func siluMatchesDoubleIncludingTails() {
+        var data = TestData(seed: 2)
+        let x = data.floats(1003, -30, 30) + [0, -90, 90, 1e-6, -1e-6]
+        let y = run(x) { silu($0, count: $1, into: $2) }
+        let want = x.map { v in Double(v) / (1 + exp(-Double(v))) }
+        #expect(worstError(y, want, abs: 1e-30, rel: 5e-7) <= 1)
+        #expect(y[x.count - 5] == 0)
+    }
+
+    @Test func eluIsIdentityAboveZeroAndExpm1Below() {
+        var data = TestData(seed: 3)
+        let x = data.floats(1005, -12, 12) + [0, -1e-7, 1e-7, -100]
+        let y = run(x) { elu($0, count: $1, into: $2) }
+        for i in x.indices where x[i] > 0 { #expect(y[i] == x[i]) }
+        let want = x.map { v in v > 0 ? Double(v) : expm1(Double(v)) }
+        #expect(worstError(y, want, abs: 1e-30, rel: 4e-7) <= 1)
+        #expect(y[x.count - 1] == -1)
+    }
+
+    @Test func siluGateActivatesTheFirstHalfAndMultipliesBySecond() {
+        var data = TestData(seed: 4)
+        let rows = 3, hidden = 37
+        let h = data.floats(rows * 2 * hidden, -6, 6)
+        var y = [Float](repeating: .nan, count: rows * hidden)
+        h.withUnsafeBufferPointer { hp in y.withUnsafeMutableBufferPointer { siluGate(hp.baseAddress!, rows: rows, hidden: hidden, into: $0.baseAddress!) } }
+        var want = [Double]()
+        for r in 0..<rows {
+            for j in 0..<hidden {
+                let a = Double(h[r * 2 * hidden + j]), b = Double(h[r * 2 * hidden + hidden + j])
+                want.append(a / (1 + exp(-a)) * b)
+            }
+        }
+        #expect(worstError(y, want, abs: 1e-7, rel: 1e-6) <= 1)
+        // In place: the first rows * hidden floats of the buffer become the result.
+        var buffer = h
+        buffer.withUnsafeMutableBufferPointer { siluGate(UnsafePointer($0.baseAddress!), rows: rows, hidden: hidden, into: $0.baseAddress!) }
+        #expect(Array(buffer[0..<(rows * hidden)]) == y)
+    }
+}
