@@ -3,7 +3,7 @@
 /// `y` may equal `x`. Vectorised; accurate to ~2 ulp. Allocates nothing.
 public func elu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
     mapVectors(x, y, count: count) { v in
-        let negative = vectorExpm1(pointwiseMin(v, FloatVector(repeating: 0)))
+        let negative = vectorExpm1(v.replacing(with: 0, where: v .> 0))
         return negative.replacing(with: v, where: v .> 0)
     }
 }

@@ -13,7 +13,9 @@ typealias FloatVector = SIMD8<Float>
 /// instead of +inf; NaN inputs give unspecified (but non-trapping) results.
 @inline(__always)
 func expSplit(_ x: FloatVector) -> (scale: FloatVector, p: FloatVector) {
-    let xc = x.clamped(lowerBound: FloatVector(repeating: -87), upperBound: FloatVector(repeating: 88))
+    // (`clamped` / `pointwiseMin` are not inlined into vector code; compare-and-replace is.)
+    var xc = x.replacing(with: -87, where: x .< -87)
+    xc = xc.replacing(with: 88, where: xc .> 88)
     // Round x*log2(e) to the nearest integer with the 1.5*2^23 trick; the low bits of the sum's
     // bit pattern then hold n as an integer.
     let magic = FloatVector(repeating: 12_582_912)
