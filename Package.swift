@@ -50,7 +50,7 @@ var targets: [Target] = [
     .executableTarget(name: "moshi", dependencies: ["MoshiCLI"]),
 
     // MARK: Tests
-    .testTarget(name: "NumericsTests", dependencies: ["Numerics"], swiftSettings: optimized),
+    .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Ops/Fixtures")], swiftSettings: optimized),
     .testTarget(name: "WeightsTests", dependencies: ["Weights", "Numerics"]),
     .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
     .testTarget(name: "SettingsTests", dependencies: ["Settings"]),

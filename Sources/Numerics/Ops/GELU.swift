@@ -6,8 +6,11 @@ import Darwin
 
 /// Exact (erf-based) GELU, PyTorch's default `F.gelu` (approximate="none"), used by the Mimi
 /// transformers' feed-forward: `y = x * 0.5 * (1 + erf(x / sqrt(2)))`, in float32 in that order,
-/// as PyTorch's CPU kernel does. `erff` is the C library's (glibc: < 1 ulp), so results agree
-/// with PyTorch to about 1 ulp. Element-wise over `count` floats; `y` may equal `x`. Allocates nothing.
+/// as PyTorch's CPU kernel does. `erff` is the C library's (glibc: < 1 ulp). PyTorch's vectorised
+/// AVX2 kernel approximates erf (Abramowitz-Stegun 7.1.26, |error| <= 1.5e-7), so the two agree
+/// to about `1e-7 * max(1, |x|)` absolute (checked against PyTorch fixtures); this one is the more
+/// accurate. Scalar: ~5 ns an element. Element-wise over `count` floats; `y` may equal `x`.
+/// Allocates nothing.
 public func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
     let invSqrt2: Float = 0.707_106_781_186_547_524_4
     for i in 0..<count {
