@@ -272,13 +272,21 @@ class Randomizer:
                 cb = vq._codebook
                 bins, cd = cb.embedding_sum.shape
                 for attempt in range(50):
-                    idx = torch.randperm(n_frames, generator=self.gen)
-                    if bins > n_frames:
-                        extra = torch.randint(0, n_frames, (bins - n_frames,), generator=self.gen)
-                        idx = torch.cat([idx, extra])
-                    idx = idx[torch.randperm(bins, generator=self.gen)][:bins]
                     spread = residual.std()
-                    rows = residual[idx] + 0.6 * spread * self.randn(bins, cd)
+                    if bins <= 4 * n_frames:
+                        idx = torch.randperm(n_frames, generator=self.gen)
+                        if bins > n_frames:
+                            extra = torch.randint(0, n_frames, (bins - n_frames,), generator=self.gen)
+                            idx = torch.cat([idx, extra])
+                        idx = idx[torch.randperm(bins, generator=self.gen)][:bins]
+                        rows = residual[idx] + 0.6 * spread * self.randn(bins, cd)
+                    else:
+                        # Many more rows than frames (full size): one near row per frame,
+                        # the others random vectors of the residuals' scale, shuffled.
+                        near = residual[torch.randperm(n_frames, generator=self.gen)]
+                        near = near + 0.6 * spread * self.randn(n_frames, cd)
+                        far = 1.5 * spread * self.randn(bins - n_frames, cd)
+                        rows = torch.cat([near, far])[torch.randperm(bins, generator=self.gen)]
                     usage = torch.exp(0.7 * self.randn(bins))
                     tiny = self.small["tiny_usage_rows"] if self.small else 0
                     if tiny and rvq is q.rvq_rest and li == 0:
