@@ -20,9 +20,9 @@ Requirements (pinned)
 
     That plain install pulls PyPI's Linux torch wheel with its nvidia-* CUDA wheels
     (about 7 GB in the venv, 95 s on this machine); it runs on the CPU without a GPU.
-    If the CUDA wheels are unwanted: `pip install --no-deps torch==2.9.1` plus
-    filelock typing-extensions sympy networkx jinja2 fsspec, then
-    `pip install moshi==0.2.13` with its other requirements.
+    Untested alternative without the CUDA wheels: `pip install --no-deps torch==2.9.1`
+    plus filelock typing-extensions sympy networkx jinja2 fsspec, then moshi==0.2.13
+    and its other requirements (numpy safetensors einops huggingface_hub sentencepiece ...).
 
 Usage
     /work/ref-venv/bin/python Tests/Fixtures/make_mimi_fixtures.py            # small fixtures
