@@ -19,7 +19,8 @@ public enum ConvolutionError: Error, Equatable, CustomStringConvertible {
 }
 
 /// How a convolution is computed. `automatic` picks GEMM for dense and wide-group convolutions
-/// and the direct loop for depthwise-like ones; tests force each path to check both.
+/// and the direct loop for depthwise-like ones (and, for `Conv1d`, at most 4 outputs per group);
+/// tests force each path to check both.
 public enum ConvolutionAlgorithm: Sendable, Hashable {
     case automatic
     /// im2col / col2im around OpenBLAS `cblas_sgemm`, one product per group.

@@ -36,13 +36,14 @@ struct OpsBenchmarks {
         (256, 128, 10, 5, 96, 1), (128, 64, 8, 4, 480, 1),
     ]
 
-    func convTime(_ shapes: [(Int, Int, Int, Int, Int)]) throws -> Double {
+    func convTime(_ shapes: [(Int, Int, Int, Int, Int)], algorithm: ConvolutionAlgorithm = .automatic) throws -> Double {
         var data = TestData(seed: 1)
         var total = 0.0
         for (cin, cout, k, s, t) in shapes {
             let w = data.normals(cout * cin * k, scale: 0.05), b = data.normals(cout), x = data.normals(cin * t)
             try w.withUnsafeBufferPointer { wp in try b.withUnsafeBufferPointer { bp in
-                let conv = try Conv1d(inChannels: cin, outChannels: cout, kernelSize: k, stride: s, weight: wp.baseAddress!, bias: bp.baseAddress!)
+                let conv = try Conv1d(inChannels: cin, outChannels: cout, kernelSize: k, stride: s, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                                      algorithm: algorithm)
                 var out = [Float](repeating: 0, count: cout * conv.outputLength(inputLength: t))
                 var scratch = [Float](repeating: 0, count: max(conv.scratchCount(inputLength: t), 1))
                 let us = median {
@@ -50,7 +51,7 @@ struct OpsBenchmarks {
                 }
                 if ProcessInfo.processInfo.environment["MOSHI_OPS_BENCH"] == "verbose" {
                     let tOut = conv.outputLength(inputLength: t)
-                    print(String(format: "  conv %4d->%4d k%2d s%d T%4d: %7.0f us, %5.1f GFLOP/s", cin, cout, k, s, t, us,
+                    print(String(format: "  conv %4d->%4d k%2d s%d T%4d %@: %7.0f us, %5.1f GFLOP/s", cin, cout, k, s, t, "\(conv.algorithm)", us,
                                  2e-3 * Double(cin * cout * k * tOut) / us))
                 }
                 total += us
@@ -82,6 +83,9 @@ struct OpsBenchmarks {
         let elu = median { eluInPlace(&elus, count: elus.count) ; elus.withUnsafeMutableBufferPointer { _ in } }
         var g = data.normals(2 * 2048 * 16)  // 2 transformers x 8 layers x T=2 x 2048
         let gelu = median { geluInPlace(&g, count: g.count) }
+        if ProcessInfo.processInfo.environment["MOSHI_OPS_BENCH"] == "verbose" {
+            _ = try convTime([(64, 1, 3, 1, 1922), (1, 64, 7, 1, 1926), (32, 2, 3, 1, 1922), (64, 32, 3, 1, 1922)], algorithm: .direct)
+        }
         let big = data.normals(8_388_608)
         var sink: Float = 0
         let stream = median(5) { sink += dotProduct(big, big, count: big.count) }
