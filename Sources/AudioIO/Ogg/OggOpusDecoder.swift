@@ -1,0 +1,112 @@
+/// Decodes an Ogg Opus stream, pushed in pieces, to 24 kHz mono PCM: `OggOpusReader` for the
+/// packets, `OpusDecoder` for the audio. Honours the OpusHead's pre-skip and output gain, trims
+/// the padding the end-of-stream granule position marks, conceals a lost page with libopus'
+/// packet-loss concealment, mixes stereo streams down to mono, and resets on a chained stream.
+///
+/// Packets libopus rejects are counted in `corruptPackets` and skipped. Not thread-safe.
+public final class OggOpusDecoder {
+    /// The output rate: Opus decodes natively at 24 kHz, the model's rate.
+    public static let sampleRate = 24000
+    /// The packet source; push bytes through `push`.
+    public let reader: OggOpusReader
+    /// Packets libopus rejected (skipped).
+    public private(set) var corruptPackets = 0
+    /// Packets concealed after a gap.
+    public private(set) var concealedPackets = 0
+
+    private var decoder: OpusDecoder?
+    private var streamNumber = -1
+    private var preSkipRemaining = 0        // samples at 24 kHz still to drop
+    private var emitted: Int64 = 0           // samples at 24 kHz output in this stream
+    private var gain: Float = 1
+    private var preSkip48k: Int64 = 0
+    private var scratch: [Float]             // one packet of interleaved PCM: 120 ms stereo at 24 kHz
+
+    public init(maximumPacketSize: Int = 65536) {
+        reader = OggOpusReader(maximumPacketSize: maximumPacketSize)
+        scratch = [Float](repeating: 0, count: 2 * Self.sampleRate * 120 / 1000)
+    }
+
+    /// Appends bytes of the stream.
+    public func push(_ bytes: UnsafeRawBufferPointer) { reader.push(bytes) }
+
+    /// Appends bytes of the stream.
+    public func push(_ bytes: [UInt8]) { reader.push(bytes) }
+
+    /// Decodes every packet complete so far and appends the PCM (24 kHz mono, about -1...1)
+    /// to `output`; returns the number of samples appended. Throws only for a stream we cannot
+    /// decode at all (a multichannel mapping).
+    @discardableResult
+    public func decodeAvailable(appendingTo output: inout [Float]) throws(OggOpusError) -> Int {
+        let before = output.count
+        while let packet = reader.nextPacket() {
+            try decode(packet, appendingTo: &output)
+        }
+        return output.count - before
+    }
+
+    private func decode(_ packet: OggOpusPacket, appendingTo output: inout [Float]) throws(OggOpusError) {
+        if packet.streamNumber != streamNumber { try startStream(packet.streamNumber) }
+        guard let decoder else { return }
+        let channels = decoder.channelCount
+        let frameCount: Int
+        do {
+            frameCount = try packet.data.withUnsafeBufferPointer { (data) throws(OpusError) -> Int in
+                let duration = try OpusDecoder.sampleCount(ofPacket: data, atRate: Self.sampleRate)
+                return try scratch.withUnsafeMutableBufferPointer { (pcm) throws(OpusError) -> Int in
+                    if packet.followsGap, duration <= decoder.maximumFrameSize {
+                        // One page per packet is the norm: conceal one packet's worth for the lost page.
+                        let concealed = try decoder.decodeMissing(frameSize: duration, into: pcm)
+                        concealedPackets += 1
+                        emit(pcm, frames: concealed, channels: channels, endGranule: nil, to: &output)
+                    }
+                    return try decoder.decode(data, into: pcm)
+                }
+            }
+        } catch {
+            corruptPackets += 1
+            return
+        }
+        scratch.withUnsafeMutableBufferPointer { pcm in
+            emit(pcm, frames: frameCount, channels: channels, endGranule: packet.endOfStream ? packet.granulePosition : nil, to: &output)
+        }
+    }
+
+    /// Drops pre-skip, applies gain, mixes down, trims at the end granule, and appends.
+    private func emit(_ pcm: UnsafeMutableBufferPointer<Float>, frames: Int, channels: Int, endGranule: Int64?, to output: inout [Float]) {
+        var first = 0
+        if preSkipRemaining > 0 {
+            first = min(frames, preSkipRemaining)
+            preSkipRemaining -= first
+        }
+        var last = frames
+        if let endGranule {
+            let allowed = max(0, (endGranule - preSkip48k) / 2) - emitted
+            last = first + Int(max(0, min(Int64(last - first), allowed)))
+        }
+        guard last > first else { return }
+        output.reserveCapacity(output.count + last - first)
+        for frame in first..<last {
+            var sum: Float = 0
+            for channel in 0..<channels { sum += pcm[frame * channels + channel] }
+            output.append(sum / Float(channels) * gain)
+        }
+        emitted += Int64(last - first)
+    }
+
+    private func startStream(_ number: Int) throws(OggOpusError) {
+        streamNumber = number
+        decoder = nil
+        guard let head = reader.head else { return }
+        guard head.mappingFamily == 0 else {
+            throw .unsupportedChannelMapping(family: head.mappingFamily, channelCount: head.channelCount)
+        }
+        do { decoder = try OpusDecoder(sampleRate: Self.sampleRate, channelCount: head.channelCount) } catch {
+            throw .unsupportedChannelMapping(family: head.mappingFamily, channelCount: head.channelCount)
+        }
+        preSkip48k = Int64(head.preSkip)
+        preSkipRemaining = (head.preSkip + 1) / 2
+        emitted = 0
+        gain = head.outputGainFactor
+    }
+}
