@@ -1,0 +1,117 @@
+/// The parameters of MLX affine quantization (`mx.quantize`): a linear's `NAME.weight` is
+/// stored as U32 words `[out, in * bits / 32]` with `NAME.scales` and `NAME.biases`
+/// `[out, in / groupSize]`. Published Moshi MLX checkpoints use 8 bits in groups of 64 and
+/// 4 bits in groups of 32; an MLX `config.json` may say which in its `quantization` object.
+public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
+    /// What `WeightFormat.mlxAffine` (and so the kernels) support.
+    public static let supportedBits = [4, 8]
+    public static let supportedGroupSizes = [32, 64]
+
+    public let bits: Int
+    public let groupSize: Int
+
+    public init(bits: Int, groupSize: Int) {
+        self.bits = bits
+        self.groupSize = groupSize
+    }
+
+    public var description: String { "\(bits)-bit groups of \(groupSize)" }
+
+    var isSupported: Bool {
+        Self.supportedBits.contains(bits) && Self.supportedGroupSizes.contains(groupSize)
+    }
+
+    /// Reads the `quantization` (or `quantization_config`) object, `{"group_size": 64, "bits": 8}`,
+    /// of an MLX `config.json`; nil if the config has none.
+    public static func fromConfig(path: String) throws(WeightFileError) -> MLXQuantization? {
+        let file = try MappedFile(path: path)
+        return try fromConfig(json: file.bytes, file: path)
+    }
+
+    /// As `fromConfig(path:)`, for JSON text in memory.
+    public static func fromConfig(json text: UnsafeRawBufferPointer, file: String) throws(WeightFileError) -> MLXQuantization? {
+        var reader = JSONReader(text)
+        do throws(JSONError) {
+            var found: MLXQuantization?
+            var top = try reader.beginObject()
+            while let key = try reader.nextKey(in: &top) {
+                guard key == "quantization" || key == "quantization_config",
+                      reader.peekKind() == UInt8(ascii: "{") else {
+                    try reader.skipValue()
+                    continue
+                }
+                var bits: Int?
+                var groupSize: Int?
+                var object = try reader.beginObject()
+                while let field = try reader.nextKey(in: &object) {
+                    switch field {
+                    case "bits": bits = try reader.readInteger()
+                    case "group_size": groupSize = try reader.readInteger()
+                    default: try reader.skipValue()
+                    }
+                }
+                guard let bits, let groupSize else {
+                    throw JSONError(message: "\(key) needs integer \"bits\" and \"group_size\"", offset: reader.position)
+                }
+                found = MLXQuantization(bits: bits, groupSize: groupSize)
+            }
+            try reader.expectEnd()
+            if let found, !found.isSupported {
+                throw JSONError(message: "quantization \(found) is not supported (bits 4 or 8, group size 32 or 64)", offset: 0)
+            }
+            return found
+        } catch {
+            throw WeightFileError(.format, file: file, "config JSON at byte \(error.offset): \(error.message)")
+        }
+    }
+
+    /// Works out the quantization of one packed matrix and its logical column count from the
+    /// word count per row `packedColumns` and the group count per row `groups`, using what the
+    /// caller knows: the config's quantization and/or the model's expected column count. With
+    /// neither, the shapes alone decide, which fails only when two supported settings fit
+    /// (4-bit groups of 64 and 8-bit groups of 32 pack a row identically).
+    static func resolve(tensor: String, file: String, packedColumns: Int, groups: Int,
+                        expectedColumns: Int?, configured: MLXQuantization?) throws(WeightFileError) -> (MLXQuantization, columns: Int) {
+        let shapes = "\(tensor).weight has \(packedColumns) words a row and .scales \(groups) groups a row"
+        func fail(_ message: String) -> WeightFileError {
+            WeightFileError(.mismatch, file: file, tensor: tensor + ".weight", message)
+        }
+        func columns(of q: MLXQuantization) -> Int? {
+            let (bits, overflow) = packedColumns.multipliedReportingOverflow(by: 32)
+            guard !overflow, bits % q.bits == 0, bits / q.bits == groups &* q.groupSize else { return nil }
+            return bits / q.bits
+        }
+        if let configured {
+            guard configured.isSupported else {
+                throw fail("MLX quantization \(configured) is not supported (bits 4 or 8, group size 32 or 64)")
+            }
+            guard let cols = columns(of: configured) else {
+                throw fail("the configured quantization (\(configured)) does not fit: \(shapes)")
+            }
+            if let expectedColumns, expectedColumns != cols {
+                throw fail("expected \(expectedColumns) columns but \(configured) packing gives \(cols)")
+            }
+            return (configured, cols)
+        }
+        if let expectedColumns {
+            guard expectedColumns > 0, groups > 0, expectedColumns % groups == 0,
+                  (packedColumns &* 32) % expectedColumns == 0 else {
+                throw fail("\(shapes), which does not pack \(expectedColumns) columns")
+            }
+            let q = MLXQuantization(bits: packedColumns * 32 / expectedColumns, groupSize: expectedColumns / groups)
+            guard q.isSupported else {
+                throw fail("\(shapes): for \(expectedColumns) columns that is \(q), which is not supported (bits 4 or 8, group size 32 or 64)")
+            }
+            return (q, expectedColumns)
+        }
+        let fits = Self.supportedBits.flatMap { bits in
+            Self.supportedGroupSizes.map { MLXQuantization(bits: bits, groupSize: $0) }
+        }.filter { columns(of: $0) != nil }
+        switch fits.count {
+        case 1: return (fits[0], columns(of: fits[0])!)
+        case 0: throw fail("\(shapes), which fits no supported quantization (bits 4 or 8, group size 32 or 64)")
+        default:
+            throw fail("\(shapes), which fits both \(fits.map(\.description).joined(separator: " and ")); give the quantization from config.json or the expected shape")
+        }
+    }
+}
