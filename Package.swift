@@ -52,6 +52,7 @@ var targets: [Target] = [
     // MARK: Tests
     .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Ops/Fixtures")], swiftSettings: optimized),
     .testTarget(name: "WeightsTests", dependencies: ["Weights", "Numerics"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "MimiTests", dependencies: ["Mimi", "Weights", "Numerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
     .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
     .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
     .testTarget(name: "MoshiCLITests", dependencies: ["MoshiCLI"]),

@@ -1,0 +1,93 @@
+import Numerics
+
+/// Mimi's streaming decoder: one frame of RVQ codes in, one 80 ms frame of 24 kHz mono audio
+/// out, with all state carried between calls, as the reference's `MimiModel.decode` inside
+/// `streaming()`.
+///
+///     codes [codebooks] -> split RVQ -> [512] -> depthwise stride-2 transposed conv -> [2, 512]
+///                       -> transformer -> SEANet decoder -> audio [1920]
+///
+/// One decoder serves one stream; many decoders may share one `MimiWeights`. `step` allocates
+/// nothing, takes no lock and does no I/O. Not thread-safe: one caller at a time.
+public final class MimiDecoder {
+    public let weights: MimiWeights
+    /// Samples per `step` (1920).
+    public let frameSize: Int
+    /// Codes per `step` (8 by default).
+    public var codebooks: Int { quantizer.codebooks }
+    /// Frames decoded since the start or the last `reset`.
+    public private(set) var frames = 0
+
+    private let quantizer: SplitResidualQuantizer
+    private let latent: FloatBuffer            // [dim]
+    private let upsample: StreamingDepthwiseUpsample
+    private let transformer: StreamingTransformer
+    private let seanet: SEANetDecoder
+    private let recorder: IntermediateRecorder?
+
+    /// - Parameter recordIntermediates: keep copies of each stage's last output
+    ///   (`intermediate(_:)`), for tests and diagnostics.
+    public init(weights: MimiWeights, recordIntermediates: Bool = false) {
+        let config = weights.config
+        self.weights = weights
+        frameSize = config.frameSize
+        quantizer = SplitResidualQuantizer(weights.quantizer, config: config)
+        latent = FloatBuffer(count: config.seanetDimension)
+        upsample = StreamingDepthwiseUpsample(weight: weights.upsample, dimension: config.seanetDimension)
+        transformer = StreamingTransformer(layers: weights.decoderTransformer, config: config,
+                                           maxSteps: config.stepsPerFrame)
+        seanet = SEANetDecoder(weights)
+        recorder = recordIntermediates
+            ? IntermediateRecorder(steps: config.stepsPerFrame, dimension: config.seanetDimension,
+                                   stages: [.quantizedLatent, .upsampleOutput, .decoderTransformerOutput])
+            : nil
+    }
+
+    /// Decodes one frame: `codes` holds exactly `codebooks` codes; `samples` receives
+    /// `frameSize` samples. A code outside `0 ..< codebookSize` is an error (nothing is decoded
+    /// and the state is unchanged).
+    public func step(_ codes: UnsafeBufferPointer<Int32>, samples: UnsafeMutableBufferPointer<Float>) throws(MimiError) {
+        precondition(samples.count >= frameSize, "MimiDecoder.step writes \(frameSize) samples, room for \(samples.count)")
+        guard codes.count == codebooks else {
+            throw .invalidCodes("expected \(codebooks) codes per frame, got \(codes.count)")
+        }
+        let size = quantizer.codebookSize
+        for (k, code) in codes.enumerated() where code < 0 || Int(code) >= size {
+            throw .invalidCodes("code \(code) of codebook \(k) is outside 0..<\(size)")
+        }
+        let steps = transformer.maxSteps
+        quantizer.decode(codes.baseAddress!, into: latent.pointer)
+        recorder?.record(.quantizedLatent, latent.pointer, steps: 1)
+        let x = seanet.latent
+        upsample.run(latent.pointer, steps: 1, into: x)
+        recorder?.record(.upsampleOutput, x, steps: steps)
+        transformer.run(x, steps: steps)
+        recorder?.record(.decoderTransformerOutput, x, steps: steps)
+        seanet.run(into: samples.baseAddress!)
+        frames += 1
+    }
+
+    /// Decodes one frame into a new array (convenient; allocates).
+    public func step(_ codes: [Int32]) throws(MimiError) -> [Float] {
+        var samples = [Float](repeating: 0, count: frameSize)
+        let result: Result<Void, MimiError> = codes.withUnsafeBufferPointer { input in
+            samples.withUnsafeMutableBufferPointer { output in
+                Result { () throws(MimiError) in try step(input, samples: output) }
+            }
+        }
+        try result.get()
+        return samples
+    }
+
+    /// Back to the start of a stream: zero conv histories and carries, empty KV caches, positions 0.
+    public func reset() {
+        upsample.reset()
+        transformer.reset()
+        seanet.reset()
+        frames = 0
+    }
+
+    /// The last frame's output of `stage` (time-major `[steps, dim]`), if intermediates are
+    /// recorded and the stage belongs to the decoder.
+    public func intermediate(_ stage: MimiStage) -> [Float]? { recorder?.values(stage) }
+}

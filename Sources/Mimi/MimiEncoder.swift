@@ -1,0 +1,85 @@
+import Numerics
+
+/// Mimi's streaming encoder: one 80 ms frame of 24 kHz mono audio in, one frame of RVQ codes
+/// out, with all state (conv histories, transformer KV caches and positions) carried between
+/// calls, as the reference's `MimiModel.encode` inside `streaming()`.
+///
+///     audio [1920] -> SEANet encoder -> [2, 512] -> transformer -> stride-2 conv -> [512]
+///                  -> split RVQ -> codes [codebooks]
+///
+/// One encoder serves one stream; many encoders may share one `MimiWeights`. `step` allocates
+/// nothing, takes no lock and does no I/O. Not thread-safe: one caller at a time.
+public final class MimiEncoder {
+    public let weights: MimiWeights
+    /// Samples per `step` (1920).
+    public let frameSize: Int
+    /// Codes per `step` (8 by default: 1 semantic + 7 acoustic).
+    public var codebooks: Int { quantizer.codebooks }
+    /// Frames encoded since the start or the last `reset`.
+    public private(set) var frames = 0
+
+    private let seanet: SEANetEncoder
+    private let transformer: StreamingTransformer
+    /// Input `[2 history + 2, dim]`; replicate-padded on the first call of a stream.
+    private let downsample: StreamingConv
+    private let quantizer: SplitResidualQuantizer
+    private let latent: FloatBuffer            // [dim]
+    private let recorder: IntermediateRecorder?
+
+    /// - Parameter recordIntermediates: keep copies of each stage's last output
+    ///   (`intermediate(_:)`), for tests and diagnostics.
+    public init(weights: MimiWeights, recordIntermediates: Bool = false) {
+        let config = weights.config
+        self.weights = weights
+        frameSize = config.frameSize
+        seanet = SEANetEncoder(weights)
+        transformer = StreamingTransformer(layers: weights.encoderTransformer, config: config,
+                                           maxSteps: config.stepsPerFrame)
+        downsample = StreamingConv(weights.downsample, maxSteps: config.stepsPerFrame, replicatePadding: true)
+        quantizer = SplitResidualQuantizer(weights.quantizer, config: config)
+        latent = FloatBuffer(count: config.seanetDimension)
+        recorder = recordIntermediates
+            ? IntermediateRecorder(steps: config.stepsPerFrame, dimension: config.seanetDimension,
+                                   stages: [.seanetEncoderOutput, .encoderTransformerOutput, .downsampleOutput])
+            : nil
+    }
+
+    /// Encodes one frame: `samples` holds exactly `frameSize` samples (mono, nominally in
+    /// [-1, 1]); `codes` receives `codebooks` codes, each in `0 ..< codebookSize`.
+    public func step(_ samples: UnsafeBufferPointer<Float>, codes: UnsafeMutableBufferPointer<Int32>) {
+        precondition(samples.count == frameSize, "MimiEncoder.step takes \(frameSize) samples, got \(samples.count)")
+        precondition(codes.count >= codebooks, "MimiEncoder.step writes \(codebooks) codes, room for \(codes.count)")
+        let steps = transformer.maxSteps
+        let x = downsample.newSteps
+        seanet.run(samples.baseAddress!, into: x)
+        recorder?.record(.seanetEncoderOutput, x, steps: steps)
+        transformer.run(x, steps: steps)
+        recorder?.record(.encoderTransformerOutput, x, steps: steps)
+        downsample.run(steps: steps, into: latent.pointer)
+        recorder?.record(.downsampleOutput, latent.pointer, steps: 1)
+        quantizer.encode(latent.pointer, codes: codes.baseAddress!)
+        frames += 1
+    }
+
+    /// Encodes one frame into a new array (convenient; allocates).
+    public func step(_ samples: [Float]) -> [Int32] {
+        var codes = [Int32](repeating: 0, count: codebooks)
+        samples.withUnsafeBufferPointer { input in
+            codes.withUnsafeMutableBufferPointer { step(input, codes: $0) }
+        }
+        return codes
+    }
+
+    /// Back to the start of a stream: zero conv histories (the downsampler's replicate padding
+    /// re-armed), empty KV caches, positions 0.
+    public func reset() {
+        seanet.reset()
+        transformer.reset()
+        downsample.reset()
+        frames = 0
+    }
+
+    /// The last frame's output of `stage` (time-major `[steps, dim]`), if intermediates are
+    /// recorded and the stage belongs to the encoder.
+    public func intermediate(_ stage: MimiStage) -> [Float]? { recorder?.values(stage) }
+}

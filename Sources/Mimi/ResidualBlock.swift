@@ -1,0 +1,31 @@
+import Numerics
+
+/// SEANet's residual block, streaming: `x += conv1x1(ELU(conv_k(ELU(x))))` in place, with the
+/// k-tap conv's history carried between calls (identity skip, dilation 1).
+final class ResidualBlock {
+    let weights: ResidualBlockWeights
+    private let expand: StreamingConv
+    /// `[maxSteps, dim / compress]`.
+    private let hidden: FloatBuffer
+
+    init(_ weights: ResidualBlockWeights, maxSteps: Int) {
+        self.weights = weights
+        expand = StreamingConv(weights.expand, maxSteps: maxSteps)
+        hidden = FloatBuffer(count: maxSteps * weights.expand.outChannels)
+    }
+
+    /// Updates `x` (`[steps, dim]`, contiguous) in place.
+    func run(_ x: UnsafeMutablePointer<Float>, steps: Int) {
+        let dim = weights.expand.inChannels
+        let hiddenWidth = weights.expand.outChannels
+        elu(x, count: steps * dim, into: expand.newSteps)
+        expand.run(steps: steps, into: hidden.pointer)
+        eluInPlace(hidden.pointer, count: steps * hiddenWidth)
+        let project = weights.project
+        multiplyByTransposed(rows: steps, outputs: dim, inner: hiddenWidth, hidden.pointer, lda: hiddenWidth,
+                             project.weight, ldw: hiddenWidth, into: x, ldy: dim, accumulate: true)
+        if let bias = project.bias { addBias(bias, to: x, rows: steps, channels: dim) }
+    }
+
+    func reset() { expand.reset() }
+}

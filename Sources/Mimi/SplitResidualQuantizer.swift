@@ -1,0 +1,65 @@
+import Numerics
+
+/// The split residual vector quantizer, streaming one latent vector at a time. Encoding: both
+/// `rvq_first` and `rvq_rest` project the same latent (1x1, no bias); `rvq_first` picks code 0,
+/// `rvq_rest` codes 1... from its own projection, each the nearest codebook row (squared L2,
+/// ties to the lowest index) followed by subtracting that row from the residual. Decoding sums
+/// the chosen rows of each part and projects them back.
+final class SplitResidualQuantizer {
+    let weights: QuantizerWeights
+    let dimension: Int
+    let codebookDimension: Int
+    let codebookSize: Int
+    var codebooks: Int { weights.codebooks.count }
+
+    private let residual: FloatBuffer    // [codebookDimension]
+    private let distances: FloatBuffer   // [codebookSize]
+    private let firstSum: FloatBuffer    // [codebookDimension]
+    private let restSum: FloatBuffer     // [codebookDimension]
+
+    init(_ weights: QuantizerWeights, config: MimiConfig) {
+        self.weights = weights
+        dimension = config.seanetDimension
+        codebookDimension = config.codebookDimension
+        codebookSize = config.codebookSize
+        residual = FloatBuffer(count: codebookDimension)
+        distances = FloatBuffer(count: codebookSize)
+        firstSum = FloatBuffer(count: codebookDimension)
+        restSum = FloatBuffer(count: codebookDimension)
+    }
+
+    /// Quantizes one latent vector (`[dimension]`) into `codes` (`[codebooks]`).
+    func encode(_ latent: UnsafePointer<Float>, codes: UnsafeMutablePointer<Int32>) {
+        let c = codebookDimension
+        multiplyVector(outputs: c, inner: dimension, weights.firstInput, latent, into: residual.pointer)
+        nearest(codebook: 0, code: codes)
+        guard codebooks > 1 else { return }
+        multiplyVector(outputs: c, inner: dimension, weights.restInput, latent, into: residual.pointer)
+        for q in 1..<codebooks {
+            nearest(codebook: q, code: codes + q)
+            let row = weights.codebooks[q].entries + Int(codes[q]) * c
+            for i in 0..<c { residual[i] -= row[i] }
+        }
+    }
+
+    private func nearest(codebook q: Int, code: UnsafeMutablePointer<Int32>) {
+        let book = weights.codebooks[q]
+        nearestCodebookEntries(residual.pointer, count: 1, codebook: book.entries, squaredNorms: book.squaredNorms,
+                               entries: codebookSize, dimension: codebookDimension,
+                               scratch: distances.pointer, codes: code)
+    }
+
+    /// Reconstructs one latent vector (`[dimension]`) from `codes` (`[codebooks]`, each in
+    /// `0 ..< codebookSize`, checked by the caller).
+    func decode(_ codes: UnsafePointer<Int32>, into latent: UnsafeMutablePointer<Float>) {
+        let c = codebookDimension
+        firstSum.pointer.update(from: weights.codebooks[0].entries + Int(codes[0]) * c, count: c)
+        multiplyVector(outputs: dimension, inner: c, weights.firstOutput, firstSum.pointer, into: latent)
+        guard codebooks > 1 else { return }
+        restSum.fill(0)
+        for q in 1..<codebooks {
+            addInPlace(weights.codebooks[q].entries + Int(codes[q]) * c, to: restSum.pointer, count: c)
+        }
+        multiplyVector(outputs: dimension, inner: c, weights.restOutput, restSum.pointer, into: latent, accumulate: true)
+    }
+}

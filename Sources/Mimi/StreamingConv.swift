@@ -1,0 +1,80 @@
+import Glibc
+import Numerics
+
+/// A causal convolution's streaming state (the reference's `StreamingConv1d`): an input buffer
+/// whose first `history = kernelSize - stride` steps hold the end of the previous call's input,
+/// followed by room for the new steps. A producer writes its output straight into `newSteps`;
+/// `run` convolves history + new steps ("valid", no padding) and keeps the last `history` steps.
+///
+/// At the start and after `reset` the history is zeros, or, for a replicate-padded conv (the
+/// downsampler), copies of the first input step of the first call.
+final class StreamingConv {
+    let weights: ConvWeights
+    let maxSteps: Int
+    let replicatePadding: Bool
+    /// `[history + maxSteps, inChannels]`, time-major.
+    private let input: FloatBuffer
+    /// `[maxSteps / stride, kernelSize * inChannels]`: the input windows side by side (im2col),
+    /// needed when windows overlap (`kernelSize > stride`); nil otherwise.
+    private let windows: FloatBuffer?
+    private var started = false
+
+    init(_ weights: ConvWeights, maxSteps: Int, replicatePadding: Bool = false) {
+        precondition(maxSteps % weights.stride == 0, "a streaming conv takes whole strides")
+        self.weights = weights
+        self.maxSteps = maxSteps
+        self.replicatePadding = replicatePadding
+        input = FloatBuffer(count: (weights.history + maxSteps) * weights.inChannels)
+        windows = weights.kernelSize > weights.stride
+            ? FloatBuffer(count: maxSteps / weights.stride * weights.windowLength) : nil
+    }
+
+    /// Where the caller writes the new input steps (`[steps, inChannels]`).
+    var newSteps: UnsafeMutablePointer<Float> { input.pointer + weights.history * weights.inChannels }
+
+    /// Output steps for `steps` new input steps.
+    func outputSteps(for steps: Int) -> Int { steps / weights.stride }
+
+    /// Convolves the `steps` new input steps (already in `newSteps`) with the history into
+    /// `output` (`[steps / stride, outChannels]`, contiguous), adding to it when `accumulate`.
+    func run(steps: Int, into output: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        precondition(steps > 0 && steps <= maxSteps && steps % weights.stride == 0,
+                     "StreamingConv.run: \(steps) steps (at most \(maxSteps), whole strides of \(weights.stride))")
+        let cin = weights.inChannels
+        let history = weights.history
+        let x = input.pointer
+        if replicatePadding && !started {
+            for h in 0..<history { (x + h * cin).update(from: newSteps, count: cin) }
+        }
+        started = true
+        let count = steps / weights.stride
+        let a: UnsafePointer<Float>
+        let lda: Int
+        if let windows {
+            // Windows overlap: lay them out side by side (each is `kernelSize` consecutive steps).
+            let length = weights.windowLength
+            for t in 0..<count {
+                (windows.pointer + t * length).update(from: x + t * weights.stride * cin, count: length)
+            }
+            a = UnsafePointer(windows.pointer)
+            lda = length
+        } else {
+            a = UnsafePointer(x)
+            lda = weights.stride * cin
+        }
+        multiplyByTransposed(rows: count, outputs: weights.outChannels, inner: weights.windowLength,
+                             a, lda: lda, weights.weight, ldw: weights.windowLength,
+                             into: output, ldy: weights.outChannels, accumulate: accumulate)
+        if let bias = weights.bias { addBias(bias, to: output, rows: count, channels: weights.outChannels) }
+        if history > 0 {
+            // Keep the last `history` input steps for the next call (the ranges may overlap).
+            memmove(x, x + steps * cin, history * cin * MemoryLayout<Float>.stride)
+        }
+    }
+
+    /// Back to the start of a stream: zero history (re-arming the replicate padding).
+    func reset() {
+        input.pointer.update(repeating: 0, count: weights.history * weights.inChannels)
+        started = false
+    }
+}
