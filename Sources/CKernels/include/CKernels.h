@@ -2,4 +2,6 @@
 #ifndef MOSHI_CKERNELS_H
 #define MOSHI_CKERNELS_H
 #include "mk_cpu.h"
+#include "mk_pool.h"
+#include "mk_matvec.h"
 #endif

@@ -1,0 +1,71 @@
+import Glibc
+
+/// An owned, 64-byte-aligned array of floats, allocated once and zeroed; freed in `deinit`.
+/// Model state and kernel scratch live in these, so a step never allocates.
+public final class FloatBuffer: @unchecked Sendable {
+    public let count: Int
+    /// The first element. Valid as long as the buffer is alive.
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int) {
+        precondition(count >= 0, "FloatBuffer count must not be negative")
+        self.count = count
+        var raw: UnsafeMutableRawPointer? = nil
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        guard posix_memalign(&raw, 64, (bytes + 63) & ~63) == 0, let raw else {
+            fatalError("FloatBuffer: out of memory allocating \(bytes) bytes")
+        }
+        memset(raw, 0, bytes)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    /// A buffer holding a copy of `values`.
+    public convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { free(pointer) }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
+    public subscript(index: Int) -> Float {
+        get { pointer[index] }
+        set { pointer[index] = newValue }
+    }
+
+    public func fill(_ value: Float) { buffer.update(repeating: value) }
+
+    /// A copy of the contents (for tests and output, not for the hot path).
+    public var array: [Float] { Array(buffer) }
+}
+
+/// A dense row-major f32 matrix `[rows, cols]` viewing memory owned elsewhere (a `FloatBuffer`,
+/// a memory-mapped f32 tensor). Rows are `rowStride` floats apart.
+public struct Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let rowStride: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(rows: Int, cols: Int, rowStride: Int? = nil, pointer: UnsafeMutablePointer<Float>) {
+        self.rows = rows
+        self.cols = cols
+        self.rowStride = rowStride ?? cols
+        self.pointer = pointer
+    }
+
+    public init(rows: Int, cols: Int, buffer: FloatBuffer) {
+        precondition(rows * cols <= buffer.count, "Matrix [\(rows), \(cols)] does not fit a buffer of \(buffer.count)")
+        self.init(rows: rows, cols: cols, pointer: buffer.pointer)
+    }
+
+    public func row(_ r: Int) -> UnsafeMutablePointer<Float> { pointer + r * rowStride }
+
+    public subscript(r: Int, c: Int) -> Float {
+        get { pointer[r * rowStride + c] }
+        nonmutating set { pointer[r * rowStride + c] = newValue }
+    }
+}

@@ -1,0 +1,41 @@
+import Synchronization
+import Testing
+@testable import Numerics
+
+@Suite struct ThreadPoolTests {
+    @Test(arguments: [1, 2, 3])
+    func everyTaskRunsExactlyOnce(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        #expect(pool.threads == threads)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
+        counts.initialize(repeating: 0, count: 1000)
+        defer { counts.deallocate() }
+        pool.parallelFor(1000) { counts[$0] += 1 }
+        #expect((0..<1000).allSatisfy { counts[$0] == 1 })
+    }
+
+    @Test func manyTinyJobsInARowComplete() {
+        let pool = ThreadPool(threads: 2)
+        let total = Atomic<Int>(0)
+        for _ in 0..<5_000 { pool.parallelFor(3) { _ in total.add(1, ordering: .relaxed) } }
+        #expect(total.load(ordering: .relaxed) == 15_000)
+    }
+
+    @Test func idlePoolsAreDestroyedCleanly() {
+        for _ in 0..<50 {
+            let pool = ThreadPool(threads: 3)
+            pool.parallelFor(10) { _ in }
+        }
+        let sleeping = ThreadPool(threads: 2)
+        usleep(50_000)                           // workers fall asleep on the futex
+        let done = Atomic<Int>(0)
+        sleeping.parallelFor(4) { _ in done.add(1, ordering: .relaxed) }
+        #expect(done.load(ordering: .relaxed) == 4)
+    }
+
+    @Test func zeroThreadsMeansOnePerCPU() {
+        #expect(ThreadPool(threads: 0).threads == ThreadPool.availableCPUs)
+    }
+}
+
+import Glibc
