@@ -27,7 +27,8 @@ final class SEANetDecoder {
         for (index, stage) in weights.decoderStages.enumerated() {
             stageSteps.append(steps)
             steps *= stage.upsample.stride
-            stages.append((StreamingConvTranspose(stage.upsample), ResidualBlock(stage.block, maxSteps: steps)))
+            stages.append((StreamingConvTranspose(stage.upsample, maxSteps: steps / stage.upsample.stride),
+                           ResidualBlock(stage.block, maxSteps: steps)))
             if index + 1 < weights.decoderStages.count {
                 stageOutputs.append(FloatBuffer(count: steps * stage.upsample.outChannels))
             }

@@ -7,29 +7,35 @@ import Numerics
 /// So streaming output equals the full transposed convolution, trimmed on the right.
 final class StreamingConvTranspose {
     let weights: ConvTransposeWeights
+    let maxSteps: Int
     /// `[stride, outChannels]`: the partial block carried into the next call (no bias).
     private let carry: FloatBuffer
+    /// `[maxSteps, stride * outChannels]`: `upper · x[t]` for every input step.
+    private let spill: FloatBuffer
 
-    init(_ weights: ConvTransposeWeights) {
+    init(_ weights: ConvTransposeWeights, maxSteps: Int) {
         self.weights = weights
+        self.maxSteps = maxSteps
         carry = FloatBuffer(count: weights.blockLength)
+        spill = FloatBuffer(count: maxSteps * weights.blockLength)
     }
 
     /// Upsamples `steps` input steps (`[steps, inChannels]`) into `output`
     /// (`[steps * stride, outChannels]`, contiguous, overwritten).
     func run(_ input: UnsafePointer<Float>, steps: Int, into output: UnsafeMutablePointer<Float>) {
-        precondition(steps > 0, "StreamingConvTranspose.run needs at least one step")
+        precondition(steps > 0 && steps <= maxSteps, "StreamingConvTranspose.run: \(steps) steps (at most \(maxSteps))")
         let cin = weights.inChannels
         let block = weights.blockLength
-        // Block t = lower · x[t] ...
+        // Block t = lower · x[t] + upper · x[t - 1]; the first block takes the previous call's
+        // carry, the last step's upper part becomes the next carry. Each half of the weight is
+        // read once.
         multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
                              weights.lower, ldw: cin, into: output, ldy: block)
-        // ... + upper · x[t - 1], the first block taking the carry of the previous call.
+        multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
+                             weights.upper, ldw: cin, into: spill.pointer, ldy: block)
         addInPlace(carry.pointer, to: output, count: block)
-        multiplyByTransposed(rows: steps - 1, outputs: block, inner: cin, input, lda: cin,
-                             weights.upper, ldw: cin, into: output + block, ldy: block, accumulate: true)
-        multiplyByTransposed(rows: 1, outputs: block, inner: cin, input + (steps - 1) * cin, lda: cin,
-                             weights.upper, ldw: cin, into: carry.pointer, ldy: block)
+        addInPlace(spill.pointer, to: output + block, count: (steps - 1) * block)
+        carry.pointer.update(from: spill.pointer + (steps - 1) * block, count: block)
         if let bias = weights.bias {
             addBias(bias, to: output, rows: steps * weights.stride, channels: weights.outChannels)
         }

@@ -96,3 +96,38 @@ struct MimiWeightsTests {
         #expect(MimiConfig.official(codebooks: 32).codebooks == 32)
     }
 }
+
+@Suite("Mimi checkpoint layout")
+struct MimiCheckpointLayoutTests {
+    @Test("the layout lists exactly the fixture file's tensors and shapes", arguments: ["seed0", "seed1"])
+    func layoutMatchesFile(name: String) throws {
+        let fixture = try MimiFixture(name)
+        let file = try SafetensorsFile(path: fixture.weightsPath)
+        let layout = MimiCheckpointLayout.tensors(for: fixture.config)
+        let expected = Dictionary(uniqueKeysWithValues: layout.map { ($0.name, $0.shape) })
+        let stored = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.shape) })
+        #expect(layout.count == 138)
+        #expect(expected == stored)
+    }
+
+    @Test("the official layout has the published checkpoint's parameter count (96,151,393)")
+    func officialParameterCount() {
+        let layout = MimiCheckpointLayout.tensors(for: .official)
+        #expect(layout.reduce(0) { $0 + $1.shape.reduce(1, *) } == 96_151_393)
+    }
+
+    @Test("random weights of a small layout load and stream (finite audio, codes in range)")
+    func randomCheckpointRuns() throws {
+        let config = try MimiFixture("seed1").config
+        let weights = try MimiWeights(store: try MimiRandomCheckpoint.make(config: config, seed: 7), config: config)
+        let encoder = MimiEncoder(weights: weights)
+        let decoder = MimiDecoder(weights: weights)
+        let frames = try MimiFixture("seed1").inputFrames()
+        for frame in frames.prefix(4) {
+            let codes = encoder.step(frame)
+            #expect(codes.allSatisfy { $0 >= 0 && Int($0) < config.codebookSize })
+            let audio = try decoder.step(codes)
+            #expect(audio.allSatisfy { $0.isFinite })
+        }
+    }
+}

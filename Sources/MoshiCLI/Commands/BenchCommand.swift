@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: kernels now; the codec and the language model as they land.",
-        subcommands: [BenchKernelsCommand.self]
+        subcommands: [BenchKernelsCommand.self, BenchMimiCommand.self]
     )
 }

@@ -1,0 +1,201 @@
+import ArgumentParser
+import CBLAS
+import Foundation
+import Mimi
+import Weights
+
+/// `moshi bench mimi`: times streaming Mimi encode and decode per 80 ms frame on the full-size
+/// configuration, with the real checkpoint (`--mimi`) or random weights of the same shapes.
+struct BenchMimiCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mimi",
+        abstract: "Time streaming Mimi encode and decode per 80 ms frame.",
+        discussion: """
+            Encodes a synthetic speech-like signal frame by frame, then decodes the codes frame by \
+            frame, after a warm-up, and prints the median and 99th percentile per frame. With \
+            --threads 1 the process is pinned to one CPU (sched_setaffinity) and OpenBLAS runs on \
+            that one thread. Build with -c release for meaningful figures.
+            """
+    )
+
+    @Option(help: "Mimi weights (tokenizer-e351c8d8-checkpoint125.safetensors); random weights of the official shapes if omitted.")
+    var mimi: String?
+
+    @Option(help: "CPUs to run on (the process is pinned to CPUs 0..<N; OpenBLAS uses N threads).")
+    var threads = 1
+
+    @Option(help: "Codebooks used (1 semantic + N-1 acoustic).")
+    var codebooks = 8
+
+    @Option(help: "Frames timed in each direction.")
+    var frames = 200
+
+    @Option(help: "Frames run before timing starts.")
+    var warmup = 20
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard threads >= 1, threads <= 1024 else { throw ValidationError("--threads must be 1...1024") }
+        guard frames >= 1, frames <= 100_000 else { throw ValidationError("--frames must be 1...100000") }
+        guard warmup >= 0, warmup <= 100_000 else { throw ValidationError("--warmup must be 0...100000") }
+        guard codebooks >= 1, codebooks <= 32 else { throw ValidationError("--codebooks must be 1...32") }
+    }
+
+    func run() throws {
+        let pinned = try pinToCPUs(threads)
+        openblas_set_num_threads(Int32(threads))
+        let config = MimiConfig.official(codebooks: codebooks)
+        let loadStart = monotonicSeconds()
+        let weights = try mimi.map { try MimiWeights(path: $0, config: config) }
+            ?? MimiWeights(store: try MimiRandomCheckpoint.make(config: config), config: config)
+        let loadSeconds = monotonicSeconds() - loadStart
+
+        let encoder = MimiEncoder(weights: weights)
+        let decoder = MimiDecoder(weights: weights)
+        let frameSize = config.frameSize
+        let total = warmup + frames
+        let audio = syntheticSpeech(samples: total * frameSize, sampleRate: config.sampleRate)
+        var codes = [Int32](repeating: 0, count: total * codebooks)
+        var output = [Float](repeating: 0, count: frameSize)
+        var encodeTimes: [Double] = [], encodeCPU: [Double] = []
+        var decodeTimes: [Double] = [], decodeCPU: [Double] = []
+        encodeTimes.reserveCapacity(frames); encodeCPU.reserveCapacity(frames)
+        decodeTimes.reserveCapacity(frames); decodeCPU.reserveCapacity(frames)
+
+        audio.withUnsafeBufferPointer { input in
+            codes.withUnsafeMutableBufferPointer { codes in
+                for f in 0..<total {
+                    let frame = UnsafeBufferPointer(rebasing: input[(f * frameSize)..<((f + 1) * frameSize)])
+                    let slot = UnsafeMutableBufferPointer(rebasing: codes[(f * codebooks)..<((f + 1) * codebooks)])
+                    let (start, cpu) = (monotonicSeconds(), threadCPUSeconds())
+                    encoder.step(frame, codes: slot)
+                    if f >= warmup {
+                        encodeTimes.append(monotonicSeconds() - start)
+                        encodeCPU.append(threadCPUSeconds() - cpu)
+                    }
+                }
+            }
+        }
+        try codes.withUnsafeBufferPointer { codes in
+            try output.withUnsafeMutableBufferPointer { output in
+                for f in 0..<total {
+                    let frame = UnsafeBufferPointer(rebasing: codes[(f * codebooks)..<((f + 1) * codebooks)])
+                    let (start, cpu) = (monotonicSeconds(), threadCPUSeconds())
+                    try decoder.step(frame, samples: output)
+                    if f >= warmup {
+                        decodeTimes.append(monotonicSeconds() - start)
+                        decodeCPU.append(threadCPUSeconds() - cpu)
+                    }
+                }
+            }
+        }
+
+        let cost = MimiFrameCost(config: config)
+        let encode = Percentiles(encodeTimes)
+        let decode = Percentiles(decodeTimes)
+        let encodeOnCPU = Percentiles(encodeCPU)
+        let decodeOnCPU = Percentiles(decodeCPU)
+        let source = mimi ?? "random weights (official shapes)"
+        if json {
+            let fields: [(String, String)] = [
+                ("weights", "\"\(source.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""),
+                ("threads", "\(threads)"), ("pinned_cpus", "\(pinned)"), ("codebooks", "\(codebooks)"),
+                ("frames", "\(frames)"), ("warmup", "\(warmup)"),
+                ("encode_ms_p50", ms(encode.p50)), ("encode_ms_p99", ms(encode.p99)), ("encode_ms_mean", ms(encode.mean)),
+                ("decode_ms_p50", ms(decode.p50)), ("decode_ms_p99", ms(decode.p99)), ("decode_ms_mean", ms(decode.mean)),
+                ("encode_cpu_ms_p50", ms(encodeOnCPU.p50)), ("decode_cpu_ms_p50", ms(decodeOnCPU.p50)),
+                ("encode_gflop_per_frame", String(format: "%.4f", Double(cost.encodeFLOPs) / 1e9)),
+                ("decode_gflop_per_frame", String(format: "%.4f", Double(cost.decodeFLOPs) / 1e9)),
+                ("encode_weight_mb_per_frame", String(format: "%.1f", Double(cost.encodeWeightBytes) / 1e6)),
+                ("decode_weight_mb_per_frame", String(format: "%.1f", Double(cost.decodeWeightBytes) / 1e6)),
+                ("load_s", String(format: "%.3f", loadSeconds)),
+            ]
+            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            print("Mimi streaming, \(source), \(codebooks) codebooks, \(threads) thread(s)\(pinned.isEmpty ? "" : ", pinned to CPU \(pinned)")")
+            print("  loaded in \(String(format: "%.2f", loadSeconds)) s; \(warmup) warm-up + \(frames) timed frames of \(frameSize) samples (80 ms)")
+            for (name, p, cpu, flops, bytes) in [("encode", encode, encodeOnCPU, cost.encodeFLOPs, cost.encodeWeightBytes),
+                                                 ("decode", decode, decodeOnCPU, cost.decodeFLOPs, cost.decodeWeightBytes)] {
+                print("  \(name): p50 \(ms(p.p50)) ms, p99 \(ms(p.p99)) ms, mean \(ms(p.mean)) ms per frame "
+                      + "(thread CPU time p50 \(ms(cpu.p50)) ms); "
+                      + String(format: "%.3f GFLOP and %.0f MB of weights per frame -> %.1f GFLOP/s, %.1f GB/s at p50",
+                               Double(flops) / 1e9, Double(bytes) / 1e6, Double(flops) / p.p50 / 1e9, Double(bytes) / p.p50 / 1e9))
+            }
+            print("  encode + decode: p50 \(ms(encode.p50 + decode.p50)) ms per 80 ms frame "
+                  + "(thread CPU time \(ms(encodeOnCPU.p50 + decodeOnCPU.p50)) ms; wall time exceeds it when other processes share the CPU)")
+        }
+    }
+
+    private func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
+}
+
+/// Median, 99th percentile (nearest rank) and mean of some durations.
+private struct Percentiles {
+    let p50: Double
+    let p99: Double
+    let mean: Double
+
+    init(_ values: [Double]) {
+        let sorted = values.sorted()
+        func rank(_ q: Double) -> Double {
+            sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
+        }
+        p50 = rank(0.5)
+        p99 = rank(0.99)
+        mean = sorted.reduce(0, +) / Double(max(sorted.count, 1))
+    }
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)` in seconds.
+private func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` in seconds: the time this thread actually ran.
+private func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// Pins this process to CPUs `0 ..< count` (`sched_setaffinity`); returns them as text
+/// ("0", "0-1"), or "" when the machine has fewer CPUs (then nothing is pinned).
+private func pinToCPUs(_ count: Int) throws -> String {
+    let available = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    guard count <= available else { return "" }
+    // glibc declares sched_setaffinity only under _GNU_SOURCE, which Swift's Glibc module does
+    // not define, so it is looked up by name: int sched_setaffinity(pid_t, size_t, const cpu_set_t *).
+    typealias SetAffinity = @convention(c) (pid_t, Int, UnsafeRawPointer) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_setaffinity") else {
+        throw ValidationError("sched_setaffinity is not available")
+    }
+    let setAffinity = unsafeBitCast(symbol, to: SetAffinity.self)
+    var set = [UInt64](repeating: 0, count: 16)          // cpu_set_t: 1024 bits
+    for cpu in 0..<count { set[cpu / 64] |= 1 << UInt64(cpu % 64) }
+    guard set.withUnsafeBytes({ setAffinity(0, $0.count, $0.baseAddress!) }) == 0 else {
+        throw ValidationError("sched_setaffinity failed: \(String(cString: strerror(errno)))")
+    }
+    return count == 1 ? "0" : "0-\(count - 1)"
+}
+
+/// A deterministic speech-like test signal: a gliding harmonic tone with a syllable-rate
+/// envelope plus a little noise, peak about 0.5.
+private func syntheticSpeech(samples: Int, sampleRate: Int) -> [Float] {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var phase = 0.0
+    return (0..<samples).map { i in
+        let t = Double(i) / Double(sampleRate)
+        let pitch = 120 + 40 * sin(2 * .pi * 0.7 * t)
+        phase += 2 * .pi * pitch / Double(sampleRate)
+        var voice = 0.0
+        for h in 1...6 { voice += sin(Double(h) * phase) / Double(h) }
+        let envelope = 0.5 + 0.5 * sin(2 * .pi * 4 * t)
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let noise = Double(state >> 40) / Double(1 << 24) - 0.5
+        return Float(0.25 * envelope * voice + 0.02 * noise)
+    }
+}
