@@ -5,8 +5,8 @@
 #
 # TARGET is FuzzSafetensors (default), FuzzGGUF or FuzzOgg; SECONDS defaults to 60. The corpus
 # grows in .build-fuzz/corpus/TARGET (kept between runs), seeded from the committed test files;
-# crash reproducers land in .build-fuzz/artifacts/TARGET/. Replay one with
-#   .build-fuzz/debug/TARGET .build-fuzz/artifacts/TARGET/crash-...
+# crash reproducers land in fuzz-artifacts/TARGET/ (git-ignored). Replay one with
+#   .build-fuzz/debug/TARGET fuzz-artifacts/TARGET/crash-...
 # Exit status: 0 when the time ran out without a finding, libFuzzer's non-zero status otherwise.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ binary="$(swift build "${flags[@]}" --show-bin-path)/$target"
 
 corpus="$scratch/corpus/$target"
 seeds="$scratch/seeds/$target"
-artifacts="$scratch/artifacts/$target"
+artifacts="fuzz-artifacts/$target"
 mkdir -p "$corpus" "$seeds" "$artifacts"
 
 # Seeds: the committed test files of the format, plus a few hand-made edge cases; and a

@@ -92,7 +92,7 @@ public final class GGUFFile: WeightStore {
             throw fail(.unsupportedType, "has type \(info.type), which is not supported: supported are \(supported)")
         }
         guard let count = elementCount(of: info.dims) else {
-            throw fail(.shape, "dims \(describe(shape: info.dims)) have more elements than fit in 64 bits")
+            throw fail(.shape, "dims \(describe(shape: info.dims)) are too large: they multiply past 64 bits")
         }
         if dtype.isQuantized {
             let rowLength = info.dims.first ?? 1

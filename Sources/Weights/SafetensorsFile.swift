@@ -88,7 +88,7 @@ public final class SafetensorsFile: WeightStore {
         }
         guard let count = elementCount(of: entry.shape), let expectedBytes = dtype.byteCount(elements: count) else {
             throw WeightFileError(.shape, file: file, tensor: entry.name,
-                "shape \(describe(shape: entry.shape)) has more elements than fit in 64 bits")
+                "shape \(describe(shape: entry.shape)) is too large: its element or byte count overflows 64 bits")
         }
         let (begin, end) = (entry.begin, entry.end)
         guard begin >= 0, end >= 0, begin <= end else {

@@ -62,16 +62,24 @@ public enum TensorDType: Sendable, Hashable, CaseIterable, CustomStringConvertib
     }
 }
 
-/// The element count of a shape, or nil if a dimension is negative or the product overflows.
+/// The element count of a shape, or nil if a dimension is negative or the product of the
+/// non-zero dimensions overflows `Int`. Refusing the latter even when a zero makes the count 0
+/// (`[0, 2^40, 2^40]`) means every partial product of the shape, in any order, fits: code that
+/// multiplies some of the dims (rows, columns) can never overflow.
 func elementCount(of shape: [Int]) -> Int? {
-    var count = 1
+    var nonZeroProduct = 1
+    var hasZero = false
     for dimension in shape {
         guard dimension >= 0 else { return nil }
-        let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+        if dimension == 0 {
+            hasZero = true
+            continue
+        }
+        let (product, overflow) = nonZeroProduct.multipliedReportingOverflow(by: dimension)
         if overflow { return nil }
-        count = product
+        nonZeroProduct = product
     }
-    return count
+    return hasZero ? 0 : nonZeroProduct
 }
 
 /// `[64, 1, 7]`: how shapes are written in messages and by `moshi inspect`.

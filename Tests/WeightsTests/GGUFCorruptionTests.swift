@@ -103,7 +103,10 @@ import Testing
         let hugeDim = try error(oneTensor(dims: [.max]))
         #expect(hugeDim.description == "test.gguf: tensor 'w': dimension 18446744073709551615 is too large")
         let overflow = try error(oneTensor(dims: [1 << 32, 1 << 32]))
-        #expect(overflow.description == "test.gguf: tensor 'w': dims [4294967296, 4294967296] have more elements than fit in 64 bits")
+        #expect(overflow.description == "test.gguf: tensor 'w': dims [4294967296, 4294967296] are too large: they multiply past 64 bits")
+        // Found by FuzzGGUF: no elements, but the outer dims' product overflowed in matrix().
+        let emptyButHuge = try error(oneTensor(dims: [0, 3_345_155_767_185_335_655, 97, 0], dataBytes: 0))
+        #expect(emptyButHuge.description == "test.gguf: tensor 'w': dims [0, 3345155767185335655, 97, 0] are too large: they multiply past 64 bits")
         let rowLength = try error(oneTensor(dims: [48, 2], type: 8))
         #expect(rowLength.description == "test.gguf: tensor 'w': row length ne[0] = 48 is not a multiple of the Q8_0 block length 32")
         let duplicate = try error(padded(ggufBytes(tensors: 2, keyValues: 0,

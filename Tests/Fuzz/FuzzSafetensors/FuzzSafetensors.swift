@@ -21,8 +21,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 func exercise(_ store: some WeightStore) {
     for tensor in store.tensors {
         _ = try? store.matrix(tensor.name)
-        if let rows = tensor.shape.first, tensor.shape.count == 2 {
-            _ = try? store.matrix(tensor.name, rows: rows, cols: tensor.shape[1] * 8)
+        if tensor.shape.count == 2 {
+            // As a model that expects 8 logical columns per packed U32 word (4-bit MLX) would.
+            let (cols, overflow) = tensor.shape[1].multipliedReportingOverflow(by: 8)
+            if !overflow { _ = try? store.matrix(tensor.name, rows: tensor.shape[0], cols: cols) }
         }
         if tensor.elementCount <= 1 << 16 {
             _ = try? tensor.floats()
