@@ -35,19 +35,5 @@ final class RingKVCache {
         positions[slot] = position
     }
 
-    /// Fills `slots` with the slots a query at `position` may attend to (`0 <= position - p <
-    /// capacity`) and returns how many.
-    func visibleSlots(from position: Int, into slots: UnsafeMutablePointer<Int>) -> Int {
-        var count = 0
-        for slot in 0..<capacity {
-            let p = positions[slot]
-            if p >= 0 && p <= position && position - p < capacity {
-                slots[count] = slot
-                count += 1
-            }
-        }
-        return count
-    }
-
     func reset() { positions.update(repeating: -1, count: capacity) }
 }

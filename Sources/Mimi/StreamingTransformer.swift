@@ -25,10 +25,10 @@ final class StreamingTransformer {
     private let attended: FloatBuffer    // [maxSteps, dim]
     private let update: FloatBuffer      // [maxSteps, dim]
     private let hidden: FloatBuffer      // [maxSteps, feedForward]
-    private let scores: FloatBuffer      // [context]
+    private let scores: FloatBuffer      // [maxSteps, context]
     private let cosines: FloatBuffer     // [maxSteps, headDim / 2]
     private let sines: FloatBuffer       // [maxSteps, headDim / 2]
-    private let slots: UnsafeMutablePointer<Int>   // [context]
+    private let visible: UnsafeMutablePointer<Bool>   // [maxSteps, context]: may query t see slot s
 
     init(layers: [TransformerLayerWeights], config: MimiConfig, maxSteps: Int) {
         self.layers = layers
@@ -45,14 +45,14 @@ final class StreamingTransformer {
         attended = FloatBuffer(count: maxSteps * dim)
         update = FloatBuffer(count: maxSteps * dim)
         hidden = FloatBuffer(count: maxSteps * feedForward)
-        scores = FloatBuffer(count: config.transformerContext)
+        scores = FloatBuffer(count: maxSteps * config.transformerContext)
         cosines = FloatBuffer(count: maxSteps * headDim / 2)
         sines = FloatBuffer(count: maxSteps * headDim / 2)
-        slots = .allocate(capacity: config.transformerContext)
-        slots.initialize(repeating: 0, count: config.transformerContext)
+        visible = .allocate(capacity: maxSteps * config.transformerContext)
+        visible.initialize(repeating: false, count: maxSteps * config.transformerContext)
     }
 
-    deinit { slots.deallocate() }
+    deinit { visible.deallocate() }
 
     /// Runs `steps` new latent steps (`[steps, dim]`, contiguous) through every layer, in place.
     func run(_ x: UnsafeMutablePointer<Float>, steps: Int) {
@@ -81,9 +81,7 @@ final class StreamingTransformer {
             rope.rotate(row + d, heads: heads, cos: cosines.pointer + t * half, sin: sines.pointer + t * half)
             cache.write(position: position + t, key: row + d, value: row + 2 * d)
         }
-        for t in 0..<steps {
-            attend(query: qkv.pointer + t * 3 * d, position: position + t, cache: cache, into: attended.pointer + t * d)
-        }
+        attend(steps: steps, cache: cache)
         multiplyByTransposed(rows: steps, outputs: d, inner: d, attended.pointer, lda: d,
                              layer.outProjection, ldw: d, into: update.pointer, ldy: d)
         addChannelScaledInPlace(update.pointer, channelScale: layer.scale1, to: x, rows: steps, channels: d)
@@ -99,24 +97,54 @@ final class StreamingTransformer {
         addChannelScaledInPlace(update.pointer, channelScale: layer.scale2, to: x, rows: steps, channels: d)
     }
 
-    /// Scaled dot-product attention of one query row (`[heads, headDim]`) at `position` over the
-    /// cached steps it may see, per head, into `output` (`[heads, headDim]`).
-    private func attend(query: UnsafePointer<Float>, position: Int, cache: RingKVCache, into output: UnsafeMutablePointer<Float>) {
-        let count = cache.visibleSlots(from: position, into: slots)
+    /// Scaled dot-product attention of the `steps` new queries (in `qkv`) over the cached
+    /// steps each may see, per head, into `attended` (`[steps, dim]`). Scores are computed for
+    /// every slot of the ring at once (one pass over the keys for all queries), then the slots
+    /// a query may not see (empty, or outside `0 <= q - k < context`) are set to -inf.
+    private func attend(steps: Int, cache: RingKVCache) {
+        let d = dim
+        let context = cache.capacity
         let scale = 1 / Float(headDim).squareRoot()
-        let w = scores.pointer
+        for t in 0..<steps {
+            let position = self.position + t
+            for slot in 0..<context {
+                let p = cache.positions[slot]
+                visible[t * context + slot] = p >= 0 && p <= position && position - p < context
+            }
+        }
         for h in 0..<heads {
-            let q = query + h * headDim
-            for j in 0..<count {
-                let k = cache.keys.pointer + slots[j] * dim + h * headDim
-                w[j] = dotProduct(q, k, count: headDim) * scale
+            let offset = h * headDim
+            // scores[t, slot] = q[t, h] . k[slot, h]
+            multiplyByTransposed(rows: steps, outputs: context, inner: headDim, qkv.pointer + offset, lda: 3 * d,
+                                 cache.keys.pointer + offset, ldw: d, into: scores.pointer, ldy: context)
+            for t in 0..<steps {
+                let w = scores.pointer + t * context
+                let mask = visible + t * context
+                for slot in 0..<context { w[slot] = mask[slot] ? w[slot] * scale : -.infinity }
+                softmaxInPlace(w, count: context)
+                let out = attended.pointer + t * d + offset
+                out.update(repeating: 0, count: headDim)
+                for slot in 0..<context where mask[slot] {
+                    accumulate(cache.values.pointer + slot * d + offset, weight: w[slot], into: out)
+                }
             }
-            softmaxInPlace(w, count: count)
-            let out = output + h * headDim
-            out.update(repeating: 0, count: headDim)
-            for j in 0..<count {
-                addScaledInPlace(cache.values.pointer + slots[j] * dim + h * headDim, scale: w[j], to: out, count: headDim)
-            }
+        }
+    }
+
+    /// `out[i] += weight * v[i]` over one head (`headDim` floats).
+    @inline(__always)
+    private func accumulate(_ v: UnsafePointer<Float>, weight: Float, into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        let w = SIMD8<Float>(repeating: weight)
+        while i + 8 <= headDim {
+            let acc = UnsafeRawPointer(out + i).loadUnaligned(as: SIMD8<Float>.self)
+                + w * UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: acc, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < headDim {
+            out[i] += weight * v[i]
+            i += 1
         }
     }
 
