@@ -1,17 +1,19 @@
-// Shared by the kernel files (not part of the public interface).
+// Shared by the kernel files (not part of the public interface): element loads, half-precision
+// decoding, the scratch layout, and the row-kernel table the dispatcher picks from.
 #ifndef MOSHI_MK_INTERNAL_H
 #define MOSHI_MK_INTERNAL_H
 #include <stdint.h>
 #include <string.h>
 #include "mk_matvec.h"
 
-#define MK_BLOCK 32
+#define MK_BLOCK 32          // GGUF block, and the block of the int8 activations
 #define MK_Q8_0_BYTES 34
 #define MK_Q4_0_BYTES 18
 
 static inline uint16_t mk_load_u16(const void *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline float mk_load_f32(const void *p) { float v; memcpy(&v, p, 4); return v; }
 
+/// IEEE half to float, exact for every input (subnormals, infinities, NaNs).
 static inline float mk_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1Fu;
@@ -65,34 +67,84 @@ static inline int64_t mk_row_bytes(const mk_matrix *w) {
     }
 }
 
-/// Scratch layout (see mk_matvec.h).
+/// What one product computes from x before the rows run (see mk_scratch_floats). Filled once per
+/// call on the dispatching thread; read by every row kernel.
 typedef struct {
-    float *xsum;
-    float *xd;
-    int32_t *qsum;
-    int8_t *xq;
+    float *xsum;     // [groups] MLX: sum of x over each group, for the bias term (int8: of the int8 x)
+    float *xd;       // [nb] int8 path: scale of each 32-block of x (max|x| / 127)
+    int32_t *qsum;   // [nb] int8 path: sum of the int8 values of each block
+    void *kvec;      // [nb][8] exact Q4_0: floats -8 * (x[l] + x[l+8] + x[l+16] + x[l+24]);
+                     //         int8 Q4_0 / MLX8: int32 lane corrections (see mk_matvec.c)
+    float *xp;       // [cols] exact MLX4: x with every 16 values reordered evens, then odds
+    int8_t *xq;      // [cols] int8 path: x quantized per block, in order
+    int8_t *xqp;     // [cols] int8 MLX4: xq with every 32 values reordered evens, then odds
 } mk_scratch_view;
 
-static inline mk_scratch_view mk_scratch_split(const mk_scratch *s, int64_t cols) {
+static inline int64_t mk_blocks_padded(int64_t cols) {
     int64_t nb = (cols + MK_BLOCK - 1) / MK_BLOCK;
-    int64_t padded = (nb + 15) & ~(int64_t)15;
+    return (nb + 15) & ~(int64_t)15;
+}
+
+static inline int64_t mk_cols_padded(int64_t cols) { return (cols + 63) & ~(int64_t)63; }
+
+static inline mk_scratch_view mk_scratch_split(const mk_scratch *s, int64_t cols) {
+    int64_t nbp = mk_blocks_padded(cols), cp = mk_cols_padded(cols);
+    float *p = (float *)s;
     mk_scratch_view v;
-    v.xsum = (float *)s;
-    v.xd = (float *)s + padded;
-    v.qsum = (int32_t *)((float *)s + 2 * padded);
-    v.xq = (int8_t *)((float *)s + 3 * padded);
+    v.xsum = p; p += nbp;
+    v.xd = p; p += nbp;
+    v.qsum = (int32_t *)p; p += nbp;
+    v.kvec = p; p += 8 * nbp;
+    v.xp = p; p += cp;
+    v.xq = (int8_t *)p; p += cp / 4;
+    v.xqp = (int8_t *)p;
     return v;
 }
 
-// Row kernels per path. `x` is the f32 activation vector; `sv` the prepared scratch.
-void mk_rows_scalar(const mk_matrix *w, const float *x, mk_scratch_view sv, float *y, int64_t r0, int64_t r1);
-void mk_rows_i8_scalar(const mk_matrix *w, mk_scratch_view sv, float *y, int64_t r0, int64_t r1);
+/// Where a row's result goes: y[r] = dot (+ bias[r]) (+ the old y[r] when accumulating).
+typedef struct {
+    float *y;
+    const float *bias;
+    int accumulate;
+} mk_out;
+
+static inline void mk_store(mk_out out, int64_t r, float dot) {
+    if (out.bias) dot += out.bias[r];
+    if (out.accumulate) dot += out.y[r];
+    out.y[r] = dot;
+}
+
+/// Rows [r0, r1) of one product. `x` is the f32 activation vector; `sv` the prepared scratch.
+typedef void (*mk_rows_fn)(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out,
+                           int64_t r0, int64_t r1);
+
+/// Quantizes `nb` 32-blocks of x to int8: xd[b] = max|x| / 127, xq = x / xd rounded to nearest
+/// (ties to even), qsum[b] = sum of the block's xq. Every implementation gives the same bits.
+typedef void (*mk_quantize_fn)(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t *qsum);
+
+/// The kernels of one path: the exact product, the int8-activation product (NULL where the path
+/// has none; the dispatcher then uses the scalar one), and the activation quantizer.
+typedef struct {
+    mk_rows_fn exact;
+    mk_rows_fn int8;
+    mk_quantize_fn quantize;
+} mk_kernel_table;
+
+/// The scale of one 32-block of activations, and its inverse, computed the same way everywhere.
+static inline void mk_block_scale(float amax, float *d, float *id) {
+    *d = amax / 127.0f;
+    *id = *d > 0.0f ? 1.0f / *d : 0.0f;
+}
+
+void mk_rows_scalar(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_rows_i8_scalar(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_quantize_scalar(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t *qsum);
 #if defined(__x86_64__)
-void mk_rows_avx2(const mk_matrix *w, const float *x, mk_scratch_view sv, float *y, int64_t r0, int64_t r1);
-void mk_rows_i8_avx2(const mk_matrix *w, mk_scratch_view sv, float *y, int64_t r0, int64_t r1);
-double mk_read_avx2(const void *data, int64_t bytes);
+void mk_rows_avx2(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_rows_i8_avx2(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_quantize_avx2(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t *qsum);
 #endif
 #if defined(__aarch64__)
-void mk_rows_neon(const mk_matrix *w, const float *x, mk_scratch_view sv, float *y, int64_t r0, int64_t r1);
+void mk_rows_neon(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 #endif
 #endif

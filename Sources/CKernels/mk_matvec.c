@@ -1,13 +1,14 @@
-// Matrix-vector products: geometry checks, per-call preparation, run-time dispatch to the
-// scalar / AVX2 / NEON row kernels, and the split of rows over the thread pool.
-#include <math.h>
+// Matrix-vector products: geometry checks, the per-call preparation of x, the kernel table
+// chosen once from the CPU's features, and the split of rows over the thread pool.
+#include <pthread.h>
+#include <stddef.h>
 #include "mk_internal.h"
 #include "mk_cpu.h"
 
 int64_t mk_scratch_floats(int64_t cols) {
-    int64_t nb = (cols + MK_BLOCK - 1) / MK_BLOCK;
-    int64_t padded = (nb + 15) & ~(int64_t)15;
-    return 3 * padded + (cols + 3) / 4 + 16;
+    if (cols < 0) cols = 0;
+    int64_t nbp = mk_blocks_padded(cols), cp = mk_cols_padded(cols);
+    return 11 * nbp + cp + cp / 2 + 16;
 }
 
 int mk_format_has_i8(int32_t format) {
@@ -28,120 +29,163 @@ int mk_matrix_check(const mk_matrix *w) {
     }
 }
 
-int mk_best_path(void) {
+// ---- the kernel table ----------------------------------------------------------------------
+
+static const mk_kernel_table scalar_table = { mk_rows_scalar, mk_rows_i8_scalar, mk_quantize_scalar };
 #if defined(__x86_64__)
+static const mk_kernel_table avx2_table = { mk_rows_avx2, mk_rows_i8_avx2, mk_quantize_avx2 };
+#endif
+#if defined(__aarch64__)
+static const mk_kernel_table neon_table = { mk_rows_neon, NULL, mk_quantize_scalar };
+#endif
+
+static int best_path = MK_PATH_SCALAR;
+static pthread_once_t best_once = PTHREAD_ONCE_INIT;
+
+static void choose_best_path(void) {
     int f = mk_cpu_features();
-    if ((f & MK_CPU_AVX2_FMA) && (f & MK_CPU_F16C)) return MK_PATH_AVX2;
-    return MK_PATH_SCALAR;
-#elif defined(__aarch64__)
-    return MK_PATH_NEON;
-#else
-    return MK_PATH_SCALAR;
-#endif
-}
-
-static int resolve_path(int path) {
-    static int best = -1;
-    if (path != MK_PATH_BEST) {
+    (void)f;
 #if defined(__x86_64__)
-        if (path == MK_PATH_AVX2 && mk_best_path() != MK_PATH_AVX2) return MK_PATH_SCALAR;
-        if (path == MK_PATH_NEON) return MK_PATH_SCALAR;
+    if ((f & MK_CPU_AVX2_FMA) && (f & MK_CPU_F16C)) best_path = MK_PATH_AVX2;
 #elif defined(__aarch64__)
-        if (path == MK_PATH_AVX2) return MK_PATH_SCALAR;
-#else
-        if (path != MK_PATH_SCALAR) return MK_PATH_SCALAR;
+    best_path = MK_PATH_NEON;
 #endif
-        return path;
-    }
-    if (best < 0) best = mk_best_path();
-    return best;
 }
 
-void mk_matvec_prepare(const mk_matrix *w, const float *x, mk_scratch *scratch) {
-    if (w->format != MK_FORMAT_MLX4 && w->format != MK_FORMAT_MLX8) return;
-    mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
-    int64_t nb = w->cols / MK_BLOCK;
-    for (int64_t b = 0; b < nb; b++) {
-        float s = 0.0f;
-        for (int j = 0; j < MK_BLOCK; j++) s += x[b * MK_BLOCK + j];
-        sv.xsum[b] = s;
+int mk_best_path(void) {
+    pthread_once(&best_once, choose_best_path);
+    return best_path;
+}
+
+static const mk_kernel_table *table_for(int path) {
+    int best = mk_best_path();
+    if (path == MK_PATH_BEST) path = best;
+#if defined(__x86_64__)
+    if (path == MK_PATH_AVX2 && best == MK_PATH_AVX2) return &avx2_table;
+#endif
+#if defined(__aarch64__)
+    if (path == MK_PATH_NEON) return &neon_table;
+#endif
+    return &scalar_table;
+}
+
+// ---- preparation of x ------------------------------------------------------------------------
+
+/// MLX exact path: the f32 sum of x over each group (summed in double), for bias * sum(x).
+static void prepare_group_sums(const mk_matrix *w, const float *x, mk_scratch_view sv) {
+    int64_t groups = w->cols / w->group_size;
+    for (int64_t g = 0; g < groups; g++) {
+        double s = 0.0;
+        for (int64_t j = 0; j < w->group_size; j++) s += x[g * w->group_size + j];
+        sv.xsum[g] = (float)s;
     }
 }
 
-void mk_matvec_i8_prepare(const mk_matrix *w, const float *x, mk_scratch *scratch) {
-    mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
-    int64_t nb = w->cols / MK_BLOCK;
-    for (int64_t b = 0; b < nb; b++) {
-        const float *xb = x + b * MK_BLOCK;
-        float amax = 0.0f, sum = 0.0f;
-        for (int j = 0; j < MK_BLOCK; j++) {
-            float a = fabsf(xb[j]);
-            if (a > amax) amax = a;
-            sum += xb[j];
-        }
-        float d = amax / 127.0f;
-        float id = d > 0.0f ? 1.0f / d : 0.0f;
-        int32_t qs = 0;
-        for (int j = 0; j < MK_BLOCK; j++) {
-            float v = roundf(xb[j] * id);
-            if (v > 127.0f) v = 127.0f;
-            if (v < -127.0f) v = -127.0f;
-            sv.xq[b * MK_BLOCK + j] = (int8_t)v;
-            qs += (int32_t)v;
-        }
-        sv.xd[b] = d;
-        sv.qsum[b] = qs;
-        sv.xsum[b] = sum;
+/// MLX int8 path: the sum of the quantized x (xd * qsum per block) over each group, so the
+/// product is exactly W times the dequantized int8 x (with the exact sum of x instead, the
+/// bias term would not cancel against scale * q the way the weights do, and the error grows
+/// where biases are large, as MLX's centred biases are).
+static void prepare_group_sums_int8(const mk_matrix *w, mk_scratch_view sv) {
+    int64_t groups = w->cols / w->group_size, per_group = w->group_size / MK_BLOCK;
+    for (int64_t g = 0; g < groups; g++) {
+        double s = 0.0;
+        for (int64_t k = 0; k < per_group; k++) s += (double)sv.xd[g * per_group + k] * (double)sv.qsum[g * per_group + k];
+        sv.xsum[g] = (float)s;
     }
+}
+
+static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv) {
+    switch (w->format) {
+    case MK_FORMAT_Q4_0: {
+        // The -8 of every nibble, as a vector that starts each block's lane sums.
+        float *m8 = sv.kvec;
+        for (int64_t b = 0; b < w->cols / MK_BLOCK; b++) {
+            const float *xb = x + b * MK_BLOCK;
+            for (int l = 0; l < 8; l++) m8[8 * b + l] = -8.0f * (xb[l] + xb[l + 8] + xb[l + 16] + xb[l + 24]);
+        }
+        break;
+    }
+    case MK_FORMAT_MLX4:
+        // A byte holds elements 2k (low nibble) and 2k+1 (high): x reordered to match.
+        for (int64_t c = 0; c < w->cols; c += 16) {
+            for (int k = 0; k < 8; k++) {
+                sv.xp[c + k] = x[c + 2 * k];
+                sv.xp[c + 8 + k] = x[c + 2 * k + 1];
+            }
+        }
+        prepare_group_sums(w, x, sv);
+        break;
+    case MK_FORMAT_MLX8:
+        prepare_group_sums(w, x, sv);
+        break;
+    default:
+        break;
+    }
+}
+
+static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv, mk_quantize_fn quantize) {
+    int64_t nb = w->cols / MK_BLOCK;
+    quantize(x, nb, sv.xq, sv.xd, sv.qsum);
+    // Lane corrections for the AVX2 kernels (lane l covers bytes 4l..4l+3 of a block):
+    // Q4_0 multiplies the raw nibbles q, so subtracts 8 * xq; MLX8 multiplies q - 128, so adds 128 * xq.
+    if (w->format == MK_FORMAT_Q4_0 || w->format == MK_FORMAT_MLX8) {
+        int32_t factor = w->format == MK_FORMAT_Q4_0 ? -8 : 128;
+        int32_t *k = sv.kvec;
+        for (int64_t b = 0; b < nb; b++) {
+            const int8_t *qb = sv.xq + b * MK_BLOCK;
+            for (int l = 0; l < 8; l++) k[8 * b + l] = factor * (qb[4 * l] + qb[4 * l + 1] + qb[4 * l + 2] + qb[4 * l + 3]);
+        }
+    }
+    if (w->format == MK_FORMAT_MLX4) {
+        // 16 bytes hold elements 2k (low nibbles) and 2k+1 (high): evens first, then odds.
+        for (int64_t b = 0; b < nb; b++) {
+            const int8_t *qb = sv.xq + b * MK_BLOCK;
+            for (int k = 0; k < 16; k++) {
+                sv.xqp[b * MK_BLOCK + k] = qb[2 * k];
+                sv.xqp[b * MK_BLOCK + 16 + k] = qb[2 * k + 1];
+            }
+        }
+    }
+    if (w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_MLX8) prepare_group_sums_int8(w, sv);
+}
+
+static void prepare(const mk_matrix *w, const float *x, mk_scratch *scratch, int32_t precision, int path) {
+    mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
+    if (precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) prepare_int8(w, x, sv, table_for(path)->quantize);
+    else prepare_exact(w, x, sv);
+}
+
+void mk_quantize_activations(const float *x, int64_t blocks, int8_t *xq, float *xd, int32_t *qsum, int path) {
+    table_for(path)->quantize(x, blocks, xq, xd, qsum);
+}
+
+void mk_matvec_prepare(const mk_matrix *w, const float *x, mk_scratch *scratch, int32_t precision) {
+    prepare(w, x, scratch, precision, MK_PATH_BEST);
+}
+
+// ---- rows ------------------------------------------------------------------------------------
+
+static const mk_matvec_options default_options = { MK_PRECISION_EXACT, MK_PATH_BEST, 0, 0, 0 };
+
+static inline mk_rows_fn rows_fn(const mk_matrix *w, const mk_matvec_options *o) {
+    const mk_kernel_table *t = table_for(o->path);
+    if (o->precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) return t->int8 ? t->int8 : mk_rows_i8_scalar;
+    return t->exact;
 }
 
 void mk_matvec_rows(const mk_matrix *w, const float *x, const mk_scratch *scratch, float *y,
-                    int64_t r0, int64_t r1, int path) {
-    mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
-    switch (resolve_path(path)) {
-#if defined(__x86_64__)
-    case MK_PATH_AVX2: mk_rows_avx2(w, x, sv, y, r0, r1); return;
-#endif
-#if defined(__aarch64__)
-    case MK_PATH_NEON: mk_rows_neon(w, x, sv, y, r0, r1); return;
-#endif
-    default: mk_rows_scalar(w, x, sv, y, r0, r1); return;
-    }
-}
-
-void mk_matvec_i8_rows(const mk_matrix *w, const mk_scratch *scratch, float *y, int64_t r0, int64_t r1, int path) {
-    mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
-    switch (resolve_path(path)) {
-#if defined(__x86_64__)
-    case MK_PATH_AVX2: mk_rows_i8_avx2(w, sv, y, r0, r1); return;
-#endif
-    default: mk_rows_i8_scalar(w, sv, y, r0, r1); return;
-    }
-}
-
-typedef struct {
-    const mk_matrix *w;
-    const float *x;
-    const mk_scratch *scratch;
-    float *y;
-    int64_t chunk;
-    int int8;
-    int path;
-} matvec_job;
-
-static void matvec_task(void *raw, int64_t task, int thread) {
-    (void)thread;
-    const matvec_job *job = raw;
-    int64_t r0 = task * job->chunk;
-    int64_t r1 = r0 + job->chunk;
-    if (r1 > job->w->rows) r1 = job->w->rows;
+                    int64_t r0, int64_t r1, const mk_matvec_options *options) {
+    const mk_matvec_options *o = options ? options : &default_options;
+    if (r0 < 0) r0 = 0;
+    if (r1 > w->rows) r1 = w->rows;
     if (r0 >= r1) return;
-    if (job->int8) mk_matvec_i8_rows(job->w, job->scratch, job->y, r0, r1, job->path);
-    else mk_matvec_rows(job->w, job->x, job->scratch, job->y, r0, r1, job->path);
+    mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
+    mk_out out = { y, o->bias, o->accumulate };
+    rows_fn(w, o)(w, x, &sv, out, r0, r1);
 }
 
-/// Rows per task: enough tasks for balance (4 per thread), each a multiple of 16 rows, and
-/// no split at all for matrices too small to pay for waking the workers.
+/// Rows per task: a multiple of 16, about 4 tasks per thread for balance, and no split at all
+/// for matrices too small to pay for waking the workers.
 static int64_t chunk_rows(const mk_matrix *w, int threads) {
     int64_t bytes = mk_row_bytes(w) * w->rows;
     if (threads <= 1 || bytes < (64 << 10) || w->rows < 32) return w->rows > 0 ? w->rows : 1;
@@ -151,122 +195,56 @@ static int64_t chunk_rows(const mk_matrix *w, int threads) {
     return chunk > 0 ? chunk : 16;
 }
 
-void mk_matvec(mk_pool *pool, const mk_matrix *w, const float *x, float *y, mk_scratch *scratch, int int8, int path) {
-    int use_i8 = int8 && mk_format_has_i8(w->format);
-    if (use_i8) mk_matvec_i8_prepare(w, x, scratch);
-    else mk_matvec_prepare(w, x, scratch);
-    matvec_job job = { w, x, scratch, y, chunk_rows(w, mk_pool_threads(pool)), use_i8, path };
-    int64_t tasks = (w->rows + job.chunk - 1) / job.chunk;
-    mk_pool_run(pool, matvec_task, &job, tasks);
-}
-
 typedef struct {
     const mk_matrix *w;
-    const float *x;
-    int64_t n;
-    float *y;
+    const float *x;          // [n][cols]
+    float *y;                // [n][rows]
     const mk_scratch *scratch;
     int64_t scratch_stride;
+    int64_t n;
     int64_t chunk;
-} batch_job;
+    mk_rows_fn fn;
+    const float *bias;
+    int accumulate;
+} matvec_job;
 
-static void batch_task(void *raw, int64_t task, int thread) {
+static void matvec_task(void *raw, int64_t task, int thread) {
     (void)thread;
-    const batch_job *job = raw;
+    const matvec_job *job = raw;
+    const mk_matrix *w = job->w;
     int64_t r0 = task * job->chunk;
-    int64_t r1 = r0 + job->chunk;
-    if (r1 > job->w->rows) r1 = job->w->rows;
-    // Rows in slices of 8 so a slice stays in cache while every vector passes over it.
-    for (int64_t s = r0; s < r1; s += 8) {
-        int64_t e = s + 8 < r1 ? s + 8 : r1;
+    int64_t r1 = r0 + job->chunk < w->rows ? r0 + job->chunk : w->rows;
+    if (r0 >= r1) return;
+    if (job->n == 1) {
+        mk_scratch_view sv = mk_scratch_split(job->scratch, w->cols);
+        mk_out out = { job->y, job->bias, job->accumulate };
+        job->fn(w, job->x, &sv, out, r0, r1);
+        return;
+    }
+    // Several vectors: slices of 16 rows, so a slice is read from memory once and then from
+    // cache for every other vector.
+    for (int64_t s = r0; s < r1; s += 16) {
+        int64_t e = s + 16 < r1 ? s + 16 : r1;
         for (int64_t v = 0; v < job->n; v++) {
-            mk_matvec_rows(job->w, job->x + v * job->w->cols, job->scratch + v * job->scratch_stride,
-                           job->y + v * job->w->rows, s, e, MK_PATH_BEST);
+            mk_scratch_view sv = mk_scratch_split(job->scratch + v * job->scratch_stride, w->cols);
+            mk_out out = { job->y + v * w->rows, job->bias, job->accumulate };
+            job->fn(w, job->x + v * w->cols, &sv, out, s, e);
         }
     }
 }
 
-void mk_matvec_batch(mk_pool *pool, const mk_matrix *w, const float *x, int64_t n, float *y, mk_scratch *scratch) {
+void mk_matvec_batch(mk_pool *pool, const mk_matrix *w, const float *x, int64_t n, float *y, mk_scratch *scratch,
+                     const mk_matvec_options *options) {
+    const mk_matvec_options *o = options ? options : &default_options;
+    if (n <= 0 || w->rows <= 0) return;
     int64_t stride = mk_scratch_floats(w->cols);
-    for (int64_t v = 0; v < n; v++) mk_matvec_prepare(w, x + v * w->cols, scratch + v * stride);
-    batch_job job = { w, x, n, y, scratch, stride, chunk_rows(w, mk_pool_threads(pool)) };
+    for (int64_t v = 0; v < n; v++) prepare(w, x + v * w->cols, scratch + v * stride, o->precision, o->path);
+    matvec_job job = { w, x, y, scratch, stride, n, chunk_rows(w, mk_pool_threads(pool)), rows_fn(w, o), o->bias, o->accumulate };
     int64_t tasks = (w->rows + job.chunk - 1) / job.chunk;
-    mk_pool_run(pool, batch_task, &job, tasks);
+    mk_pool_run(pool, matvec_task, &job, tasks);
 }
 
-float mk_f16_to_f32(uint16_t h) { return mk_half_to_float(h); }
-float mk_bf16_to_f32(uint16_t h) { return mk_bfloat_to_float(h); }
-
-uint16_t mk_f32_to_bf16(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((bits >> 16) | 0x40u);   // quiet NaN
-    uint32_t rounding = 0x7FFFu + ((bits >> 16) & 1u);
-    return (uint16_t)((bits + rounding) >> 16);
-}
-
-uint16_t mk_f32_to_f16(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    uint32_t sign = (bits >> 16) & 0x8000u;
-    uint32_t abs = bits & 0x7FFFFFFFu;
-    if (abs > 0x7F800000u) return (uint16_t)(sign | 0x7E00u);
-    if (abs >= 0x477FF000u) return (uint16_t)(sign | 0x7C00u);        // rounds to >= 65520: infinity
-    if (abs < 0x38800000u) {                                          // below the smallest normal: subnormal
-        if (abs < 0x33000000u) return (uint16_t)sign;                 // below half the smallest subnormal
-        // value = mant24 * 2^(exp - 150); in units of the f16 subnormal step 2^-24 that is
-        // mant24 >> (126 - exp), rounded to nearest even (q may carry into the smallest normal).
-        uint32_t exp = abs >> 23;
-        uint32_t mant = (abs & 0x7FFFFFu) | 0x800000u;
-        uint32_t shift = 126 - exp;
-        uint32_t q = mant >> shift;
-        uint32_t rem = mant & ((1u << shift) - 1u);
-        uint32_t half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (q & 1u))) q++;
-        return (uint16_t)(sign | q);
-    }
-    uint32_t rounded = abs + 0xFFFu + ((abs >> 13) & 1u);
-    return (uint16_t)(sign | ((rounded - 0x38000000u) >> 13));
-}
-
-typedef struct {
-    const uint8_t *data;
-    int64_t chunk;
-    int64_t bytes;
-    double sums[64];
-} read_job;
-
-static void read_task(void *raw, int64_t task, int thread) {
-    read_job *job = raw;
-    int64_t begin = task * job->chunk;
-    int64_t end = begin + job->chunk < job->bytes ? begin + job->chunk : job->bytes;
-    double s = 0.0;
-#if defined(__x86_64__)
-    if (mk_best_path() == MK_PATH_AVX2) {
-        s = mk_read_avx2(job->data + begin, end - begin);
-    } else
-#endif
-    {
-        const uint64_t *p = (const uint64_t *)(job->data + begin);
-        uint64_t a = 0, b = 0, c = 0, d = 0;
-        int64_t n = (end - begin) / 32;
-        for (int64_t i = 0; i < n; i++) { a ^= p[4 * i]; b ^= p[4 * i + 1]; c ^= p[4 * i + 2]; d ^= p[4 * i + 3]; }
-        s = (double)((a ^ b ^ c ^ d) & 0xFFFF);
-    }
-    job->sums[thread & 63] += s;
-}
-
-double mk_read_bandwidth_probe(mk_pool *pool, const void *data, int64_t bytes) {
-    read_job job;
-    memset(&job, 0, sizeof job);
-    job.data = data;
-    job.bytes = bytes;
-    int threads = mk_pool_threads(pool);
-    int64_t chunk = (bytes + threads - 1) / threads;
-    job.chunk = (chunk + 4095) & ~(int64_t)4095;
-    int64_t tasks = (bytes + job.chunk - 1) / job.chunk;
-    mk_pool_run(pool, read_task, &job, tasks);
-    double total = 0.0;
-    for (int i = 0; i < 64; i++) total += job.sums[i];
-    return total;
+void mk_matvec(mk_pool *pool, const mk_matrix *w, const float *x, float *y, mk_scratch *scratch,
+               const mk_matvec_options *options) {
+    mk_matvec_batch(pool, w, x, 1, y, scratch, options);
 }

@@ -1,12 +1,19 @@
-// AVX2 + FMA + F16C row kernels (x86-64). Compiled for the baseline ISA with per-function
-// target attributes, and only called when mk_cpu_features() reports the extensions.
+// Exact matrix-vector rows with AVX2 + FMA + F16C (x86-64): f32 arithmetic on exactly the
+// dequantized weights. Compiled for the baseline ISA with per-function target attributes and
+// only called when mk_cpu_features() reports the extensions.
+//
+// The quantized formats run four rows at a time: each block of x is loaded once for four
+// rows, and the four accumulators are independent chains. Two algebraic rewrites, equal to the
+// element-wise definition up to float rounding: Q4_0 sums d * (sum q*x - 8 * sum x) per block,
+// and MLX sums scale * sum(q*x) + bias * sum(x) per group (what MLX's own kernels do).
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "mk_internal.h"
 
 #define T __attribute__((target("avx2,fma,f16c")))
+#define TI __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
 
-T static inline float hsum(__m256 v) {
+TI float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     __m128 sh = _mm_movehdup_ps(s);
     s = _mm_add_ps(s, sh);
@@ -15,262 +22,217 @@ T static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-T static inline float half(const uint8_t *p) { return _cvtsh_ss(mk_load_u16(p)); }
+/// A GGUF block's f16 scale, broadcast: vcvtph2ps of the block's first 8 bytes (the scale and
+/// 6 bytes of its own quants, ignored), then vbroadcastss.
+TI __m256 bcast_block_scale(const uint8_t *blk) { return _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)blk))); }
 
-T static inline __m256i combine(__m128i lo, __m128i hi) {
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+/// MLX scale or bias i, broadcast; `type` is a compile-time constant at every call.
+TI __m256 bcast_scale(const void *p, int type, int64_t i) {
+    switch (type) {
+    case MK_SCALE_F16: return _mm256_set1_ps(_cvtsh_ss(mk_load_u16((const uint8_t *)p + 2 * i)));
+    case MK_SCALE_BF16: return _mm256_set1_ps(mk_bfloat_to_float(mk_load_u16((const uint8_t *)p + 2 * i)));
+    default: return _mm256_set1_ps(mk_load_f32((const uint8_t *)p + 4 * i));
+    }
 }
 
-// 16 signed bytes -> two vectors of 8 floats.
-T static inline void s8_to_f32(__m128i v, __m256 *a, __m256 *b) {
-    *a = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v));
-    *b = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)));
+TI float scale_value(const void *p, int type, int64_t i) {
+    switch (type) {
+    case MK_SCALE_F16: return _cvtsh_ss(mk_load_u16((const uint8_t *)p + 2 * i));
+    case MK_SCALE_BF16: return mk_bfloat_to_float(mk_load_u16((const uint8_t *)p + 2 * i));
+    default: return mk_load_f32((const uint8_t *)p + 4 * i);
+    }
 }
 
-T static inline void u8_to_f32(__m128i v, __m256 *a, __m256 *b) {
-    *a = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
-    *b = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8)));
-}
+/// 8 bytes at p, sign- or zero-extended to 8 int32 lanes (one vpmovsxbd/vpmovzxbd from memory).
+TI __m256i s8x8(const uint8_t *p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+TI __m256i u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+TI __m256 f32i(__m256i v) { return _mm256_cvtepi32_ps(v); }
 
-T static inline __m256 load_bf16(const uint8_t *p) {
+// ---- f32, bf16, f16: one row at a time, four accumulators -----------------------------------
+
+TI __m256 load_bf16(const uint8_t *p) {
     __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-T static inline __m256 load_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+TI __m256 load_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
-T static float row_f32(const uint8_t *row, const float *x, int64_t n) {
-    const float *w = (const float *)row;
+/// 8 weights of a dense row starting at element i.
+TI __m256 load_dense(const uint8_t *row, int64_t i, int format) {
+    switch (format) {
+    case MK_FORMAT_BF16: return load_bf16(row + 2 * i);
+    case MK_FORMAT_F16: return load_f16(row + 2 * i);
+    default: return _mm256_loadu_ps((const float *)(row + 4 * i));
+    }
+}
+
+TI float dense_element(const uint8_t *row, int64_t i, int format) {
+    switch (format) {
+    case MK_FORMAT_BF16: return mk_bfloat_to_float(mk_load_u16(row + 2 * i));
+    case MK_FORMAT_F16: return _cvtsh_ss(mk_load_u16(row + 2 * i));
+    default: return mk_load_f32(row + 4 * i);
+    }
+}
+
+TI float dense_row(const uint8_t *row, const float *x, int64_t n, int format) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+        a0 = _mm256_fmadd_ps(load_dense(row, i, format), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_dense(row, i + 8, format), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(load_dense(row, i + 16, format), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(load_dense(row, i + 24, format), _mm256_loadu_ps(x + i + 24), a3);
     }
-    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_dense(row, i, format), _mm256_loadu_ps(x + i), a0);
     float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++) s += mk_load_f32(row + 4 * i) * x[i];
+    for (; i < n; i++) s += dense_element(row, i, format) * x[i];
     return s;
 }
 
-T static float row_16(const uint8_t *row, const float *x, int64_t n, int is_bf16) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    if (is_bf16) {
-        for (; i + 32 <= n; i += 32) {
-            a0 = _mm256_fmadd_ps(load_bf16(row + 2 * i), _mm256_loadu_ps(x + i), a0);
-            a1 = _mm256_fmadd_ps(load_bf16(row + 2 * i + 16), _mm256_loadu_ps(x + i + 8), a1);
-            a2 = _mm256_fmadd_ps(load_bf16(row + 2 * i + 32), _mm256_loadu_ps(x + i + 16), a2);
-            a3 = _mm256_fmadd_ps(load_bf16(row + 2 * i + 48), _mm256_loadu_ps(x + i + 24), a3);
+TI void dense_rows(const mk_matrix *w, const float *x, mk_out out, int64_t r0, int64_t r1, int format) {
+    const int64_t rb = mk_row_bytes(w);
+    for (int64_t r = r0; r < r1; r++) mk_store(out, r, dense_row((const uint8_t *)w->data + r * rb, x, w->cols, format));
+}
+
+// ---- GGUF Q8_0 and Q4_0: `nr` rows (1 or 4) at a time ---------------------------------------
+
+TI void q8_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, int64_t nb, float *dots) {
+    __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+    for (int64_t b = 0; b < nb; b++) {
+        const float *xb = x + b * MK_BLOCK;
+        __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
+        __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
+        for (int i = 0; i < nr; i++) {
+            const uint8_t *blk = row + i * rb + b * MK_Q8_0_BYTES;
+            __m256 s = _mm256_mul_ps(f32i(s8x8(blk + 2)), x0);
+            s = _mm256_fmadd_ps(f32i(s8x8(blk + 10)), x1, s);
+            s = _mm256_fmadd_ps(f32i(s8x8(blk + 18)), x2, s);
+            s = _mm256_fmadd_ps(f32i(s8x8(blk + 26)), x3, s);
+            acc[i] = _mm256_fmadd_ps(bcast_block_scale(blk), s, acc[i]);
         }
-        for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_bf16(row + 2 * i), _mm256_loadu_ps(x + i), a0);
-    } else {
-        for (; i + 32 <= n; i += 32) {
-            a0 = _mm256_fmadd_ps(load_f16(row + 2 * i), _mm256_loadu_ps(x + i), a0);
-            a1 = _mm256_fmadd_ps(load_f16(row + 2 * i + 16), _mm256_loadu_ps(x + i + 8), a1);
-            a2 = _mm256_fmadd_ps(load_f16(row + 2 * i + 32), _mm256_loadu_ps(x + i + 16), a2);
-            a3 = _mm256_fmadd_ps(load_f16(row + 2 * i + 48), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]);
+}
+
+TI void q4_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, const float *m8, int64_t nb, float *dots) {
+    const __m256i low = _mm256_set1_epi32(0x0F);
+    __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+    for (int64_t b = 0; b < nb; b++) {
+        const float *xb = x + b * MK_BLOCK;
+        __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
+        __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
+        __m256 start = _mm256_loadu_ps(m8 + 8 * b);
+        for (int i = 0; i < nr; i++) {
+            const uint8_t *blk = row + i * rb + b * MK_Q4_0_BYTES;
+            __m256i w0 = u8x8(blk + 2), w1 = u8x8(blk + 10);       // bytes 0..7 and 8..15
+            __m256 s = _mm256_fmadd_ps(f32i(_mm256_and_si256(w0, low)), x0, start);      // elements 0..7
+            s = _mm256_fmadd_ps(f32i(_mm256_and_si256(w1, low)), x1, s);                // 8..15
+            s = _mm256_fmadd_ps(f32i(_mm256_srli_epi32(w0, 4)), x2, s);                 // 16..23
+            s = _mm256_fmadd_ps(f32i(_mm256_srli_epi32(w1, 4)), x3, s);                 // 24..31
+            acc[i] = _mm256_fmadd_ps(bcast_block_scale(blk), s, acc[i]);
         }
-        for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_f16(row + 2 * i), _mm256_loadu_ps(x + i), a0);
     }
-    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++) {
-        uint16_t h = mk_load_u16(row + 2 * i);
-        s += (is_bf16 ? mk_bfloat_to_float(h) : _cvtsh_ss(h)) * x[i];
-    }
-    return s;
+    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]);
 }
 
-/// sum of 32 weights (as 4 x 8 floats) times x[0..32).
-T static inline __m256 dot32(__m256 f0, __m256 f1, __m256 f2, __m256 f3, const float *x) {
-    __m256 s = _mm256_mul_ps(f0, _mm256_loadu_ps(x));
-    s = _mm256_fmadd_ps(f1, _mm256_loadu_ps(x + 8), s);
-    s = _mm256_fmadd_ps(f2, _mm256_loadu_ps(x + 16), s);
-    return _mm256_fmadd_ps(f3, _mm256_loadu_ps(x + 24), s);
-}
-
-T static float row_q8_0(const uint8_t *row, const float *x, int64_t n) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / MK_BLOCK; b++) {
-        const uint8_t *blk = row + b * MK_Q8_0_BYTES;
-        __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
-        __m256 f0, f1, f2, f3;
-        s8_to_f32(_mm256_castsi256_si128(q), &f0, &f1);
-        s8_to_f32(_mm256_extracti128_si256(q, 1), &f2, &f3);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half(blk)), dot32(f0, f1, f2, f3, x + b * MK_BLOCK), acc);
+TI void gguf_rows(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int format) {
+    const int64_t rb = mk_row_bytes(w), nb = w->cols / MK_BLOCK;
+    const uint8_t *base = (const uint8_t *)w->data;
+    float dots[4];
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        if (format == MK_FORMAT_Q8_0) q8_0_group(base + r * rb, rb, 4, x, nb, dots);
+        else q4_0_group(base + r * rb, rb, 4, x, sv->kvec, nb, dots);
+        for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
     }
-    return hsum(acc);
-}
-
-T static float row_q4_0(const uint8_t *row, const float *x, int64_t n) {
-    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / MK_BLOCK; b++) {
-        const uint8_t *blk = row + b * MK_Q4_0_BYTES;
-        __m128i v = _mm_loadu_si128((const __m128i *)(blk + 2));
-        __m128i lo = _mm_sub_epi8(_mm_and_si128(v, mask), eight);
-        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), mask), eight);
-        __m256 f0, f1, f2, f3;
-        s8_to_f32(lo, &f0, &f1);
-        s8_to_f32(hi, &f2, &f3);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half(blk)), dot32(f0, f1, f2, f3, x + b * MK_BLOCK), acc);
+    for (; r < r1; r++) {
+        if (format == MK_FORMAT_Q8_0) q8_0_group(base + r * rb, rb, 1, x, nb, dots);
+        else q4_0_group(base + r * rb, rb, 1, x, sv->kvec, nb, dots);
+        mk_store(out, r, dots[0]);
     }
-    return hsum(acc);
 }
 
-/// MLX affine rows: per group, scale * sum(q * x) + bias * sum(x).
-T static float row_mlx(const mk_matrix *w, const uint8_t *row, int64_t r, const float *x, const float *xsum) {
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    const int64_t groups = w->cols / w->group_size;
-    const int blocks_per_group = w->group_size / MK_BLOCK;
-    const int is4 = w->format == MK_FORMAT_MLX4;
-    __m256 acc = _mm256_setzero_ps();
-    float bias_sum = 0.0f;
+// ---- MLX affine 4- and 8-bit: `nr` rows at a time, per group scale * sum(q x) + bias * sum(x) --
+
+TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const float *xv, const float *xsum, int is4, int stype, float *dots) {
+    const __m256i low = _mm256_set1_epi32(0x0F);
+    const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
+    const int bpg = w->group_size / MK_BLOCK;
+    const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+    float bias[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     for (int64_t g = 0; g < groups; g++) {
-        __m256 gacc = _mm256_setzero_ps();
-        float xs = 0.0f;
-        for (int k = 0; k < blocks_per_group; k++) {
-            int64_t b = g * blocks_per_group + k;
-            __m256 f0, f1, f2, f3;
-            if (is4) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(row + b * 16));
-                __m128i lo = _mm_and_si128(v, mask), hi = _mm_and_si128(_mm_srli_epi16(v, 4), mask);
-                u8_to_f32(_mm_unpacklo_epi8(lo, hi), &f0, &f1);
-                u8_to_f32(_mm_unpackhi_epi8(lo, hi), &f2, &f3);
-            } else {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(row + b * 32));
-                u8_to_f32(_mm256_castsi256_si128(v), &f0, &f1);
-                u8_to_f32(_mm256_extracti128_si256(v, 1), &f2, &f3);
+        __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+        for (int k = 0; k < bpg; k++) {
+            const int64_t b = g * bpg + k;
+            const float *xb = xv + b * MK_BLOCK;   // MLX4: x reordered evens/odds per 16 (xp)
+            __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
+            __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
+            for (int i = 0; i < nr; i++) {
+                if (is4) {
+                    const uint8_t *p = row + i * rb + b * 16;
+                    __m256i w0 = u8x8(p), w1 = u8x8(p + 8);
+                    s[i] = _mm256_fmadd_ps(f32i(_mm256_and_si256(w0, low)), x0, s[i]);   // elements 0,2,..14
+                    s[i] = _mm256_fmadd_ps(f32i(_mm256_srli_epi32(w0, 4)), x1, s[i]);    // 1,3,..15
+                    s[i] = _mm256_fmadd_ps(f32i(_mm256_and_si256(w1, low)), x2, s[i]);   // 16,18,..30
+                    s[i] = _mm256_fmadd_ps(f32i(_mm256_srli_epi32(w1, 4)), x3, s[i]);    // 17,..31
+                } else {
+                    const uint8_t *p = row + i * rb + b * 32;
+                    s[i] = _mm256_fmadd_ps(f32i(u8x8(p)), x0, s[i]);
+                    s[i] = _mm256_fmadd_ps(f32i(u8x8(p + 8)), x1, s[i]);
+                    s[i] = _mm256_fmadd_ps(f32i(u8x8(p + 16)), x2, s[i]);
+                    s[i] = _mm256_fmadd_ps(f32i(u8x8(p + 24)), x3, s[i]);
+                }
             }
-            gacc = _mm256_add_ps(gacc, dot32(f0, f1, f2, f3, x + b * MK_BLOCK));
-            xs += xsum[b];
         }
-        int64_t gi = r * groups + g;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(mk_scale_at(w->scales, w->scale_type, gi)), gacc, acc);
-        bias_sum += mk_scale_at(w->biases, w->scale_type, gi) * xs;
-    }
-    return hsum(acc) + bias_sum;
-}
-
-T void mk_rows_avx2(const mk_matrix *w, const float *x, mk_scratch_view sv, float *y, int64_t r0, int64_t r1) {
-    const int64_t rb = mk_row_bytes(w), n = w->cols;
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + r * rb;
-        switch (w->format) {
-        case MK_FORMAT_F32: y[r] = row_f32(row, x, n); break;
-        case MK_FORMAT_BF16: y[r] = row_16(row, x, n, 1); break;
-        case MK_FORMAT_F16: y[r] = row_16(row, x, n, 0); break;
-        case MK_FORMAT_Q8_0: y[r] = row_q8_0(row, x, n); break;
-        case MK_FORMAT_Q4_0: y[r] = row_q4_0(row, x, n); break;
-        case MK_FORMAT_MLX4: case MK_FORMAT_MLX8: y[r] = row_mlx(w, row, r, x, sv.xsum); break;
-        default: y[r] = 0.0f; break;
+        for (int i = 0; i < nr; i++) {
+            int64_t gi = (r + i) * groups + g;
+            acc[i] = _mm256_fmadd_ps(bcast_scale(w->scales, stype, gi), s[i], acc[i]);
+            bias[i] += scale_value(w->biases, stype, gi) * xsum[g];
         }
     }
+    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]) + bias[i];
 }
 
-// ---- int8-activation rows -------------------------------------------------------------------
-
-/// sum over 32 pairs of signed int8 weights and int8 activations, as 8 int32 lanes.
-T static inline __m256i dot_s8s8(__m256i wq, __m256i xq) {
-    __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
-
-/// The same for unsigned weights 0..127 at most (4-bit values).
-T static inline __m256i dot_u8s8(__m256i wq, __m256i xq) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(wq, xq), _mm256_set1_epi16(1));
-}
-
-T static float row_i8_q8_0(const uint8_t *row, mk_scratch_view sv, int64_t n) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / MK_BLOCK; b++) {
-        const uint8_t *blk = row + b * MK_Q8_0_BYTES;
-        __m256i wq = _mm256_loadu_si256((const __m256i *)(blk + 2));
-        __m256i xq = _mm256_loadu_si256((const __m256i *)(sv.xq + b * MK_BLOCK));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half(blk) * sv.xd[b]), _mm256_cvtepi32_ps(dot_s8s8(wq, xq)), acc);
+TI void mlx_rows(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int is4, int stype) {
+    const float *xv = is4 ? sv->xp : x;
+    float dots[4];
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        mlx_group(w, r, 4, xv, sv->xsum, is4, stype, dots);
+        for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
     }
-    return hsum(acc);
-}
-
-T static float row_i8_q4_0(const uint8_t *row, mk_scratch_view sv, int64_t n) {
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    float correction = 0.0f;
-    for (int64_t b = 0; b < n / MK_BLOCK; b++) {
-        const uint8_t *blk = row + b * MK_Q4_0_BYTES;
-        __m128i v = _mm_loadu_si128((const __m128i *)(blk + 2));
-        __m256i wq = combine(_mm_and_si128(v, mask), _mm_and_si128(_mm_srli_epi16(v, 4), mask));
-        __m256i xq = _mm256_loadu_si256((const __m256i *)(sv.xq + b * MK_BLOCK));
-        float s = half(blk) * sv.xd[b];
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(s), _mm256_cvtepi32_ps(dot_u8s8(wq, xq)), acc);
-        correction += s * (float)(8 * sv.qsum[b]);
+    for (; r < r1; r++) {
+        mlx_group(w, r, 1, xv, sv->xsum, is4, stype, dots);
+        mk_store(out, r, dots[0]);
     }
-    return hsum(acc) - correction;
 }
 
-T static float row_i8_mlx(const mk_matrix *w, const uint8_t *row, int64_t r, mk_scratch_view sv) {
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
-    const int64_t groups = w->cols / w->group_size;
-    const int blocks_per_group = w->group_size / MK_BLOCK;
-    const int is4 = w->format == MK_FORMAT_MLX4;
-    __m256 acc = _mm256_setzero_ps();
-    float bias_sum = 0.0f, offset_sum = 0.0f;
-    for (int64_t g = 0; g < groups; g++) {
-        __m256 gacc = _mm256_setzero_ps();
-        float xs = 0.0f, offset = 0.0f;
-        for (int k = 0; k < blocks_per_group; k++) {
-            int64_t b = g * blocks_per_group + k;
-            __m256i xq = _mm256_loadu_si256((const __m256i *)(sv.xq + b * MK_BLOCK));
-            __m256i dot;
-            if (is4) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(row + b * 16));
-                __m128i lo = _mm_and_si128(v, mask), hi = _mm_and_si128(_mm_srli_epi16(v, 4), mask);
-                dot = dot_u8s8(combine(_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi)), xq);
-            } else {
-                // q in 0..255 does not fit maddubs' signed 16-bit sums: use q - 128, add 128 * sum(xq) back.
-                __m256i v = _mm256_loadu_si256((const __m256i *)(row + b * 32));
-                dot = dot_s8s8(_mm256_xor_si256(v, flip), xq);
-                offset += sv.xd[b] * (float)(128 * sv.qsum[b]);
-            }
-            gacc = _mm256_fmadd_ps(_mm256_set1_ps(sv.xd[b]), _mm256_cvtepi32_ps(dot), gacc);
-            xs += sv.xsum[b];
+T void mk_rows_avx2(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
+    switch (w->format) {
+    case MK_FORMAT_F32: dense_rows(w, x, out, r0, r1, MK_FORMAT_F32); break;
+    case MK_FORMAT_BF16: dense_rows(w, x, out, r0, r1, MK_FORMAT_BF16); break;
+    case MK_FORMAT_F16: dense_rows(w, x, out, r0, r1, MK_FORMAT_F16); break;
+    case MK_FORMAT_Q8_0: gguf_rows(w, x, sv, out, r0, r1, MK_FORMAT_Q8_0); break;
+    case MK_FORMAT_Q4_0: gguf_rows(w, x, sv, out, r0, r1, MK_FORMAT_Q4_0); break;
+    case MK_FORMAT_MLX4: case MK_FORMAT_MLX8: {
+        int is4 = w->format == MK_FORMAT_MLX4;
+        switch (w->scale_type) {
+        case MK_SCALE_F16:
+            if (is4) mlx_rows(w, x, sv, out, r0, r1, 1, MK_SCALE_F16); else mlx_rows(w, x, sv, out, r0, r1, 0, MK_SCALE_F16);
+            break;
+        case MK_SCALE_BF16:
+            if (is4) mlx_rows(w, x, sv, out, r0, r1, 1, MK_SCALE_BF16); else mlx_rows(w, x, sv, out, r0, r1, 0, MK_SCALE_BF16);
+            break;
+        default:
+            if (is4) mlx_rows(w, x, sv, out, r0, r1, 1, MK_SCALE_F32); else mlx_rows(w, x, sv, out, r0, r1, 0, MK_SCALE_F32);
+            break;
         }
-        int64_t gi = r * groups + g;
-        float scale = mk_scale_at(w->scales, w->scale_type, gi);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), gacc, acc);
-        offset_sum += scale * offset;
-        bias_sum += mk_scale_at(w->biases, w->scale_type, gi) * xs;
+        break;
     }
-    return hsum(acc) + offset_sum + bias_sum;
-}
-
-T void mk_rows_i8_avx2(const mk_matrix *w, mk_scratch_view sv, float *y, int64_t r0, int64_t r1) {
-    const int64_t rb = mk_row_bytes(w), n = w->cols;
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + r * rb;
-        switch (w->format) {
-        case MK_FORMAT_Q8_0: y[r] = row_i8_q8_0(row, sv, n); break;
-        case MK_FORMAT_Q4_0: y[r] = row_i8_q4_0(row, sv, n); break;
-        case MK_FORMAT_MLX4: case MK_FORMAT_MLX8: y[r] = row_i8_mlx(w, row, r, sv); break;
-        default: y[r] = 0.0f; break;
-        }
+    default:
+        for (int64_t r = r0; r < r1; r++) mk_store(out, r, 0.0f);
+        break;
     }
-}
-
-T double mk_read_avx2(const void *data, int64_t bytes) {
-    const uint8_t *p = data;
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    for (; i + 128 <= bytes; i += 128) {
-        a0 = _mm256_xor_si256(a0, _mm256_loadu_si256((const __m256i *)(p + i)));
-        a1 = _mm256_xor_si256(a1, _mm256_loadu_si256((const __m256i *)(p + i + 32)));
-        a2 = _mm256_xor_si256(a2, _mm256_loadu_si256((const __m256i *)(p + i + 64)));
-        a3 = _mm256_xor_si256(a3, _mm256_loadu_si256((const __m256i *)(p + i + 96)));
-    }
-    __m256i a = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
-    return (double)(_mm256_extract_epi32(a, 0) & 0xFFFF);
 }
 #endif

@@ -36,12 +36,12 @@ static float row_neon(const mk_matrix *w, const uint8_t *row, const float *x, in
     return s;
 }
 
-void mk_rows_neon(const mk_matrix *w, const float *x, mk_scratch_view sv, float *y, int64_t r0, int64_t r1) {
+void mk_rows_neon(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     if (w->format != MK_FORMAT_F32 && w->format != MK_FORMAT_BF16 && w->format != MK_FORMAT_F16) {
-        mk_rows_scalar(w, x, sv, y, r0, r1);
+        mk_rows_scalar(w, x, sv, out, r0, r1);
         return;
     }
     const int64_t rb = mk_row_bytes(w);
-    for (int64_t r = r0; r < r1; r++) y[r] = row_neon(w, (const uint8_t *)w->data + r * rb, x, w->cols);
+    for (int64_t r = r0; r < r1; r++) mk_store(out, r, row_neon(w, (const uint8_t *)w->data + r * rb, x, w->cols));
 }
 #endif

@@ -1,8 +1,10 @@
-// The scalar reference of every matrix-vector product: plain loops over the dequantized values,
-// accumulated in double. The SIMD paths are tested against these.
+// The scalar reference of every matrix-vector product and the dequantizer: plain loops over
+// the values each format's definition gives, accumulated in double. Every SIMD path is tested
+// against these, and they are the fallback where no SIMD path exists.
+#include <math.h>
 #include "mk_internal.h"
 
-/// Dequantized element c of row r.
+/// Element c of row r, dequantized exactly as the format defines it.
 static inline float element(const mk_matrix *w, const uint8_t *row, int64_t r, int64_t c) {
     switch (w->format) {
     case MK_FORMAT_F32: return mk_load_f32(row + 4 * c);
@@ -24,11 +26,9 @@ static inline float element(const mk_matrix *w, const uint8_t *row, int64_t r, i
         uint32_t word;
         memcpy(&word, row + 4 * (c / per_word), 4);
         uint32_t q = (word >> (bits * (c % per_word))) & ((1u << bits) - 1u);
-        int64_t groups = w->cols / w->group_size;
-        int64_t g = r * groups + c / w->group_size;
-        float scale = mk_scale_at(w->scales, w->scale_type, g);
-        float bias = mk_scale_at(w->biases, w->scale_type, g);
-        return scale * (float)q + bias;
+        int64_t g = r * (w->cols / w->group_size) + c / w->group_size;
+        float scaled = mk_scale_at(w->scales, w->scale_type, g) * (float)q;   // rounded, then
+        return scaled + mk_scale_at(w->biases, w->scale_type, g);              // rounded again
     }
     default: return 0.0f;
     }
@@ -42,62 +42,77 @@ void mk_dequantize_rows(const mk_matrix *w, int64_t r0, int64_t r1, float *out) 
     }
 }
 
-void mk_rows_scalar(const mk_matrix *w, const float *x, mk_scratch_view sv, float *y, int64_t r0, int64_t r1) {
+void mk_rows_scalar(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     (void)sv;
     int64_t rb = mk_row_bytes(w);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * rb;
         double acc = 0.0;
         for (int64_t c = 0; c < w->cols; c++) acc += (double)element(w, row, r, c) * (double)x[c];
-        y[r] = (float)acc;
+        mk_store(out, r, (float)acc);
     }
 }
 
-/// int8-activation reference: exact integer dot products per 32-block, scaled in double.
-void mk_rows_i8_scalar(const mk_matrix *w, mk_scratch_view sv, float *y, int64_t r0, int64_t r1) {
+/// Weight value q (before scale) of element j of block b, as the int8 path multiplies it:
+/// Q8_0 the signed byte, Q4_0 the nibble minus 8, MLX the unsigned q.
+static inline int32_t raw_q(const mk_matrix *w, const uint8_t *row, int64_t b, int j) {
+    switch (w->format) {
+    case MK_FORMAT_Q8_0: return (int8_t)row[b * MK_Q8_0_BYTES + 2 + j];
+    case MK_FORMAT_Q4_0: {
+        const uint8_t *q = row + b * MK_Q4_0_BYTES + 2;
+        return (j < 16 ? (q[j] & 0x0F) : (q[j - 16] >> 4)) - 8;
+    }
+    case MK_FORMAT_MLX4: {
+        uint8_t byte = row[b * 16 + j / 2];
+        return (j & 1) ? byte >> 4 : byte & 0x0F;
+    }
+    case MK_FORMAT_MLX8: return row[b * MK_BLOCK + j];
+    default: return 0;
+    }
+}
+
+/// The int8-activation reference: exact integer dot products per 32-block, then
+/// weight scale * activation scale * dot (+ MLX: bias * sum(x) per group), summed in double.
+void mk_rows_i8_scalar(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
+    (void)x;
     int64_t rb = mk_row_bytes(w);
     int64_t nb = w->cols / MK_BLOCK;
+    int is_mlx = w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_MLX8;
+    int64_t groups = is_mlx ? w->cols / w->group_size : 0;
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * rb;
         double acc = 0.0;
         for (int64_t b = 0; b < nb; b++) {
-            const int8_t *xq = sv.xq + b * MK_BLOCK;
+            const int8_t *xq = sv->xq + b * MK_BLOCK;
             int32_t dot = 0;
-            double scale = 0.0, bias_term = 0.0;
-            switch (w->format) {
-            case MK_FORMAT_Q8_0: {
-                const uint8_t *block = row + b * MK_Q8_0_BYTES;
-                for (int j = 0; j < MK_BLOCK; j++) dot += (int32_t)(int8_t)block[2 + j] * xq[j];
-                scale = (double)mk_half_to_float(mk_load_u16(block));
-                break;
-            }
-            case MK_FORMAT_Q4_0: {
-                const uint8_t *block = row + b * MK_Q4_0_BYTES;
-                for (int j = 0; j < 16; j++) dot += (int32_t)(block[2 + j] & 0x0F) * xq[j];
-                for (int j = 0; j < 16; j++) dot += (int32_t)(block[2 + j] >> 4) * xq[16 + j];
-                dot -= 8 * sv.qsum[b];
-                scale = (double)mk_half_to_float(mk_load_u16(block));
-                break;
-            }
-            case MK_FORMAT_MLX4: case MK_FORMAT_MLX8: {
-                int bits = w->format == MK_FORMAT_MLX4 ? 4 : 8;
-                for (int j = 0; j < MK_BLOCK; j++) {
-                    int64_t c = b * MK_BLOCK + j;
-                    int per_word = 32 / bits;
-                    uint32_t word;
-                    memcpy(&word, row + 4 * (c / per_word), 4);
-                    int32_t q = (int32_t)((word >> (bits * (c % per_word))) & ((1u << bits) - 1u));
-                    dot += q * xq[j];
-                }
-                int64_t g = r * (w->cols / w->group_size) + (b * MK_BLOCK) / w->group_size;
-                scale = (double)mk_scale_at(w->scales, w->scale_type, g);
-                bias_term = (double)mk_scale_at(w->biases, w->scale_type, g) * (double)sv.xsum[b];
-                break;
-            }
-            default: break;
-            }
-            acc += scale * (double)sv.xd[b] * (double)dot + bias_term;
+            for (int j = 0; j < MK_BLOCK; j++) dot += raw_q(w, row, b, j) * xq[j];
+            double scale;
+            if (is_mlx) scale = mk_scale_at(w->scales, w->scale_type, r * groups + b * MK_BLOCK / w->group_size);
+            else scale = mk_half_to_float(mk_load_u16(row + b * (w->format == MK_FORMAT_Q8_0 ? MK_Q8_0_BYTES : MK_Q4_0_BYTES)));
+            acc += scale * (double)sv->xd[b] * (double)dot;
         }
-        y[r] = (float)acc;
+        for (int64_t g = 0; g < groups; g++) {
+            acc += (double)mk_scale_at(w->biases, w->scale_type, r * groups + g) * (double)sv->xsum[g];
+        }
+        mk_store(out, r, (float)acc);
+    }
+}
+
+void mk_quantize_scalar(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t *qsum) {
+    for (int64_t b = 0; b < nb; b++) {
+        const float *xb = x + b * MK_BLOCK;
+        float amax = 0.0f;
+        for (int j = 0; j < MK_BLOCK; j++) amax = fmaxf(amax, fabsf(xb[j]));
+        float d, id;
+        mk_block_scale(amax, &d, &id);
+        int32_t sum = 0;
+        for (int j = 0; j < MK_BLOCK; j++) {
+            long q = lrintf(xb[j] * id);                 // current rounding mode: nearest, ties to even
+            q = q > 127 ? 127 : q < -127 ? -127 : q;
+            xq[b * MK_BLOCK + j] = (int8_t)q;
+            sum += (int32_t)q;
+        }
+        xd[b] = d;
+        qsum[b] = sum;
     }
 }

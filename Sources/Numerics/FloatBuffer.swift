@@ -41,31 +41,3 @@ public final class FloatBuffer: @unchecked Sendable {
     /// A copy of the contents (for tests and output, not for the hot path).
     public var array: [Float] { Array(buffer) }
 }
-
-/// A dense row-major f32 matrix `[rows, cols]` viewing memory owned elsewhere (a `FloatBuffer`,
-/// a memory-mapped f32 tensor). Rows are `rowStride` floats apart.
-public struct Matrix: @unchecked Sendable {
-    public let rows: Int
-    public let cols: Int
-    public let rowStride: Int
-    public let pointer: UnsafeMutablePointer<Float>
-
-    public init(rows: Int, cols: Int, rowStride: Int? = nil, pointer: UnsafeMutablePointer<Float>) {
-        self.rows = rows
-        self.cols = cols
-        self.rowStride = rowStride ?? cols
-        self.pointer = pointer
-    }
-
-    public init(rows: Int, cols: Int, buffer: FloatBuffer) {
-        precondition(rows * cols <= buffer.count, "Matrix [\(rows), \(cols)] does not fit a buffer of \(buffer.count)")
-        self.init(rows: rows, cols: cols, pointer: buffer.pointer)
-    }
-
-    public func row(_ r: Int) -> UnsafeMutablePointer<Float> { pointer + r * rowStride }
-
-    public subscript(r: Int, c: Int) -> Float {
-        get { pointer[r * rowStride + c] }
-        nonmutating set { pointer[r * rowStride + c] = newValue }
-    }
-}

@@ -1,25 +1,52 @@
 import CBLAS
 
-/// Dense f32 matrix products through OpenBLAS (`cblas_sgemm`), for the few places where both
-/// operands are activations or the batch is large (attention over a window, convolutions).
+/// Dense f32 matrix products through OpenBLAS (`cblas_sgemm`), for where both operands are
+/// activations or many vectors meet one matrix (attention over a window, convolutions as GEMM).
 public enum Matmul {
-    /// OpenBLAS runs on one thread: our own `ThreadPool` owns the cores, and a kernel inside a
-    /// pool task must not start threads of its own. Called once at start-up.
-    public static func configureBLAS(threads: Int = 1) {
-        openblas_set_num_threads(Int32(threads))
+    /// Sets OpenBLAS's own thread count (`openblas_set_num_threads`). `ThreadPool.init` sets it
+    /// to 1 once: our pool owns the cores, and a BLAS call inside a pool task must not start
+    /// threads of its own. Call this only to undo that on purpose.
+    public static func configureBLAS(threads: Int) {
+        openblas_set_num_threads(Int32(clamping: max(1, threads)))
     }
 
-    /// C[m, n] = alpha · A[m, k] · B[k, n] (+ beta · C). `transposeB` reads B as `[n, k]`
-    /// (a `Linear.weight`), so `transposeB: true` computes X · Wᵀ.
+    /// Runs once, from the first `ThreadPool.init`.
+    static let singleThreadedBLAS: Void = configureBLAS(threads: 1)
+
+    /// C[m, n] = alpha · A[m, k] · B (+ beta · C), row-major. B is `[k, n]`, or with
+    /// `transposeB` `[n, k]` (a `Linear.weight`), so `transposeB: true` computes X · Wᵀ.
+    /// Runs on the calling thread.
     @inline(__always)
     public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                              c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
-    /// The plain triple loop (double accumulation): the reference the BLAS path is tested against.
+    /// `sgemm` with the columns of C (the n dimension) split over a pool in contiguous pieces,
+    /// each piece one `cblas_sgemm` on one thread. Same arguments and result as `sgemm`.
+    public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                             b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                             c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0,
+                             pool: ThreadPool?) {
+        guard let pool, pool.threads > 1, n >= 64 else {
+            sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc, alpha: alpha, beta: beta)
+            return
+        }
+        let pieces = pool.threads
+        let width = ((n + pieces - 1) / pieces + 15) / 16 * 16
+        pool.parallelFor((n + width - 1) / width) { piece in
+            let j0 = piece * width, j1 = min(n, j0 + width)
+            guard j0 < j1 else { return }
+            let bPiece = transposeB ? b + j0 * ldb : b + j0
+            sgemm(m: m, n: j1 - j0, k: k, a: a, lda: lda, b: bPiece, ldb: ldb, transposeB: transposeB,
+                  c: c + j0, ldc: ldc, alpha: alpha, beta: beta)
+        }
+    }
+
+    /// The plain triple loop with double accumulation: what the BLAS path is tested against.
+    /// A is `[m, k]`, B `[k, n]` (or `[n, k]` with `transposeB`), C `[m, n]`, all dense.
     public static func reference(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                  transposeB: Bool, c: UnsafeMutablePointer<Float>) {
         for i in 0..<m {

@@ -1,136 +1,112 @@
 import CKernels
 
-/// How quantized matrix-vector products treat the activations.
+/// How quantized matrix-vector products treat the activations (`runtime.matvec_precision`).
 public enum MatvecPrecision: String, Sendable, CaseIterable {
-    /// f32 arithmetic on exactly the dequantized weights (the reference's numbers).
+    /// f32 arithmetic on exactly the dequantized weights (the reference's numbers, up to the
+    /// order of float sums).
     case exact
-    /// Activations quantized to int8 per block of 32 (scale max|x|/127), then integer dot
-    /// products, as llama.cpp and candle do for GGUF: several times less arithmetic, slightly
-    /// less exact. Applies to Q8_0, Q4_0 and MLX 4/8-bit; other formats stay exact.
-    case int8
+    /// Activations quantized to int8 per block of 32 (scale max|x|/127, round to nearest even),
+    /// then exact integer dot products per block, as llama.cpp and candle do for GGUF: less
+    /// arithmetic per weight, slightly less exact. Applies to Q8_0, Q4_0 and MLX 4/8-bit;
+    /// f32, bf16 and f16 stay exact.
+    case int8Activations = "int8"
 }
 
 /// Which implementation of the kernels runs.
 public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
     /// Plain loops over the dequantized values, accumulated in double: the test oracle.
     case scalar = 0
+    /// AVX2 + FMA + F16C (x86-64).
     case avx2 = 1
+    /// NEON (arm64): f32, bf16, f16 vectorised; quantized formats use the scalar loops.
     case neon = 2
-    /// The fastest path this CPU supports.
+    /// The fastest path this CPU supports (chosen once from `CPUFeatures`).
     case best = 99
 
     /// The path `.best` resolves to on this machine.
-    public static var bestAvailable: KernelPath { KernelPath(rawValue: mk_best_path()) ?? .scalar }
+    public static var bestAvailable: KernelPath { KernelPath(rawValue: Int32(mk_best_path())) ?? .scalar }
 
     public var description: String {
         switch self {
         case .scalar: "scalar"
         case .avx2: "avx2+fma+f16c"
         case .neon: "neon"
-        case .best: "best (\(KernelPath.bestAvailable))"
+        case .best: KernelPath.bestAvailable.description
         }
     }
 }
 
 /// Why a `WeightMatrix` cannot be multiplied.
-public struct MatvecError: Error, CustomStringConvertible {
+public struct MatvecError: Error, CustomStringConvertible, Equatable {
     public let description: String
 }
 
-extension WeightMatrix {
-    /// The C kernels' view of this matrix.
-    var kernelMatrix: mk_matrix {
-        var m = mk_matrix()
-        m.data = data
-        m.scales = scales
-        m.biases = biases
-        m.rows = Int64(rows)
-        m.cols = Int64(cols)
-        switch format {
-        case .f32: m.format = Int32(MK_FORMAT_F32)
-        case .bf16: m.format = Int32(MK_FORMAT_BF16)
-        case .f16: m.format = Int32(MK_FORMAT_F16)
-        case .q8_0: m.format = Int32(MK_FORMAT_Q8_0)
-        case .q4_0: m.format = Int32(MK_FORMAT_Q4_0)
-        case .mlxAffine(let bits, let group, let scaleType):
-            m.format = Int32(bits == 4 ? MK_FORMAT_MLX4 : bits == 8 ? MK_FORMAT_MLX8 : -1)
-            m.group_size = Int32(group)
-            switch scaleType {
-            case .f32: m.scale_type = Int32(MK_SCALE_F32)
-            case .f16: m.scale_type = Int32(MK_SCALE_F16)
-            case .bf16: m.scale_type = Int32(MK_SCALE_BF16)
-            }
-        }
-        return m
-    }
+/// Reusable scratch for matrix-vector products: what each call computes once from x (int8
+/// activations, MLX group sums). One per compute thread is enough; `Matvec`s can share it as
+/// long as they run one at a time. Allocated once, 64-byte aligned.
+public final class MatvecScratch: @unchecked Sendable {
+    /// The widest matrix (columns) and the most vectors per batch it serves.
+    public let columns: Int
+    public let vectors: Int
+    let buffer: FloatBuffer
 
-    /// Bytes of weight data (plus MLX scales and biases) one product reads.
-    public var storageBytes: Int {
-        switch format {
-        case .f32: return rows * cols * 4
-        case .bf16, .f16: return rows * cols * 2
-        case .q8_0: return rows * (cols / 32) * 34
-        case .q4_0: return rows * (cols / 32) * 18
-        case .mlxAffine(let bits, let group, let scaleType):
-            let scaleBytes = scaleType == .f32 ? 4 : 2
-            return rows * cols * bits / 8 + 2 * rows * (cols / group) * scaleBytes
-        }
-    }
-
-    /// Throws unless the kernels can run this matrix (block and group sizes divide the columns).
-    public func validate() throws(MatvecError) {
-        var m = kernelMatrix
-        let code = mk_matrix_check(&m)
-        switch code {
-        case 0: return
-        case -1: throw MatvecError(description: "weight format \(format) is not supported by the kernels")
-        case -3: throw MatvecError(description: "\(format): unsupported MLX group size, scale type, or missing scales/biases")
-        default: throw MatvecError(description: "a [\(rows), \(cols)] \(format) matrix needs columns in whole blocks/groups")
-        }
-    }
-
-    /// Dequantizes the whole matrix to f32 (tests and tools; not for the hot path).
-    public func dequantized() -> [Float] {
-        var m = kernelMatrix
-        return [Float](unsafeUninitializedCapacity: rows * cols) { buffer, count in
-            mk_dequantize_rows(&m, 0, Int64(rows), buffer.baseAddress)
-            count = rows * cols
-        }
+    public init(columns: Int, vectors: Int = 1) {
+        self.columns = max(0, columns)
+        self.vectors = max(1, vectors)
+        buffer = FloatBuffer(count: Int(mk_scratch_floats(Int64(self.columns))) * self.vectors)
     }
 }
 
-/// Matrix-vector products `y[rows] = W[rows, cols] · x[cols]` for every `WeightFormat`.
-/// *The* hot spot of the language model: a step is a few hundred of these.
+/// Matrix-vector products `y[rows] = W[rows, cols] · x[cols]` for every `WeightFormat`:
+/// *the* hot spot of the language model, a step is a few hundred of these. The rows are split
+/// over a `ThreadPool` in contiguous chunks of 16-row multiples (CKernels `mk_matvec`).
 ///
-/// A `Matvec` is made once per weight matrix (it owns the scratch the kernels reuse per call)
-/// and then `run` allocates nothing.
+/// A `Matvec` is made once per weight matrix (validated then) and `run` allocates nothing,
+/// takes no lock, and cannot fail.
 public final class Matvec: @unchecked Sendable {
     public let weights: WeightMatrix
     public let precision: MatvecPrecision
+    public let scratch: MatvecScratch
     private var matrix: mk_matrix
-    private let scratch: FloatBuffer
-    private let batchCapacity: Int
 
     /// - Parameters:
-    ///   - batch: the most vectors one `runBatch` call multiplies (scratch is sized for it).
-    public init(_ weights: WeightMatrix, precision: MatvecPrecision = .exact, batch: Int = 1) throws(MatvecError) {
+    ///   - precision: `.exact` (default) or `.int8Activations`.
+    ///   - scratch: shared scratch; nil allocates one for this matrix and `batch` vectors.
+    ///   - batch: the most vectors one `runBatch` call multiplies (when allocating scratch).
+    public init(_ weights: WeightMatrix, precision: MatvecPrecision = .exact, scratch: MatvecScratch? = nil,
+                batch: Int = 1) throws(MatvecError) {
         try weights.validate()
+        if let scratch, scratch.columns < weights.cols {
+            throw MatvecError(description: "scratch for \(scratch.columns) columns is too small for a [\(weights.rows), \(weights.cols)] matrix")
+        }
         self.weights = weights
         self.precision = precision
         self.matrix = weights.kernelMatrix
-        self.batchCapacity = max(1, batch)
-        self.scratch = FloatBuffer(count: Int(mk_scratch_floats(Int64(weights.cols))) * max(1, batch))
+        self.scratch = scratch ?? MatvecScratch(columns: weights.cols, vectors: batch)
     }
 
-    /// `y = W · x`. `x` holds `cols` floats, `y` `rows` floats; `pool` nil runs on this thread.
+    /// `y = W · x` (+ `bias`), or `y += W · x` (+ `bias`) when `accumulate`.
+    /// `x` holds `cols` floats, `y` and `bias` `rows` floats; `pool` nil runs on this thread.
     @inline(__always)
-    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?, path: KernelPath = .best) {
-        mk_matvec(pool?.handle, &matrix, x, y, scratch.pointer, precision == .int8 ? 1 : 0, path.rawValue)
+    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?,
+                    bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, path: KernelPath = .best) {
+        var options = Matvec.options(precision, path, bias, accumulate)
+        mk_matvec(pool?.handle, &matrix, x, y, scratch.buffer.pointer, &options)
     }
 
-    /// `Y[n, rows] = X[n, cols] · Wᵀ` for `n <= batch` vectors, reading W once (exact path).
-    public func runBatch(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
-        precondition(n <= batchCapacity, "Matvec.runBatch: \(n) vectors, scratch sized for \(batchCapacity)")
-        mk_matvec_batch(pool?.handle, &matrix, x, Int64(n), y, scratch.pointer)
+    /// `Y[n, rows] = X[n, cols] · Wᵀ` (+ `bias` on every row) for `n` vectors stored one after
+    /// another, reading W from memory once. `n` must not exceed the scratch's `vectors`.
+    public func runBatch(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?,
+                         bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, path: KernelPath = .best) {
+        precondition(n <= scratch.vectors, "Matvec.runBatch: \(n) vectors, scratch sized for \(scratch.vectors)")
+        var options = Matvec.options(precision, path, bias, accumulate)
+        mk_matvec_batch(pool?.handle, &matrix, x, Int64(n), y, scratch.buffer.pointer, &options)
+    }
+
+    @inline(__always)
+    private static func options(_ precision: MatvecPrecision, _ path: KernelPath, _ bias: UnsafePointer<Float>?,
+                                _ accumulate: Bool) -> mk_matvec_options {
+        mk_matvec_options(precision: precision == .exact ? Int32(MK_PRECISION_EXACT) : Int32(MK_PRECISION_INT8),
+                          path: path.rawValue, bias: bias, accumulate: accumulate ? 1 : 0, reserved: 0)
     }
 }

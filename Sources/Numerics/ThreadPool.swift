@@ -1,11 +1,15 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A persistent pool of compute threads (`mk_pool` in CKernels). The thread that calls a kernel
+/// A persistent pool of compute threads (CKernels `mk_pool`). The thread that calls a kernel
 /// takes part, so `ThreadPool(threads: 2)` starts one worker. Workers spin briefly between jobs
 /// and then sleep on a futex; handing out work allocates nothing and takes no lock.
 ///
-/// One thread at a time may run kernels on a pool (each conversation's compute thread owns one,
-/// or shares one under its own discipline).
+/// One thread at a time may run work on a pool (each conversation's compute thread owns one,
+/// or shares one under its own discipline). Making the first pool also sets OpenBLAS to one
+/// thread (`Matmul.configureBLAS`), so the pool owns the cores.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads in all, the caller included.
     public let threads: Int
@@ -13,7 +17,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// - Parameter threads: threads in all; 0 or less means one per CPU.
     public init(threads: Int) {
-        let n = threads > 0 ? threads : ThreadPool.availableCPUs
+        _ = Matmul.singleThreadedBLAS
+        let n = threads > 0 ? min(threads, 1024) : ThreadPool.availableCPUs
         guard let pool = mk_pool_create(Int32(n)) else {
             fatalError("ThreadPool: cannot start \(n - 1) worker threads")
         }
@@ -21,6 +26,7 @@ public final class ThreadPool: @unchecked Sendable {
         self.threads = n
     }
 
+    /// Stops and joins the workers (the pool is idle: `run` returns only when its work is done).
     deinit { mk_pool_destroy(handle) }
 
     /// CPUs this process may run on.
@@ -28,21 +34,24 @@ public final class ThreadPool: @unchecked Sendable {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// Runs `body(task)` for every task in `0..<count` across the pool and returns when all are done.
-    /// Convenient for setup and tests; kernels use C task functions, which allocate nothing.
-    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    /// Runs `body(task)` for every task in `0..<count` across the pool and returns when all are
+    /// done. For setup, tests and coarse work; kernels pass C task functions, which allocate nothing.
+    public func parallelFor(_ count: Int, _ body: (_ task: Int) -> Void) {
+        run(tasks: count) { task, _ in body(task) }
+    }
+
+    /// Runs `body(task, thread)` for every task in `0..<count`; `thread` in `0..<threads` names
+    /// the thread running it (0: the caller), for per-thread scratch.
+    public func run(tasks count: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {
+        guard count > 0 else { return }
         withoutActuallyEscaping(body) { body in
             var box = body
             withUnsafeMutablePointer(to: &box) { ctx in
-                mk_pool_run(handle, { raw, task, _ in
-                    let f = raw!.assumingMemoryBound(to: ((Int) -> Void).self).pointee
-                    f(Int(task))
+                mk_pool_run(handle, { raw, task, thread in
+                    let f = raw!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee
+                    f(Int(task), Int(thread))
                 }, UnsafeMutableRawPointer(ctx), Int64(count))
             }
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,5 @@
+import CKernels
+
 /// How the elements of a weight matrix are stored. Activations are always f32.
 public enum WeightFormat: Sendable, Hashable, CustomStringConvertible {
     case f32
@@ -51,5 +53,80 @@ public struct WeightMatrix: @unchecked Sendable {
         self.data = data
         self.scales = scales
         self.biases = biases
+    }
+}
+
+extension WeightMatrix {
+    /// The C kernels' view of this matrix (CKernels `mk_matrix`).
+    var kernelMatrix: mk_matrix {
+        var m = mk_matrix()
+        m.data = data
+        m.scales = scales
+        m.biases = biases
+        m.rows = Int64(rows)
+        m.cols = Int64(cols)
+        switch format {
+        case .f32: m.format = Int32(MK_FORMAT_F32)
+        case .bf16: m.format = Int32(MK_FORMAT_BF16)
+        case .f16: m.format = Int32(MK_FORMAT_F16)
+        case .q8_0: m.format = Int32(MK_FORMAT_Q8_0)
+        case .q4_0: m.format = Int32(MK_FORMAT_Q4_0)
+        case .mlxAffine(let bits, let group, let scaleType):
+            m.format = bits == 4 ? Int32(MK_FORMAT_MLX4) : bits == 8 ? Int32(MK_FORMAT_MLX8) : -1
+            m.group_size = Int32(clamping: group)
+            switch scaleType {
+            case .f32: m.scale_type = Int32(MK_SCALE_F32)
+            case .f16: m.scale_type = Int32(MK_SCALE_F16)
+            case .bf16: m.scale_type = Int32(MK_SCALE_BF16)
+            }
+        }
+        return m
+    }
+
+    /// Bytes of element data one product reads (MLX: the packed words only).
+    public var dataBytes: Int {
+        switch format {
+        case .f32: return rows * cols * 4
+        case .bf16, .f16: return rows * cols * 2
+        case .q8_0: return rows * (cols / 32) * 34
+        case .q4_0: return rows * (cols / 32) * 18
+        case .mlxAffine(let bits, _, _): return rows * cols * bits / 8
+        }
+    }
+
+    /// Bytes one product reads in all: the element data plus MLX scales and biases.
+    public var storageBytes: Int {
+        guard case .mlxAffine(_, let group, let scaleType) = format, group > 0 else { return dataBytes }
+        return dataBytes + 2 * rows * (cols / group) * (scaleType == .f32 ? 4 : 2)
+    }
+
+    /// Throws unless the kernels can run this matrix: a known format, non-negative sizes,
+    /// columns in whole blocks (GGUF: 32) or groups (MLX: 32, 64 or 128), MLX bits 4 or 8
+    /// with scales and biases.
+    public func validate() throws(MatvecError) {
+        var m = kernelMatrix
+        switch mk_matrix_check(&m) {
+        case 0: return
+        case -1: throw MatvecError(description: "weight format \(format) has no kernel (MLX needs 4 or 8 bits)")
+        case -3: throw MatvecError(description: "\(format): unsupported MLX group size or scale type, or scales/biases missing")
+        default: throw MatvecError(description: "a [\(rows), \(cols)] \(format) matrix needs non-negative sizes and columns in whole blocks/groups")
+        }
+    }
+
+    /// The whole matrix dequantized to f32, row-major (tests and tools; not for the hot path).
+    /// These are the values every exact product multiplies by.
+    public func dequantized() throws(MatvecError) -> [Float] {
+        try validate()
+        var m = kernelMatrix
+        return [Float](unsafeUninitializedCapacity: rows * cols) { buffer, count in
+            mk_dequantize_rows(&m, 0, Int64(rows), buffer.baseAddress)
+            count = rows * cols
+        }
+    }
+
+    /// Rows `range` dequantized to f32 into `out` (`range.count * cols` floats).
+    public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        var m = kernelMatrix
+        mk_dequantize_rows(&m, Int64(range.lowerBound), Int64(range.upperBound), out)
     }
 }

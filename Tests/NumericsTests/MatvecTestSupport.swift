@@ -8,7 +8,9 @@ final class TestMatrix: @unchecked Sendable {
     let biases: UnsafeMutableRawPointer?
     let matrix: WeightMatrix
 
-    init(rows: Int, cols: Int, format: WeightFormat, rng: inout SplitMix) {
+    /// Random weights. MLX biases are random (`centered: false`) or, as MLX's quantizer makes
+    /// them, about -scale * (levels - 1) / 2, so scale * q and bias largely cancel (`centered: true`).
+    init(rows: Int, cols: Int, format: WeightFormat, rng: inout SplitMix, centered: Bool = false) {
         let m = WeightMatrix(rows: rows, cols: cols, format: format, data: UnsafeRawPointer(bitPattern: 64)!)
         let bytes = m.dataBytes
         // Offset by one byte: safetensors data need not be aligned, so the kernels must not assume it.
@@ -34,9 +36,12 @@ final class TestMatrix: @unchecked Sendable {
             let size = scaleType == .f32 ? 4 : 2
             let s = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 64)
             let b = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 64)
+            let levels: Float = if case .mlxAffine(4, _, _) = format { 15 } else { 255 }
             for i in 0..<count {
-                TestMatrix.store(rng.float() * 0.05, type: scaleType, at: s, index: i)
-                TestMatrix.store(rng.float() * 0.5, type: scaleType, at: b, index: i)
+                let scale = rng.float() * 0.05
+                TestMatrix.store(scale, type: scaleType, at: s, index: i)
+                TestMatrix.store(centered ? -abs(scale) * levels / 2 + rng.float() * 0.001 : rng.float() * 0.5,
+                                 type: scaleType, at: b, index: i)
             }
             scales = s
             biases = b
@@ -59,16 +64,6 @@ final class TestMatrix: @unchecked Sendable {
         (data - 1).deallocate()
         scales?.deallocate()
         biases?.deallocate()
-    }
-}
-
-extension WeightMatrix {
-    /// Bytes of `data` alone (without MLX scales and biases).
-    var dataBytes: Int {
-        switch format {
-        case .mlxAffine(let bits, _, _): return rows * cols * bits / 8
-        default: return storageBytes
-        }
     }
 }
 

@@ -2,100 +2,197 @@ import CKernels
 import Testing
 @testable import Numerics
 
-@Suite struct MatvecTests {
-    /// y for the given path and precision.
-    func product(_ m: WeightMatrix, _ x: [Float], precision: MatvecPrecision, path: KernelPath, pool: ThreadPool? = nil) throws -> [Float] {
-        let mv = try Matvec(m, precision: precision)
-        var y = [Float](repeating: .nan, count: m.rows)
-        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { mv.run(xp.baseAddress!, into: $0.baseAddress!, pool: pool, path: path) } }
-        return y
+/// y for one matrix, vector, precision and path.
+func product(_ m: WeightMatrix, _ x: [Float], precision: MatvecPrecision = .exact, path: KernelPath = .best,
+             pool: ThreadPool? = nil, bias: [Float]? = nil, initial: [Float]? = nil) throws -> [Float] {
+    let mv = try Matvec(m, precision: precision)
+    var y = initial ?? [Float](repeating: .nan, count: m.rows)
+    x.withUnsafeBufferPointer { xp in
+        y.withUnsafeMutableBufferPointer { yp in
+            if let bias {
+                bias.withUnsafeBufferPointer { mv.run(xp.baseAddress!, into: yp.baseAddress!, pool: pool, bias: $0.baseAddress!, accumulate: initial != nil, path: path) }
+            } else {
+                mv.run(xp.baseAddress!, into: yp.baseAddress!, pool: pool, accumulate: initial != nil, path: path)
+            }
+        }
     }
+    return y
+}
 
-    /// Sum of |w x| per row: the scale a float error is measured against.
-    func magnitudes(_ m: WeightMatrix, _ x: [Float]) -> [Double] {
-        let w = m.dequantized()
-        return (0..<m.rows).map { r in (0..<m.cols).reduce(0.0) { $0 + abs(Double(w[r * m.cols + $1]) * Double(x[$1])) } }
+/// sum_c |w[r, c] x[c]| per row: the scale a float error is measured against.
+func magnitudes(_ m: WeightMatrix, _ x: [Float]) throws -> [Double] {
+    let w = try m.dequantized()
+    return (0..<m.rows).map { r in (0..<m.cols).reduce(0.0) { $0 + abs(Double(w[r * m.cols + $1]) * Double(x[$1])) } }
+}
+
+@Suite struct MatvecTests {
+    /// Random shapes: rows not a multiple of the 4-row kernels or 16-row chunks, columns a
+    /// multiple of the block/group but (for dense formats) not of the SIMD width.
+    static func shape(_ format: WeightFormat, _ rng: inout SplitMix) -> (rows: Int, cols: Int) {
+        let multiple = columnMultiple(format)
+        return (rng.int(1...70), multiple == 1 ? rng.int(1...300) : multiple * rng.int(1...9))
     }
 
     @Test(arguments: allTestFormats)
     func fastPathMatchesScalarReference(format: WeightFormat) throws {
         var rng = SplitMix(seed: 7)
-        for trial in 0..<6 {
-            let multiple = columnMultiple(format)
-            let rows = rng.int(1...70)
-            let cols = multiple == 1 ? rng.int(1...300) : multiple * rng.int(1...9)
-            let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng)
+        for trial in 0..<8 {
+            let (rows, cols) = Self.shape(format, &rng)
+            let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: trial % 2 == 1)
             let x = (0..<cols).map { _ in rng.float() }
-            let reference = try product(t.matrix, x, precision: .exact, path: .scalar)
-            let fast = try product(t.matrix, x, precision: .exact, path: .best)
-            let scale = magnitudes(t.matrix, x)
+            let reference = try product(t.matrix, x, path: .scalar)
+            let fast = try product(t.matrix, x, path: .best)
+            let scale = try magnitudes(t.matrix, x)
             for r in 0..<rows {
                 #expect(abs(Double(fast[r]) - Double(reference[r])) <= 1e-5 * scale[r] + 1e-30,
                         "\(format) trial \(trial) [\(rows)x\(cols)] row \(r): \(fast[r]) vs \(reference[r])")
             }
-            // The reference itself is the dequantized matrix times x.
-            let w = t.matrix.dequantized()
-            for r in 0..<rows {
-                let direct = (0..<cols).reduce(0.0) { $0 + Double(w[r * cols + $1]) * Double(x[$1]) }
-                #expect(abs(direct - Double(reference[r])) <= 1e-6 * scale[r] + 1e-30)
-            }
         }
     }
 
-    @Test(arguments: allTestFormats.filter { mk_format_has_i8(($0 as WeightFormat).kernelMatrixFormat) != 0 })
+    @Test(arguments: allTestFormats)
+    func scalarReferenceIsTheDequantizedMatrixTimesX(format: WeightFormat) throws {
+        var rng = SplitMix(seed: 8)
+        let (rows, cols) = Self.shape(format, &rng)
+        let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng)
+        let x = (0..<cols).map { _ in rng.float() }
+        let w = try t.matrix.dequantized()
+        let reference = try product(t.matrix, x, path: .scalar)
+        for r in 0..<rows {
+            let direct = (0..<cols).reduce(0.0) { $0 + Double(w[r * cols + $1]) * Double(x[$1]) }
+            #expect(reference[r] == Float(direct), "\(format) row \(r)")
+        }
+    }
+
+    @Test(arguments: allTestFormats.filter { mk_format_has_i8($0.kernelMatrixFormat) != 0 })
     func int8PathMatchesItsReferenceAndStaysCloseToExact(format: WeightFormat) throws {
         var rng = SplitMix(seed: 11)
-        for _ in 0..<4 {
-            let rows = rng.int(1...40)
+        for trial in 0..<6 {
+            let rows = rng.int(16...40)         // enough rows that one near-zero output does not dominate the L2 ratio
             let cols = columnMultiple(format) * rng.int(1...8)
-            let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng)
+            let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: trial % 2 == 1)
             let x = (0..<cols).map { _ in rng.float() }
-            let reference = try product(t.matrix, x, precision: .int8, path: .scalar)
-            let fast = try product(t.matrix, x, precision: .int8, path: .best)
-            let exact = try product(t.matrix, x, precision: .exact, path: .scalar)
-            let scale = magnitudes(t.matrix, x)
+            let reference = try product(t.matrix, x, precision: .int8Activations, path: .scalar)
+            let fast = try product(t.matrix, x, precision: .int8Activations, path: .best)
+            let exact = try product(t.matrix, x, path: .scalar)
+            let scale = try magnitudes(t.matrix, x)
             var errorSquares = 0.0, norm = 0.0
             for r in 0..<rows {
                 #expect(abs(Double(fast[r]) - Double(reference[r])) <= 1e-5 * scale[r] + 1e-30, "\(format) row \(r)")
-                errorSquares += pow(Double(fast[r]) - Double(exact[r]), 2)
-                norm += pow(Double(exact[r]), 2)
+                errorSquares += (Double(fast[r]) - Double(exact[r])) * (Double(fast[r]) - Double(exact[r]))
+                norm += Double(exact[r]) * Double(exact[r])
             }
-            #expect((errorSquares / max(norm, 1e-30)).squareRoot() < 1e-2, "\(format): int8 path too far from exact")
+            let relative = (errorSquares / max(norm, 1e-30)).squareRoot()
+            #expect(relative < 1e-2, "\(format): int8 path relative L2 error \(relative)")
+            #expect(relative > 0, "\(format): the int8 path should differ from the exact one")
         }
+    }
+
+    @Test func int8PrecisionLeavesDenseFormatsExact() throws {
+        var rng = SplitMix(seed: 12)
+        for format in [WeightFormat.f32, .bf16, .f16] {
+            let t = TestMatrix(rows: 9, cols: 70, format: format, rng: &rng)
+            let x = (0..<70).map { _ in rng.float() }
+            #expect(try product(t.matrix, x, precision: .int8Activations) == product(t.matrix, x))
+        }
+    }
+
+    @Test func activationQuantizerIsTheSameOnEveryPath() {
+        var rng = SplitMix(seed: 13)
+        // Random blocks, a block with exact ties (x / d = k + 0.5), an all-zero block, one huge value.
+        var x = (0..<(32 * 6)).map { _ in rng.float() * 3 }
+        for j in 0..<32 { x[32 + j] = Float(j - 16) + 0.5 }        // max 15.5 -> d = 15.5/127
+        x[32 + 31] = 127                                            // d = 1: ties at k + 0.5
+        for j in 0..<32 { x[64 + j] = 0 }
+        x[96] = 1e30
+        var q = [[Int8]](repeating: [Int8](repeating: 0, count: x.count), count: 2)
+        var d = [[Float]](repeating: [Float](repeating: 0, count: 6), count: 2)
+        var s = [[Int32]](repeating: [Int32](repeating: 0, count: 6), count: 2)
+        for (i, path) in [KernelPath.scalar, .best].enumerated() {
+            mk_quantize_activations(x, 6, &q[i], &d[i], &s[i], path.rawValue)
+        }
+        #expect(q[0] == q[1])
+        #expect(d[0] == d[1])
+        #expect(s[0] == s[1])
+        // Hand-computed: block 1 has d = 1, so xq = x rounded to nearest even, clamped.
+        #expect(d[0][1] == 1)
+        let expected: [Int8] = (0..<31).map { j in Int8((Float(j - 16) + 0.5).rounded(.toNearestOrEven)) } + [127]
+        #expect(Array(q[0][32..<64]) == expected)
+        #expect(s[0][1] == expected.reduce(0) { $0 + Int32($1) })
+        #expect(d[0][2] == 0 && q[0][64..<96].allSatisfy { $0 == 0 })
+        #expect(q[0][96] == 127 && q[0][97..<128].allSatisfy { $0 == 0 })
     }
 
     @Test func resultsDoNotDependOnTheThreadCount() throws {
         var rng = SplitMix(seed: 3)
-        let t = TestMatrix(rows: 1000, cols: 512, format: .q4_0, rng: &rng)
-        let x = (0..<512).map { _ in rng.float() }
-        let one = try product(t.matrix, x, precision: .exact, path: .best)
-        for threads in [2, 3] {
-            let pool = ThreadPool(threads: threads)
-            #expect(try product(t.matrix, x, precision: .exact, path: .best, pool: pool) == one)
-            #expect(try product(t.matrix, x, precision: .int8, path: .best, pool: pool) == product(t.matrix, x, precision: .int8, path: .best))
+        for format in [WeightFormat.q4_0, .bf16, .mlxAffine(bits: 8, groupSize: 64, scaleType: .f16)] {
+            let t = TestMatrix(rows: 1003, cols: 512, format: format, rng: &rng)
+            let x = (0..<512).map { _ in rng.float() }
+            let one = try product(t.matrix, x)
+            let oneInt8 = try product(t.matrix, x, precision: .int8Activations)
+            for threads in [1, 2, 3] {
+                let pool = ThreadPool(threads: threads)
+                #expect(try product(t.matrix, x, pool: pool) == one, "\(format), \(threads) threads")
+                #expect(try product(t.matrix, x, precision: .int8Activations, pool: pool) == oneInt8, "\(format), \(threads) threads")
+            }
         }
     }
 
-    @Test func batchEqualsOneVectorAtATime() throws {
+    @Test func biasAndAccumulate() throws {
+        var rng = SplitMix(seed: 4)
+        let t = TestMatrix(rows: 37, cols: 96, format: .q8_0, rng: &rng)
+        let x = (0..<96).map { _ in rng.float() }
+        let bias = (0..<37).map { _ in rng.float() }
+        let initial = (0..<37).map { _ in rng.float() }
+        let plain = try product(t.matrix, x)
+        let biased = try product(t.matrix, x, bias: bias)
+        let accumulated = try product(t.matrix, x, bias: bias, initial: initial)
+        let added = try product(t.matrix, x, initial: initial)
+        for r in 0..<37 {
+            #expect(biased[r] == plain[r] + bias[r])
+            #expect(accumulated[r] == plain[r] + bias[r] + initial[r])
+            #expect(added[r] == plain[r] + initial[r])
+        }
+    }
+
+    @Test(arguments: [MatvecPrecision.exact, .int8Activations])
+    func batchEqualsOneVectorAtATime(precision: MatvecPrecision) throws {
         var rng = SplitMix(seed: 5)
-        let t = TestMatrix(rows: 300, cols: 256, format: .bf16, rng: &rng)
-        let x = (0..<(3 * 256)).map { _ in rng.float() }
-        let mv = try Matvec(t.matrix, batch: 3)
-        var y = [Float](repeating: 0, count: 3 * 300)
-        let pool = ThreadPool(threads: 2)
-        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { mv.runBatch(xp.baseAddress!, count: 3, into: $0.baseAddress!, pool: pool) } }
-        for v in 0..<3 {
-            let single = try product(t.matrix, Array(x[(v * 256)..<((v + 1) * 256)]), precision: .exact, path: .best)
-            #expect(Array(y[(v * 300)..<((v + 1) * 300)]) == single)
+        for format in [WeightFormat.bf16, .q4_0, .mlxAffine(bits: 4, groupSize: 64, scaleType: .bf16)] {
+            let t = TestMatrix(rows: 300, cols: 256, format: format, rng: &rng)
+            let x = (0..<(3 * 256)).map { _ in rng.float() }
+            let mv = try Matvec(t.matrix, precision: precision, batch: 3)
+            var y = [Float](repeating: 0, count: 3 * 300)
+            let pool = ThreadPool(threads: 2)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { mv.runBatch(xp.baseAddress!, count: 3, into: $0.baseAddress!, pool: pool) } }
+            for v in 0..<3 {
+                let single = try product(t.matrix, Array(x[(v * 256)..<((v + 1) * 256)]), precision: precision)
+                #expect(Array(y[(v * 300)..<((v + 1) * 300)]) == single, "\(format) vector \(v)")
+            }
         }
     }
 
-    @Test func raggedColumnsAreRejectedForBlockFormats() {
-        let m = WeightMatrix(rows: 2, cols: 48, format: .q8_0, data: UnsafeRawPointer(bitPattern: 64)!)
-        #expect(throws: MatvecError.self) { try m.validate() }
-        let g = WeightMatrix(rows: 2, cols: 64, format: .mlxAffine(bits: 4, groupSize: 48, scaleType: .f16),
-                             data: UnsafeRawPointer(bitPattern: 64)!, scales: UnsafeRawPointer(bitPattern: 64), biases: UnsafeRawPointer(bitPattern: 64))
-        #expect(throws: MatvecError.self) { try g.validate() }
+    @Test func emptyMatricesAreFine() throws {
+        var rng = SplitMix(seed: 6)
+        let noColumns = TestMatrix(rows: 5, cols: 0, format: .f32, rng: &rng)
+        #expect(try product(noColumns.matrix, []) == [0, 0, 0, 0, 0])
+        let noRows = TestMatrix(rows: 0, cols: 64, format: .q8_0, rng: &rng)
+        #expect(try product(noRows.matrix, [Float](repeating: 1, count: 64)) == [])
+    }
+
+    @Test func badGeometryIsRejected() throws {
+        let p = UnsafeRawPointer(bitPattern: 64)!
+        #expect(throws: MatvecError.self) { try WeightMatrix(rows: 2, cols: 48, format: .q8_0, data: p).validate() }
+        #expect(throws: MatvecError.self) { try WeightMatrix(rows: -1, cols: 32, format: .q4_0, data: p).validate() }
+        #expect(throws: MatvecError.self) {
+            try WeightMatrix(rows: 2, cols: 64, format: .mlxAffine(bits: 4, groupSize: 48, scaleType: .f16), data: p, scales: p, biases: p).validate()
+        }
+        #expect(throws: MatvecError.self) {
+            try WeightMatrix(rows: 2, cols: 64, format: .mlxAffine(bits: 3, groupSize: 32, scaleType: .f16), data: p, scales: p, biases: p).validate()
+        }
+        #expect(throws: MatvecError.self) { try WeightMatrix(rows: 2, cols: 64, format: .mlxAffine(bits: 4, groupSize: 32, scaleType: .f16), data: p).validate() }
+        #expect(throws: MatvecError.self) { try Matvec(WeightMatrix(rows: 2, cols: 64, format: .f32, data: p), scratch: MatvecScratch(columns: 32)) }
+        #expect(throws: MatvecError.self) { try WeightMatrix(rows: 2, cols: 48, format: .q8_0, data: p).dequantized() }
     }
 }
 
@@ -104,5 +201,3 @@ extension WeightFormat {
         WeightMatrix(rows: 1, cols: 32, format: self, data: UnsafeRawPointer(bitPattern: 64)!).kernelMatrix.format
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import Testing
 @testable import Numerics
@@ -14,6 +15,14 @@ import Testing
         #expect((0..<1000).allSatisfy { counts[$0] == 1 })
     }
 
+    @Test func tasksKnowWhichThreadRunsThem() {
+        let pool = ThreadPool(threads: 3)
+        let seen = UnsafeMutablePointer<Int>.allocate(capacity: 600)
+        defer { seen.deallocate() }
+        pool.run(tasks: 600) { task, thread in seen[task] = thread }
+        #expect((0..<600).allSatisfy { (0..<3).contains(seen[$0]) })
+    }
+
     @Test func manyTinyJobsInARowComplete() {
         let pool = ThreadPool(threads: 2)
         let total = Atomic<Int>(0)
@@ -21,13 +30,17 @@ import Testing
         #expect(total.load(ordering: .relaxed) == 15_000)
     }
 
-    @Test func idlePoolsAreDestroyedCleanly() {
+    @Test func poolsUsedAtOnceAfterCreationAndDestroyedIdle() {
+        // A job dispatched before the workers first run must still reach them.
         for _ in 0..<50 {
             let pool = ThreadPool(threads: 3)
-            pool.parallelFor(10) { _ in }
+            let done = Atomic<Int>(0)
+            pool.parallelFor(10) { _ in done.add(1, ordering: .relaxed) }
+            #expect(done.load(ordering: .relaxed) == 10)
         }
+        for _ in 0..<20 { _ = ThreadPool(threads: 2) }              // never used
         let sleeping = ThreadPool(threads: 2)
-        usleep(50_000)                           // workers fall asleep on the futex
+        usleep(300_000)                                            // workers fall asleep on the futex
         let done = Atomic<Int>(0)
         sleeping.parallelFor(4) { _ in done.add(1, ordering: .relaxed) }
         #expect(done.load(ordering: .relaxed) == 4)
@@ -37,5 +50,3 @@ import Testing
         #expect(ThreadPool(threads: 0).threads == ThreadPool.availableCPUs)
     }
 }
-
-import Glibc

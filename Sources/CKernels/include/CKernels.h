@@ -3,5 +3,7 @@
 #define MOSHI_CKERNELS_H
 #include "mk_cpu.h"
 #include "mk_pool.h"
+#include "mk_half.h"
 #include "mk_matvec.h"
+#include "mk_bandwidth.h"
 #endif

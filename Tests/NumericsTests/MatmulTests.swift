@@ -1,0 +1,42 @@
+import Testing
+@testable import Numerics
+
+@Suite struct MatmulTests {
+    func random(_ count: Int, _ rng: inout SplitMix) -> [Float] { (0..<count).map { _ in rng.float() } }
+
+    func close(_ a: [Float], _ b: [Float], tolerance: Float = 1e-4) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
+    }
+
+    @Test(arguments: [false, true])
+    func sgemmMatchesTheReference(transposeB: Bool) {
+        var rng = SplitMix(seed: 21)
+        let pool = ThreadPool(threads: 3)
+        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (33, 130, 67), (2, 257, 64)] {
+            let a = random(m * k, &rng), b = random(k * n, &rng)
+            var c = [Float](repeating: .nan, count: m * n), split = c, expected = c
+            Matmul.sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: transposeB ? k : n, transposeB: transposeB, c: &c, ldc: n)
+            Matmul.sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: transposeB ? k : n, transposeB: transposeB, c: &split, ldc: n, pool: pool)
+            Matmul.reference(m: m, n: n, k: k, a: a, b: b, transposeB: transposeB, c: &expected)
+            #expect(close(c, expected), "[\(m)x\(k)] x [\(k)x\(n)]")
+            #expect(close(split, expected), "pool split, [\(m)x\(k)] x [\(k)x\(n)]")
+        }
+    }
+
+    @Test(arguments: allTestFormats)
+    func weightMatmulMatchesTheReference(format: WeightFormat) throws {
+        var rng = SplitMix(seed: 22)
+        let cols = columnMultiple(format) == 1 ? 96 : 2 * columnMultiple(format)
+        let t = TestMatrix(rows: 150, cols: cols, format: format, rng: &rng)
+        let w = try t.matrix.dequantized()
+        let pool = ThreadPool(threads: 2)
+        for n in [1, 3, 9] {               // batched matrix-vector product, then dequantize + sgemm
+            let x = random(n * cols, &rng)
+            let mm = try MatmulWeights(t.matrix, maxVectors: n, threads: 2)
+            var y = [Float](repeating: .nan, count: n * 150), expected = y
+            mm.run(x, count: n, into: &y, pool: pool)
+            Matmul.reference(m: n, n: 150, k: cols, a: x, b: w, transposeB: true, c: &expected)
+            #expect(close(y, expected), "\(format), \(n) vectors")
+        }
+    }
+}
