@@ -3,15 +3,12 @@ import CBLAS
 /// Dense f32 matrix products through OpenBLAS (`cblas_sgemm`), for where both operands are
 /// activations or many vectors meet one matrix (attention over a window, convolutions as GEMM).
 public enum Matmul {
-    /// Sets OpenBLAS's own thread count (`openblas_set_num_threads`). `ThreadPool.init` sets it
-    /// to 1 once: our pool owns the cores, and a BLAS call inside a pool task must not start
-    /// threads of its own. Call this only to undo that on purpose.
+    /// Sets OpenBLAS's own thread count (`openblas_set_num_threads`; it starts with one per CPU).
+    /// Call with 1 at start-up where a `ThreadPool` owns the cores: a BLAS call inside a pool
+    /// task must not start threads of its own, and `sgemm(..., pool:)` splits work itself.
     public static func configureBLAS(threads: Int) {
         openblas_set_num_threads(Int32(clamping: max(1, threads)))
     }
-
-    /// Runs once, from the first `ThreadPool.init`.
-    static let singleThreadedBLAS: Void = configureBLAS(threads: 1)
 
     /// C[m, n] = alpha · A[m, k] · B (+ beta · C), row-major. B is `[k, n]`, or with
     /// `transposeB` `[n, k]` (a `Linear.weight`), so `transposeB: true` computes X · Wᵀ.

@@ -8,8 +8,8 @@ import Glibc
 /// and then sleep on a futex; handing out work allocates nothing and takes no lock.
 ///
 /// One thread at a time may run work on a pool (each conversation's compute thread owns one,
-/// or shares one under its own discipline). Making the first pool also sets OpenBLAS to one
-/// thread (`Matmul.configureBLAS`), so the pool owns the cores.
+/// or shares one under its own discipline). OpenBLAS keeps its own threads: call
+/// `Matmul.configureBLAS(threads: 1)` at start-up when the pool should own the cores.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads in all, the caller included.
     public let threads: Int
@@ -17,7 +17,6 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// - Parameter threads: threads in all; 0 or less means one per CPU.
     public init(threads: Int) {
-        _ = Matmul.singleThreadedBLAS
         let n = threads > 0 ? min(threads, 1024) : ThreadPool.availableCPUs
         guard let pool = mk_pool_create(Int32(n)) else {
             fatalError("ThreadPool: cannot start \(n - 1) worker threads")

@@ -10,6 +10,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func sgemmMatchesTheReference(transposeB: Bool) {
+        Matmul.configureBLAS(threads: 1)        // pool tasks call BLAS; it must not start threads of its own
         var rng = SplitMix(seed: 21)
         let pool = ThreadPool(threads: 3)
         for (m, n, k) in [(1, 1, 1), (7, 13, 5), (33, 130, 67), (2, 257, 64)] {
@@ -25,6 +26,7 @@ import Testing
 
     @Test(arguments: allTestFormats)
     func weightMatmulMatchesTheReference(format: WeightFormat) throws {
+        Matmul.configureBLAS(threads: 1)
         var rng = SplitMix(seed: 22)
         let cols = columnMultiple(format) == 1 ? 96 : 2 * columnMultiple(format)
         let t = TestMatrix(rows: 150, cols: cols, format: format, rng: &rng)
