@@ -101,7 +101,7 @@ struct BenchMimiCommand: ParsableCommand {
         if json {
             let fields: [(String, String)] = [
                 ("weights", "\"\(source.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""),
-                ("threads", "\(threads)"), ("pinned_cpus", "\(pinned)"), ("codebooks", "\(codebooks)"),
+                ("threads", "\(threads)"), ("pinned_cpus", "\"\(pinned)\""), ("codebooks", "\(codebooks)"),
                 ("frames", "\(frames)"), ("warmup", "\(warmup)"),
                 ("encode_ms_p50", ms(encode.p50)), ("encode_ms_p99", ms(encode.p99)), ("encode_ms_mean", ms(encode.mean)),
                 ("decode_ms_p50", ms(decode.p50)), ("decode_ms_p99", ms(decode.p99)), ("decode_ms_mean", ms(decode.mean)),
