@@ -7,41 +7,10 @@
 // element-wise definition up to float rounding: Q4_0 sums d * (sum q*x - 8 * sum x) per block,
 // and MLX sums scale * sum(q*x) + bias * sum(x) per group (what MLX's own kernels do).
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include "mk_internal.h"
+#include "mk_avx2.h"
 
-#define T __attribute__((target("avx2,fma,f16c")))
-#define TI __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
-
-TI float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 sh = _mm_movehdup_ps(s);
-    s = _mm_add_ps(s, sh);
-    sh = _mm_movehl_ps(sh, s);
-    s = _mm_add_ss(s, sh);
-    return _mm_cvtss_f32(s);
-}
-
-/// A GGUF block's f16 scale, broadcast: vcvtph2ps of the block's first 8 bytes (the scale and
-/// 6 bytes of its own quants, ignored), then vbroadcastss.
-TI __m256 bcast_block_scale(const uint8_t *blk) { return _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)blk))); }
-
-/// MLX scale or bias i, broadcast; `type` is a compile-time constant at every call.
-TI __m256 bcast_scale(const void *p, int type, int64_t i) {
-    switch (type) {
-    case MK_SCALE_F16: return _mm256_set1_ps(_cvtsh_ss(mk_load_u16((const uint8_t *)p + 2 * i)));
-    case MK_SCALE_BF16: return _mm256_set1_ps(mk_bfloat_to_float(mk_load_u16((const uint8_t *)p + 2 * i)));
-    default: return _mm256_set1_ps(mk_load_f32((const uint8_t *)p + 4 * i));
-    }
-}
-
-TI float scale_value(const void *p, int type, int64_t i) {
-    switch (type) {
-    case MK_SCALE_F16: return _cvtsh_ss(mk_load_u16((const uint8_t *)p + 2 * i));
-    case MK_SCALE_BF16: return mk_bfloat_to_float(mk_load_u16((const uint8_t *)p + 2 * i));
-    default: return mk_load_f32((const uint8_t *)p + 4 * i);
-    }
-}
+#define T MK_T
+#define TI MK_TI
 
 /// 8 bytes at p, sign- or zero-extended to 8 int32 lanes (one vpmovsxbd/vpmovzxbd from memory).
 TI __m256i s8x8(const uint8_t *p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
@@ -84,7 +53,7 @@ TI float dense_row(const uint8_t *row, const float *x, int64_t n, int format) {
         a3 = _mm256_fmadd_ps(load_dense(row, i + 24, format), _mm256_loadu_ps(x + i + 24), a3);
     }
     for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_dense(row, i, format), _mm256_loadu_ps(x + i), a0);
-    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    float s = mk_hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     for (; i < n; i++) s += dense_element(row, i, format) * x[i];
     return s;
 }
@@ -108,10 +77,10 @@ TI void q8_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, int64
             s = _mm256_fmadd_ps(f32i(s8x8(blk + 10)), x1, s);
             s = _mm256_fmadd_ps(f32i(s8x8(blk + 18)), x2, s);
             s = _mm256_fmadd_ps(f32i(s8x8(blk + 26)), x3, s);
-            acc[i] = _mm256_fmadd_ps(bcast_block_scale(blk), s, acc[i]);
+            acc[i] = _mm256_fmadd_ps(mk_bcast_block_scale(blk), s, acc[i]);
         }
     }
-    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]);
+    for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]);
 }
 
 TI void q4_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, const float *m8, int64_t nb, float *dots) {
@@ -129,10 +98,10 @@ TI void q4_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, const
             s = _mm256_fmadd_ps(f32i(_mm256_and_si256(w1, low)), x1, s);                // 8..15
             s = _mm256_fmadd_ps(f32i(_mm256_srli_epi32(w0, 4)), x2, s);                 // 16..23
             s = _mm256_fmadd_ps(f32i(_mm256_srli_epi32(w1, 4)), x3, s);                 // 24..31
-            acc[i] = _mm256_fmadd_ps(bcast_block_scale(blk), s, acc[i]);
+            acc[i] = _mm256_fmadd_ps(mk_bcast_block_scale(blk), s, acc[i]);
         }
     }
-    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]);
+    for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]);
 }
 
 TI void gguf_rows(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int format) {
@@ -160,7 +129,6 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const float *xv, const 
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-    float bias[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     for (int64_t g = 0; g < groups; g++) {
         __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
         for (int k = 0; k < bpg; k++) {
@@ -187,11 +155,10 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const float *xv, const 
         }
         for (int i = 0; i < nr; i++) {
             int64_t gi = (r + i) * groups + g;
-            acc[i] = _mm256_fmadd_ps(bcast_scale(w->scales, stype, gi), s[i], acc[i]);
-            bias[i] += scale_value(w->biases, stype, gi) * xsum[g];
+            acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, gi), s[i], acc[i]);
         }
     }
-    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]) + bias[i];
+    for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]) + mk_bias_dot(w->biases, stype, (r + i) * groups, xsum, groups);
 }
 
 TI void mlx_rows(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int is4, int stype) {

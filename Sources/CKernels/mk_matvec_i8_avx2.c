@@ -4,40 +4,10 @@
 // Four rows at a time share each block of x. Results equal mk_rows_i8_scalar's up to the
 // order of the float sums.
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include "mk_internal.h"
+#include "mk_avx2.h"
 
-#define T __attribute__((target("avx2,fma,f16c")))
-#define TI __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
-
-TI float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 sh = _mm_movehdup_ps(s);
-    s = _mm_add_ps(s, sh);
-    sh = _mm_movehl_ps(sh, s);
-    s = _mm_add_ss(s, sh);
-    return _mm_cvtss_f32(s);
-}
-
-/// A GGUF block's f16 scale, broadcast: vcvtph2ps of the block's first 8 bytes (the scale and
-/// 6 bytes of its own quants, ignored), then vbroadcastss.
-TI __m256 bcast_block_scale(const uint8_t *blk) { return _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)blk))); }
-
-TI __m256 bcast_scale(const void *p, int type, int64_t i) {
-    switch (type) {
-    case MK_SCALE_F16: return _mm256_set1_ps(_cvtsh_ss(mk_load_u16((const uint8_t *)p + 2 * i)));
-    case MK_SCALE_BF16: return _mm256_set1_ps(mk_bfloat_to_float(mk_load_u16((const uint8_t *)p + 2 * i)));
-    default: return _mm256_set1_ps(mk_load_f32((const uint8_t *)p + 4 * i));
-    }
-}
-
-TI float scale_value(const void *p, int type, int64_t i) {
-    switch (type) {
-    case MK_SCALE_F16: return _cvtsh_ss(mk_load_u16((const uint8_t *)p + 2 * i));
-    case MK_SCALE_BF16: return mk_bfloat_to_float(mk_load_u16((const uint8_t *)p + 2 * i));
-    default: return mk_load_f32((const uint8_t *)p + 4 * i);
-    }
-}
+#define T MK_T
+#define TI MK_TI
 
 /// Lane sums of 32 products of unsigned bytes u (<= 128 as unsigned) and signed bytes s (|s| <= 127):
 /// pairs reach at most 2 * 128 * 127 = 32512, so vpmaddubsw never saturates.
@@ -68,10 +38,10 @@ TI void gguf_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view
             __m256i dot;
             if (is_q8) dot = dot_s8s8(_mm256_loadu_si256((const __m256i *)(blk + 2)), xq);
             else dot = _mm256_add_epi32(dot_u8s8(nibbles(blk + 2), xq), k);      // (q - 8) . xq
-            acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(bcast_block_scale(blk), xd), _mm256_cvtepi32_ps(dot), acc[i]);
+            acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(mk_bcast_block_scale(blk), xd), _mm256_cvtepi32_ps(dot), acc[i]);
         }
     }
-    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]);
+    for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]);
 }
 
 TI void gguf_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int is_q8) {
@@ -97,7 +67,6 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-    float bias[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     for (int64_t g = 0; g < groups; g++) {
         __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
         for (int k = 0; k < bpg; k++) {
@@ -123,11 +92,10 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *
         }
         for (int i = 0; i < nr; i++) {
             int64_t gi = (r + i) * groups + g;
-            acc[i] = _mm256_fmadd_ps(bcast_scale(w->scales, stype, gi), s[i], acc[i]);
-            bias[i] += scale_value(w->biases, stype, gi) * sv->xsum[g];
+            acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, gi), s[i], acc[i]);
         }
     }
-    for (int i = 0; i < nr; i++) dots[i] = hsum(acc[i]) + bias[i];
+    for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]) + mk_bias_dot(w->biases, stype, (r + i) * groups, sv->xsum, groups);
 }
 
 TI void mlx_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int is4, int stype) {
