@@ -146,5 +146,6 @@ void mk_quantize_avx2(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t
 #endif
 #if defined(__aarch64__)
 void mk_rows_neon(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_rows_i8_neon(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 #endif
 #endif

@@ -36,7 +36,7 @@ static const mk_kernel_table scalar_table = { mk_rows_scalar, mk_rows_i8_scalar,
 static const mk_kernel_table avx2_table = { mk_rows_avx2, mk_rows_i8_avx2, mk_quantize_avx2 };
 #endif
 #if defined(__aarch64__)
-static const mk_kernel_table neon_table = { mk_rows_neon, NULL, mk_quantize_scalar };
+static const mk_kernel_table neon_table = { mk_rows_neon, mk_rows_i8_neon, mk_quantize_scalar };
 #endif
 
 static int best_path = MK_PATH_SCALAR;
