@@ -38,6 +38,7 @@ struct mk_pool {
     _Alignas(64) _Atomic int32_t busy_workers;  // workers still inside the current job
     _Atomic int stop;
     _Atomic int32_t sleepers;                   // workers inside futex_wait (or about to be)
+    _Atomic int dispatching;                    // a thread is inside mk_pool_run
     mk_task_fn fn;
     void *ctx;
     int64_t n_tasks;
@@ -64,7 +65,12 @@ static void run_tasks(mk_pool *pool, int thread) {
     }
 }
 
+/// Set on worker threads, and on a dispatching thread while its job runs: a pool call from
+/// inside a task then runs serially instead of corrupting the job in flight.
+static _Thread_local int inside_pool_task;
+
 static void *worker_main(void *raw) {
+    inside_pool_task = 1;
     mk_worker_arg arg = *(mk_worker_arg *)raw;
     free(raw);
     mk_pool *pool = arg.pool;
@@ -103,6 +109,7 @@ mk_pool *mk_pool_create(int threads) {
     atomic_init(&pool->busy_workers, 0);
     atomic_init(&pool->stop, 0);
     atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->dispatching, 0);
     if (threads > 1) {
         pool->workers = calloc((size_t)threads - 1, sizeof(pthread_t));
         if (!pool->workers) { free(pool); return NULL; }
@@ -135,12 +142,22 @@ void mk_pool_destroy(mk_pool *pool) {
 
 int mk_pool_threads(const mk_pool *pool) { return pool ? pool->threads : 1; }
 
+static void run_serially(mk_task_fn fn, void *ctx, int64_t n_tasks) {
+    for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t, 0);
+}
+
 void mk_pool_run(mk_pool *pool, mk_task_fn fn, void *ctx, int64_t n_tasks) {
     if (n_tasks <= 0) return;
-    if (!pool || pool->threads == 1 || n_tasks == 1) {
-        for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t, 0);
+    if (!pool || pool->threads == 1 || n_tasks == 1 || inside_pool_task) {
+        run_serially(fn, ctx, n_tasks);
         return;
     }
+    // One dispatcher at a time; a second thread arriving meanwhile does its job itself.
+    if (atomic_exchange_explicit(&pool->dispatching, 1, memory_order_acquire)) {
+        run_serially(fn, ctx, n_tasks);
+        return;
+    }
+    inside_pool_task = 1;
     pool->fn = fn;
     pool->ctx = ctx;
     pool->n_tasks = n_tasks;
@@ -154,4 +171,6 @@ void mk_pool_run(mk_pool *pool, mk_task_fn fn, void *ctx, int64_t n_tasks) {
         if (++spins < MK_WAIT_SPINS_BEFORE_YIELD) MK_PAUSE();
         else sched_yield();
     }
+    inside_pool_task = 0;
+    atomic_store_explicit(&pool->dispatching, 0, memory_order_release);
 }

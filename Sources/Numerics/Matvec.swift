@@ -7,8 +7,9 @@ public enum MatvecPrecision: String, Sendable, CaseIterable {
     case exact
     /// Activations quantized to int8 per block of 32 (scale max|x|/127, round to nearest even),
     /// then exact integer dot products per block, as llama.cpp and candle do for GGUF: less
-    /// arithmetic per weight, slightly less exact. Applies to Q8_0, Q4_0 and MLX 4/8-bit;
-    /// f32, bf16 and f16 stay exact.
+    /// arithmetic per weight, slightly less exact (the result is the dequantized W times the
+    /// dequantized int8 x; about 0.4% relative L2 error on random data). Applies to Q8_0, Q4_0
+    /// and MLX 4/8-bit; f32, bf16 and f16 stay exact.
     case int8Activations = "int8"
 }
 

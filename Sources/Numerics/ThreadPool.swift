@@ -7,8 +7,9 @@ import Glibc
 /// takes part, so `ThreadPool(threads: 2)` starts one worker. Workers spin briefly between jobs
 /// and then sleep on a futex; handing out work allocates nothing and takes no lock.
 ///
-/// One thread at a time may run work on a pool (each conversation's compute thread owns one,
-/// or shares one under its own discipline). OpenBLAS keeps its own threads: call
+/// One thread at a time is meant to run work on a pool (each conversation's compute thread owns
+/// one). Misuse degrades instead of corrupting: work started from inside a pool task, or from a
+/// second thread while the pool is busy, runs serially on the calling thread. OpenBLAS keeps its own threads: call
 /// `Matmul.configureBLAS(threads: 1)` at start-up when the pool should own the cores.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads in all, the caller included.

@@ -124,8 +124,10 @@ extension WeightMatrix {
         }
     }
 
-    /// Rows `range` dequantized to f32 into `out` (`range.count * cols` floats).
+    /// Rows `range` dequantized to f32 into `out` (`range.count * cols` floats). The matrix must
+    /// have passed `validate()`.
     public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "dequantizeRows: \(range) outside 0..<\(rows)")
         var m = kernelMatrix
         mk_dequantize_rows(&m, Int64(range.lowerBound), Int64(range.upperBound), out)
     }

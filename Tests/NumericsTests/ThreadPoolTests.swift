@@ -46,7 +46,36 @@ import Testing
         #expect(done.load(ordering: .relaxed) == 4)
     }
 
+    @Test func nestedAndConcurrentUseRunsSeriallyAndCorrectly() async {
+        let pool = ThreadPool(threads: 2)
+        let total = Atomic<Int>(0)
+        pool.parallelFor(8) { _ in
+            pool.parallelFor(10) { _ in total.add(1, ordering: .relaxed) }      // nested: serial on this thread
+        }
+        #expect(total.load(ordering: .relaxed) == 80)
+        // Two threads dispatching on one pool at once: every task still runs exactly once.
+        let counts = SideCounts()
+        await withTaskGroup(of: Void.self) { group in
+            for side in 0..<2 {
+                group.addTask {
+                    for _ in 0..<500 { pool.parallelFor(7) { _ in counts.add(side: side) } }
+                }
+            }
+        }
+        #expect(counts.first.load(ordering: .relaxed) == 3500)
+        #expect(counts.second.load(ordering: .relaxed) == 3500)
+    }
+
     @Test func zeroThreadsMeansOnePerCPU() {
         #expect(ThreadPool(threads: 0).threads == ThreadPool.availableCPUs)
+    }
+}
+
+/// Tasks counted per dispatching side.
+final class SideCounts: Sendable {
+    let first = Atomic<Int>(0)
+    let second = Atomic<Int>(0)
+    func add(side: Int) {
+        if side == 0 { first.add(1, ordering: .relaxed) } else { second.add(1, ordering: .relaxed) }
     }
 }

@@ -21,7 +21,8 @@ enum { MK_SCALE_F32 = 0, MK_SCALE_F16 = 1, MK_SCALE_BF16 = 2 };
 enum { MK_PATH_SCALAR = 0, MK_PATH_AVX2 = 1, MK_PATH_NEON = 2, MK_PATH_BEST = 99 };
 /// How activations are treated: EXACT multiplies f32 x by exactly the dequantized weights;
 /// INT8 quantizes x per 32-block to int8 (scale max|x|/127, round to nearest, ties to even) and
-/// takes integer dot products (Q8_0, Q4_0, MLX 4/8-bit; other formats stay exact).
+/// takes integer dot products (Q8_0, Q4_0, MLX 4/8-bit; other formats stay exact): the result is
+/// the dequantized W times the dequantized int8 x (MLX: scale * sum(q xq) * xd + bias * sum(x̂)).
 enum { MK_PRECISION_EXACT = 0, MK_PRECISION_INT8 = 1 };
 
 /// A row-major weight matrix [rows, cols] viewing memory owned elsewhere (need not be aligned).
