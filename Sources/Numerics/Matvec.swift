@@ -63,12 +63,13 @@ public final class MatvecScratch: @unchecked Sendable {
 /// over a `ThreadPool` in contiguous chunks of 16-row multiples (CKernels `mk_matvec`).
 ///
 /// A `Matvec` is made once per weight matrix (validated then) and `run` allocates nothing,
-/// takes no lock, and cannot fail.
+/// takes no lock, and cannot fail. Calls that share a scratch (this one's or a shared
+/// `MatvecScratch`) must not overlap in time.
 public final class Matvec: @unchecked Sendable {
     public let weights: WeightMatrix
     public let precision: MatvecPrecision
     public let scratch: MatvecScratch
-    private var matrix: mk_matrix
+    private let matrix: mk_matrix
 
     /// - Parameters:
     ///   - precision: `.exact` (default) or `.int8Activations`.
@@ -92,7 +93,7 @@ public final class Matvec: @unchecked Sendable {
     public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?,
                     bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, path: KernelPath = .best) {
         var options = Matvec.options(precision, path, bias, accumulate)
-        mk_matvec(pool?.handle, &matrix, x, y, scratch.buffer.pointer, &options)
+        withUnsafePointer(to: matrix) { mk_matvec(pool?.handle, $0, x, y, scratch.buffer.pointer, &options) }
     }
 
     /// `Y[n, rows] = X[n, cols] · Wᵀ` (+ `bias` on every row) for `n` vectors stored one after
@@ -101,7 +102,7 @@ public final class Matvec: @unchecked Sendable {
                          bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, path: KernelPath = .best) {
         precondition(n <= scratch.vectors, "Matvec.runBatch: \(n) vectors, scratch sized for \(scratch.vectors)")
         var options = Matvec.options(precision, path, bias, accumulate)
-        mk_matvec_batch(pool?.handle, &matrix, x, Int64(n), y, scratch.buffer.pointer, &options)
+        withUnsafePointer(to: matrix) { mk_matvec_batch(pool?.handle, $0, x, Int64(n), y, scratch.buffer.pointer, &options) }
     }
 
     @inline(__always)

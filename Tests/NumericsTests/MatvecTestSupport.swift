@@ -88,6 +88,7 @@ let allTestFormats: [WeightFormat] = [
     .f32, .bf16, .f16, .q8_0, .q4_0,
     .mlxAffine(bits: 4, groupSize: 32, scaleType: .bf16), .mlxAffine(bits: 4, groupSize: 64, scaleType: .f16),
     .mlxAffine(bits: 8, groupSize: 64, scaleType: .bf16), .mlxAffine(bits: 8, groupSize: 32, scaleType: .f32),
+    .mlxAffine(bits: 4, groupSize: 128, scaleType: .f32),
 ]
 
 func columnMultiple(_ format: WeightFormat) -> Int {
