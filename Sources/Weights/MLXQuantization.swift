@@ -5,7 +5,11 @@
 public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
     /// What `WeightFormat.mlxAffine` (and so the kernels) support.
     public static let supportedBits = [4, 8]
-    public static let supportedGroupSizes = [32, 64]
+    public static let supportedGroupSizes = [32, 64, 128]
+    /// The group sizes tried when only the shapes are known. 128 is left out: 4-bit groups of
+    /// 128 pack a row exactly as 8-bit groups of 64 (the published q8) do, so it is taken only
+    /// from a config or an expected column count.
+    static let inferredGroupSizes = [32, 64]
 
     public let bits: Int
     public let groupSize: Int
@@ -57,7 +61,7 @@ public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
             }
             try reader.expectEnd()
             if let found, !found.isSupported {
-                throw JSONError(message: "quantization \(found) is not supported (bits 4 or 8, group size 32 or 64)", offset: 0)
+                throw JSONError(message: "quantization \(found) is not supported (bits 4 or 8, group size 32, 64 or 128)", offset: 0)
             }
             return found
         } catch {
@@ -83,7 +87,7 @@ public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
         }
         if let configured {
             guard configured.isSupported else {
-                throw fail("MLX quantization \(configured) is not supported (bits 4 or 8, group size 32 or 64)")
+                throw fail("MLX quantization \(configured) is not supported (bits 4 or 8, group size 32, 64 or 128)")
             }
             guard let cols = columns(of: configured) else {
                 throw fail("the configured quantization (\(configured)) does not fit: \(shapes)")
@@ -100,16 +104,16 @@ public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
             }
             let q = MLXQuantization(bits: packedColumns * 32 / expectedColumns, groupSize: expectedColumns / groups)
             guard q.isSupported else {
-                throw fail("\(shapes): for \(expectedColumns) columns that is \(q), which is not supported (bits 4 or 8, group size 32 or 64)")
+                throw fail("\(shapes): for \(expectedColumns) columns that is \(q), which is not supported (bits 4 or 8, group size 32, 64 or 128)")
             }
             return (q, expectedColumns)
         }
         let fits = Self.supportedBits.flatMap { bits in
-            Self.supportedGroupSizes.map { MLXQuantization(bits: bits, groupSize: $0) }
+            Self.inferredGroupSizes.map { MLXQuantization(bits: bits, groupSize: $0) }
         }.filter { columns(of: $0) != nil }
         switch fits.count {
         case 1: return (fits[0], columns(of: fits[0])!)
-        case 0: throw fail("\(shapes), which fits no supported quantization (bits 4 or 8, group size 32 or 64)")
+        case 0: throw fail("\(shapes), which fits no quantization inferable from shapes (bits 4 or 8, group size 32 or 64); give the quantization from config.json or the expected shape")
         default:
             throw fail("\(shapes), which fits both \(fits.map(\.description).joined(separator: " and ")); give the quantization from config.json or the expected shape")
         }

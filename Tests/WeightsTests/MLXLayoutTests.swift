@@ -82,11 +82,22 @@ import Numerics
         #expect(misfit.description.contains("the configured quantization (8-bit groups of 64) does not fit: layer.weight has 16 words a row and .scales 2 groups a row"))
     }
 
+    @Test func groupsOf128ComeFromTheConfigOrTheExpectedShape() throws {
+        // 16 words and 1 group a row: 4-bit groups of 128 (128 columns), or by shape alone the
+        // published 8-bit groups of 64 (64 columns).
+        let bytes = Self.triple(words: 16, groups: 1, scaleDtype: .bf16).serialized()
+        let file = try parseSafetensors(bytes)
+        #expect(try file.matrix("layer.weight", rows: 2, cols: 128).format == .mlxAffine(bits: 4, groupSize: 128, scaleType: .bf16))
+        #expect(try file.matrix("layer.weight").format == .mlxAffine(bits: 8, groupSize: 64, scaleType: .bf16))
+        let configured = try SafetensorsFile(source: InMemoryBytes(bytes), mlxQuantization: MLXQuantization(bits: 4, groupSize: 128))
+        #expect(try configured.matrix("layer.weight").cols == 128)
+    }
+
     @Test func unsupportedOrInconsistentTriplesAreRefused() throws {
         // 3 words, 1 group: 96 columns at 4 bits in a group of 96, or 8 bits... none supported.
         let odd = try parseSafetensors(Self.triple(words: 3, groups: 1).serialized())
         let none = try #require(weightError { _ = try odd.matrix("layer.weight") })
-        #expect(none.description.contains("which fits no supported quantization (bits 4 or 8, group size 32 or 64)"))
+        #expect(none.description.contains("which fits no quantization inferable from shapes (bits 4 or 8, group size 32 or 64)"))
         let sixBit = try #require(weightError { _ = try odd.matrix("layer.weight", rows: 2, cols: 16) })
         #expect(sixBit.description.contains("for 16 columns that is 6-bit groups of 16, which is not supported"))
 
