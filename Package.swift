@@ -38,11 +38,12 @@ var targets: [Target] = [
     // MARK: Engine, server, configuration, command line
     .target(name: "Engine", dependencies: ["Mimi", "MoshiLM", "AudioIO", .product(name: "Logging", package: "swift-log")]),
     .target(name: "Server", dependencies: ["Engine", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "ModelHub", dependencies: [.product(name: "Logging", package: "swift-log")]),
     .target(name: "Settings", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
     .target(
         name: "MoshiCLI",
         dependencies: [
-            "Numerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings",
+            "Numerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings", "ModelHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -56,6 +57,9 @@ var targets: [Target] = [
     .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
     .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
     .testTarget(name: "MoshiCLITests", dependencies: ["MoshiCLI"]),
+    .testTarget(name: "MoshiLMTests", dependencies: ["MoshiLM", "Weights", "Numerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "AudioIO"]),
+    .testTarget(name: "ModelHubTests", dependencies: ["ModelHub"]),
 ]
 
 // libFuzzer targets exist only when asked for (scripts/fuzz.sh sets MOSHI_FUZZ=1): they have
