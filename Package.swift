@@ -36,9 +36,15 @@ var targets: [Target] = [
     .target(name: "AudioIO", dependencies: ["CALSA", "COpus", "COgg", "CSpeexDSP"]),
 
     // MARK: Engine, server, configuration, command line
-    .target(name: "Engine", dependencies: ["Mimi", "MoshiLM", "AudioIO", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Engine", dependencies: [
+        "Mimi", "MoshiLM", "AudioIO", .product(name: "Logging", package: "swift-log"),
+        // hdrhistogram-swift depends on apple/swift-numerics, whose module is also called Numerics.
+        .product(name: "Histogram", package: "hdrhistogram-swift", moduleAliases: ["Numerics": "SwiftNumerics"]),
+    ]),
     .target(name: "Server", dependencies: ["Engine", .product(name: "Logging", package: "swift-log")]),
-    .target(name: "ModelHub", dependencies: [.product(name: "Logging", package: "swift-log")]),
+    .target(name: "ModelHub", dependencies: [
+        .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+    ]),
     .target(name: "Settings", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
     .target(
         name: "MoshiCLI",
@@ -81,6 +87,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]
