@@ -1,34 +1,166 @@
-/// The hyper-parameters of a Moshi language model (Kyutai's `_lm_kwargs`,
-/// `configs/moshi_7b_202409.json`). The model itself lands with the language-model issue.
+import Foundation
+
+/// The hyper-parameters of a Moshi language model: Kyutai's `_lm_kwargs`
+/// (`configs/moshi_7b_202409.json`, or the LM keys of a repository's `config.json`), with the
+/// reference's rules for the sizes it derives.
 public struct LMConfig: Sendable, Equatable {
+    /// Activation of a gated feed-forward (`gating`): out = linear_out(act(first half) * second half).
+    public enum Activation: String, Sendable, Equatable, CaseIterable {
+        case silu, gelu, relu, sigmoid, tanh, identity
+    }
+
+    /// Positional encoding of a transformer (`positional_embedding`, `depformer_pos_emb`).
+    public enum PositionalEncoding: String, Sendable, Equatable {
+        case rope, none
+    }
+
+    /// The depth transformer's own settings (`depformer_*` keys; missing ones fall back to the
+    /// temporal transformer's).
+    public struct Depformer: Sendable, Equatable {
+        public var dim: Int
+        public var heads: Int
+        public var layers: Int
+        /// `depformer_dim_feedforward`, or `int(hidden_scale * depformer_dim)`.
+        public var feedForward: Int
+        public var gating: Activation
+        public var positionalEncoding: PositionalEncoding
+        public var maxPeriod: Double
+        /// One `depformer_in` projection per codebook (else one shared).
+        public var multiLinear: Bool
+        /// Separate attention and feed-forward weights for each position (`weights_per_step`).
+        public var weightsPerStep: Bool
+        /// Which weight set each position uses (`depformer_weights_per_step_schedule`); nil: position k uses set k.
+        public var schedule: [Int]?
+
+        public var headDim: Int { dim / heads }
+        public var gatedHidden: Int { LMConfig.gatedHidden(dim: dim, feedForward: feedForward) }
+    }
+
     public var dim: Int
     public var heads: Int
     public var layers: Int
-    public var hiddenScale: Double
-    public var context: Int               // steps kept in the temporal KV cache ring
-    public var maxPeriod: Double          // RoPE
-    public var textCard: Int              // text vocabulary (the embedding has one more row)
-    public var audioCard: Int             // codebook size (the embeddings have one more row)
-    public var inputCodebooks: Int        // n_q: system + user codebooks
-    public var generatedCodebooks: Int    // dep_q
-    public var delays: [Int]              // text first, then each audio codebook
-    public var depformerDim: Int
-    public var depformerHeads: Int
-    public var depformerLayers: Int
-    public var depformerFeedForward: Int
+    /// `int(hidden_scale * dim)` unless the config gives `dim_feedforward`.
+    public var feedForward: Int
+    public var gating: Activation
+    public var positionalEncoding: PositionalEncoding
+    /// Steps kept in the temporal KV cache ring.
+    public var context: Int
+    /// RoPE's maximum period.
+    public var maxPeriod: Double
+    /// Text vocabulary: the text embedding has `textCard + 1` rows (the last is the initial token).
+    public var textCard: Int
+    /// Rows of `text_linear` (`text_card_out`, default `textCard`).
+    public var textCardOut: Int
+    /// Audio codebook size: the audio embeddings have `audioCard + 1` rows.
+    public var audioCard: Int
+    /// n_q: the audio streams the temporal transformer reads (the model's own, then the user's).
+    public var inputCodebooks: Int
+    /// dep_q: the codebooks the depformer generates.
+    public var generatedCodebooks: Int
+    /// One per stream: text first, then each audio codebook (the model's, then the user's).
+    public var delays: [Int]
+    public var depformer: Depformer
+    /// RMSNorm epsilon (the reference's `rms_norm_f32` uses 1e-8).
     public var normEpsilon: Float
+    /// PAD (`existing_text_padding_id`) and EPAD text tokens.
     public var textPaddingID: Int
     public var textEndPaddingID: Int
 
-    /// The gated (SiLU) hidden width: 2/3 of the feed-forward width, as the reference derives it.
-    public var gatedHidden: Int { 2 * Int(hiddenScale * Double(dim)) / 3 }
-    public var depformerGatedHidden: Int { 2 * depformerFeedForward / 3 }
+    public var headDim: Int { dim / heads }
+    public var gatedHidden: Int { LMConfig.gatedHidden(dim: dim, feedForward: feedForward) }
+    /// The user's codebooks: n_q - dep_q.
+    public var userCodebooks: Int { inputCodebooks - generatedCodebooks }
+    public var maxDelay: Int { delays.max() ?? 0 }
+    /// Weight sets of each depformer layer.
+    public var depformerWeightSets: Int {
+        guard depformer.weightsPerStep else { return 1 }
+        if let schedule = depformer.schedule { return (schedule.max() ?? 0) + 1 }
+        return generatedCodebooks
+    }
+    /// `depformer_in` projections.
+    public var depformerInputProjections: Int {
+        guard depformer.multiLinear else { return 1 }
+        if let schedule = depformer.schedule { return (schedule.max() ?? 0) + 1 }
+        return generatedCodebooks
+    }
+    /// The weight set depformer position `k` uses.
+    public func depformerWeightSet(position k: Int) -> Int {
+        guard depformer.weightsPerStep else { return 0 }
+        return depformer.schedule?[k] ?? k
+    }
+    /// The `depformer_in` projection position `k` uses.
+    public func depformerInputProjection(position k: Int) -> Int {
+        guard depformer.multiLinear else { return 0 }
+        return depformer.schedule?[k] ?? k
+    }
 
-    /// Moshi 7B (moshiko / moshika v0.1).
+    /// The reference's gated hidden width (`ActivationGating`): `21 * dim / 8` when the
+    /// feed-forward width is exactly `4 * dim`, else `2 * feedForward / 3` (integer division).
+    public static func gatedHidden(dim: Int, feedForward: Int) -> Int {
+        feedForward == 4 * dim ? 21 * dim / 8 : 2 * feedForward / 3
+    }
+
+    public init(dim: Int, heads: Int, layers: Int, feedForward: Int, gating: Activation = .silu,
+                positionalEncoding: PositionalEncoding = .rope, context: Int, maxPeriod: Double = 10_000,
+                textCard: Int, textCardOut: Int? = nil, audioCard: Int, inputCodebooks: Int, generatedCodebooks: Int,
+                delays: [Int], depformer: Depformer, normEpsilon: Float = 1e-8, textPaddingID: Int = 3,
+                textEndPaddingID: Int = 0) {
+        self.dim = dim
+        self.heads = heads
+        self.layers = layers
+        self.feedForward = feedForward
+        self.gating = gating
+        self.positionalEncoding = positionalEncoding
+        self.context = context
+        self.maxPeriod = maxPeriod
+        self.textCard = textCard
+        self.textCardOut = textCardOut ?? textCard
+        self.audioCard = audioCard
+        self.inputCodebooks = inputCodebooks
+        self.generatedCodebooks = generatedCodebooks
+        self.delays = delays
+        self.depformer = depformer
+        self.normEpsilon = normEpsilon
+        self.textPaddingID = textPaddingID
+        self.textEndPaddingID = textEndPaddingID
+    }
+
+    /// Moshi 7B (moshiko / moshika v0.1; `configs/moshi_7b_202409.json`).
     public static let moshi7B = LMConfig(
-        dim: 4096, heads: 32, layers: 32, hiddenScale: 4.125, context: 3000, maxPeriod: 10_000,
+        dim: 4096, heads: 32, layers: 32, feedForward: 16_896, context: 3000,
         textCard: 32_000, audioCard: 2048, inputCodebooks: 16, generatedCodebooks: 8,
         delays: [0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1],
-        depformerDim: 1024, depformerHeads: 16, depformerLayers: 6, depformerFeedForward: 4224,
-        normEpsilon: 1e-8, textPaddingID: 3, textEndPaddingID: 0)
+        depformer: Depformer(dim: 1024, heads: 16, layers: 6, feedForward: 4224, gating: .silu,
+                             positionalEncoding: .none, maxPeriod: 10_000, multiLinear: true,
+                             weightsPerStep: true, schedule: nil))
+
+    /// Throws unless the sizes fit together (heads divide dims, one delay per stream, ...).
+    public func validate() throws(LMConfigError) {
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(LMConfigError) {
+            if !ok { throw LMConfigError(message()) }
+        }
+        try check(dim > 0 && heads > 0 && layers > 0 && dim % heads == 0, "dim \(dim) must be a positive multiple of num_heads \(heads) (and num_layers \(layers) positive)")
+        try check(positionalEncoding == .none || headDim % 2 == 0, "RoPE needs an even head dimension, got \(headDim)")
+        try check(feedForward > 0 && gatedHidden > 0, "feed-forward width \(feedForward) is too small")
+        try check(context > 0, "context must be positive, got \(context)")
+        try check(textCard > 0 && textCardOut > 0 && audioCard > 0, "text_card, text_card_out and card must be positive")
+        try check(generatedCodebooks > 0 && generatedCodebooks <= inputCodebooks, "dep_q \(generatedCodebooks) must be in 1...n_q (\(inputCodebooks))")
+        try check(delays.count == inputCodebooks + 1, "delays has \(delays.count) entries; expected n_q + 1 = \(inputCodebooks + 1)")
+        try check(delays.allSatisfy { $0 >= 0 && $0 <= 16 }, "delays must be in 0...16, got \(delays)")
+        let d = depformer
+        try check(d.dim > 0 && d.heads > 0 && d.layers > 0 && d.dim % d.heads == 0, "depformer_dim \(d.dim) must be a positive multiple of depformer_num_heads \(d.heads)")
+        try check(d.positionalEncoding == .none || d.headDim % 2 == 0, "depformer RoPE needs an even head dimension")
+        try check(d.feedForward > 0 && d.gatedHidden > 0, "depformer feed-forward width \(d.feedForward) is too small")
+        if let schedule = d.schedule {
+            try check(schedule.count == generatedCodebooks && schedule.allSatisfy { $0 >= 0 && $0 < 64 },
+                      "depformer_weights_per_step_schedule must have dep_q = \(generatedCodebooks) entries in 0..<64")
+        }
+        try check(textPaddingID >= 0 && textPaddingID < textCardOut, "existing_text_padding_id \(textPaddingID) outside the text vocabulary")
+    }
+}
+
+/// A configuration that cannot be used, with the reason.
+public struct LMConfigError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

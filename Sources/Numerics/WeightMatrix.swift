@@ -132,3 +132,29 @@ extension WeightMatrix {
         mk_dequantize_rows(&m, Int64(range.lowerBound), Int64(range.upperBound), out)
     }
 }
+
+extension WeightMatrix {
+    /// Bytes of one stored row of element data (MLX: packed words).
+    public var rowBytes: Int {
+        switch format {
+        case .f32: return cols * 4
+        case .bf16, .f16: return cols * 2
+        case .q8_0: return (cols / 32) * 34
+        case .q4_0: return (cols / 32) * 18
+        case .mlxAffine(let bits, _, _): return cols * bits / 8
+        }
+    }
+
+    /// Rows `range` as a matrix of their own, viewing the same memory (a block of a stacked
+    /// matrix, such as one step's projection in the reference's depformer checkpoints).
+    public func rows(_ range: Range<Int>) -> WeightMatrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "WeightMatrix.rows: \(range) outside 0..<\(rows)")
+        var scaleOffset = 0
+        if case .mlxAffine(_, let group, let scaleType) = format, group > 0 {
+            scaleOffset = range.lowerBound * (cols / group) * (scaleType == .f32 ? 4 : 2)
+        }
+        return WeightMatrix(rows: range.count, cols: cols, format: format, data: data + range.lowerBound * rowBytes,
+                            scales: scales.map { $0 + scaleOffset }, biases: biases.map { $0 + scaleOffset })
+    }
+}
+

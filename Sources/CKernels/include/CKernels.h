@@ -6,4 +6,5 @@
 #include "mk_half.h"
 #include "mk_matvec.h"
 #include "mk_bandwidth.h"
+#include "mk_attention.h"
 #endif
