@@ -134,6 +134,22 @@ public struct LMConfig: Sendable, Equatable {
                              positionalEncoding: .none, maxPeriod: 10_000, multiLinear: true,
                              weightsPerStep: true, schedule: nil))
 
+    /// The synthetic model's language model (`--synthetic`): Moshi's structure (16 streams with
+    /// the 7B delays, 2048-entry codebooks, a 32000-token text vocabulary, a depformer with a
+    /// weight set per codebook) at a width that runs in real time on two cores with random weights.
+    public static let synthetic = LMConfig(
+        dim: 768, heads: 12, layers: 6, feedForward: 3168, context: 3000,
+        textCard: 32_000, audioCard: 2048, inputCodebooks: 16, generatedCodebooks: 8,
+        delays: moshi7B.delays,
+        depformer: Depformer(dim: 384, heads: 6, layers: 2, feedForward: 1584, gating: .silu,
+                             positionalEncoding: .none, maxPeriod: 10_000, multiLinear: true,
+                             weightsPerStep: true, schedule: nil))
+
+    /// The presets by name (`--preset`).
+    public static let presets: [(name: String, config: LMConfig)] = [("moshi-7b", moshi7B), ("synthetic", synthetic)]
+
+    public static func preset(named name: String) -> LMConfig? { presets.first { $0.name == name }?.config }
+
     /// Throws unless the sizes fit together (heads divide dims, one delay per stream, ...).
     public func validate() throws(LMConfigError) {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(LMConfigError) {
