@@ -81,6 +81,11 @@ public final class LMModel: @unchecked Sendable {
     /// Back to the start of a stream: empty caches, position 0.
     public func reset() { temporal.reset() }
 
+    /// Benchmarks only: continue as if `steps` steps had run (the KV cache is as full as it
+    /// would be; its contents are whatever it holds). Timing at full context without running
+    /// thousands of steps first.
+    public func fastForward(to steps: Int) { for cache in temporal.caches { cache.fastForward(to: steps) } }
+
     @inline(__always)
     private func addEmbedding(_ table: WeightMatrix, token: Int, to x: UnsafeMutablePointer<Float>) {
         guard token >= 0 && token < table.rows else { return }

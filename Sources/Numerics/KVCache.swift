@@ -87,6 +87,10 @@ public final class KVCache: @unchecked Sendable {
         mk_attend(pool?.handle, &a)
     }
 
+    /// Positions the ring as if `steps` steps had run, keeping whatever the slots hold: for
+    /// benchmarks that time a step at a given context fill without running the steps before it.
+    public func fastForward(to steps: Int) { count = max(0, steps) }
+
     /// Empties the cache (a new stream starts at step 0).
     public func reset() { count = 0 }
 }

@@ -113,6 +113,15 @@ public enum KernelBenchmark {
     ]
 
     /// Runs every measurement; `progress` hears what is being measured (for stderr).
+    /// The read bandwidth of `bytes` of memory on `pool`'s threads (best and median of `runs`).
+    public static func readBandwidth(pool: ThreadPool, bytes: Int = 1 << 30, runs: Int = 5) -> Measurement {
+        let buffer = AlignedBytes(count: bytes)
+        buffer.fillRandom(seed: 1, pool: pool)
+        return time(bytes: bytes, runs: runs) { sink in
+            sink += mk_read_bandwidth_probe(pool.handle, buffer.pointer, Int64(bytes))
+        }
+    }
+
     public static func run(_ configuration: Configuration, progress: (String) -> Void = { _ in }) throws(MatvecError) -> Report {
         let c = configuration
         guard c.threads >= 1, c.runs >= 1, c.columns >= 64, c.columns % 64 == 0, c.matrixBytes >= 1, c.readBytes >= 4096,

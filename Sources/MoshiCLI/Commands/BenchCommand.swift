@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: kernels now; the codec and the language model as they land.",
-        subcommands: [BenchKernelsCommand.self, BenchMimiCommand.self]
+        abstract: "Benchmarks: the kernels, the codec and the language model (build with -c release).",
+        subcommands: [BenchKernelsCommand.self, BenchMimiCommand.self, BenchLMCommand.self]
     )
 }

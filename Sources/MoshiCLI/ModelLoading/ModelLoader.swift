@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import Mimi
+import MoshiLM
+import Numerics
+import Settings
+import Weights
+
+/// Why a model cannot be loaded: a message for the user (names the file, tensor or option).
+struct ModelLoadError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A language model ready to step, and what it came from.
+struct LoadedLM {
+    let weights: LMWeights
+    let sampling: LMSampling
+    /// "model.q4.safetensors (mlx layout, mlx_q4_g32 + bf16)", or "random mlx_q4 weights ...".
+    let source: String
+    let synthetic: Bool
+}
+
+/// Finds and loads the model files named by `ModelOptions` and the settings: explicit paths
+/// first, then `--model-dir` / `model.model_dir`, then the Hugging Face cache for
+/// `--hf-repo` / `model.hf_repo`.
+struct ModelLoader {
+    static let lmFileNames = ["model.safetensors", "model.q4.safetensors", "model.q8.safetensors", "model.q8.gguf", "model.q8_0.gguf"]
+    static let mimiFileName = "tokenizer-e351c8d8-checkpoint125.safetensors"
+    static let tokenizerFileName = "tokenizer_spm_32k_3.model"
+    /// The synthetic model's fixed seeds (its weights are the same on every machine).
+    static let syntheticSeed: UInt64 = 20_240_917
+
+    let options: ModelOptions
+    let settings: Settings
+    let logger = Logger(label: "moshi.model")
+
+    /// The folder holding the repo's files, if any was named or found in the cache.
+    func modelDirectory() throws -> String? {
+        if let dir = options.modelDir ?? nonEmpty(settings[SettingsCatalog.modelDirectory]) {
+            guard FileManager.default.fileExists(atPath: dir) else { throw ModelLoadError("model directory \(dir) does not exist") }
+            return dir
+        }
+        let repo = options.hfRepo ?? settings[SettingsCatalog.hfRepo]
+        let snapshot = HubSnapshot.newest(repo: repo, environment: ProcessInfo.processInfo.environment)
+        if snapshot == nil, options.hfRepo != nil {
+            throw ModelLoadError("\(repo) is not in the Hugging Face cache (\(HubSnapshot.cacheRoot(ProcessInfo.processInfo.environment))); run `moshi download \(repo)` or pass --model-dir")
+        }
+        return snapshot
+    }
+
+    private func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
+
+    private func find(_ names: [String], in dir: String?) -> String? {
+        guard let dir else { return nil }
+        return names.map { (dir as NSString).appendingPathComponent($0) }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// The language model: synthetic, random (`--random`), or from files.
+    func loadLM(pool: ThreadPool?) throws -> LoadedLM {
+        if options.synthetic {
+            let config = LMConfig.synthetic
+            let store = try LMRandomCheckpoint.make(config: config, format: .bf16, seed: ModelLoader.syntheticSeed, pool: pool)
+            return LoadedLM(weights: try LMWeights(store: store, config: config), sampling: options.sampling(),
+                            source: "synthetic LM (random bf16 weights, fixed seed; dim \(config.dim), \(config.layers) layers)", synthetic: true)
+        }
+        if options.random {
+            let config = LMConfig.preset(named: options.preset) ?? .moshi7B
+            logger.info("generating random \(options.format) weights for \(options.preset) ...")
+            let store = try LMRandomCheckpoint.make(config: config, format: options.weightFormat, seed: 1, pool: pool)
+            return LoadedLM(weights: try LMWeights(store: store, config: config), sampling: options.sampling(),
+                            source: "random \(options.format) weights in \(options.preset)'s shapes (timings are real, outputs mean nothing)", synthetic: true)
+        }
+        let dir = try modelDirectory()
+        guard let path = options.lm ?? find(ModelLoader.lmFileNames, in: dir) else {
+            throw ModelLoadError("""
+                no language-model weights: pass --lm FILE, --model-dir DIR, --hf-repo ORG/NAME (after `moshi download`), \
+                or --synthetic to try without weights (looked for \(ModelLoader.lmFileNames.joined(separator: ", "))\(dir.map { " in \($0)" } ?? ""))
+                """)
+        }
+        let configPath = options.lmConfig ?? find(["config.json"], in: dir ?? (path as NSString).deletingLastPathComponent)
+        var config = LMConfig.moshi7B
+        var sampling = options.sampling()
+        var mlx: MLXQuantization? = nil
+        if let configPath {
+            guard let data = FileManager.default.contents(atPath: configPath) else { throw ModelLoadError("cannot read \(configPath)") }
+            config = try LMConfig(json: data, source: configPath)
+            if let defaults = LMConfig.generationDefaults(json: data) { sampling = options.sampling(defaults: defaults) }
+            let unknown = LMConfig.unknownKeys(json: data)
+            if !unknown.isEmpty { logger.warning("\(configPath): ignoring keys \(unknown.joined(separator: ", "))") }
+            mlx = try MLXQuantization.fromConfig(path: configPath)
+        }
+        logger.info("mapping \(path) ...")
+        let store = try WeightFiles.open(path: path, mlxQuantization: mlx)
+        let weights = try LMWeights(store: store, config: config)
+        return LoadedLM(weights: weights, sampling: sampling, source: "\((path as NSString).lastPathComponent) (\(weights.layout) layout, \(weights.formatSummary))", synthetic: false)
+    }
+
+    /// The Mimi weights with `codebooks` codebooks in use (synthetic: random weights of the official shapes).
+    func loadMimi(codebooks: Int = 8) throws -> (weights: MimiWeights, source: String) {
+        let config = MimiConfig.official(codebooks: codebooks)
+        if options.synthetic || (options.random && options.mimi == nil) {
+            let weights = try MimiWeights(store: MimiRandomCheckpoint.make(config: config, seed: ModelLoader.syntheticSeed), config: config)
+            return (weights, "synthetic Mimi (random weights, official shapes)")
+        }
+        let dir = try modelDirectory()
+        guard let path = options.mimi ?? find([ModelLoader.mimiFileName], in: dir) else {
+            throw ModelLoadError("no Mimi weights: pass --mimi FILE (\(ModelLoader.mimiFileName)) or --model-dir DIR")
+        }
+        do {
+            return (try MimiWeights(path: path, config: config), (path as NSString).lastPathComponent)
+        } catch {
+            throw ModelLoadError(error.description)
+        }
+    }
+
+    /// The text tokenizer, when given or found next to the model.
+    func loadTokenizer() throws -> SentencePieceModel? {
+        if options.synthetic { return nil }
+        let dir = options.random ? nil : try modelDirectory()
+        guard let path = options.tokenizer ?? find([ModelLoader.tokenizerFileName], in: dir) else { return nil }
+        do { return try SentencePieceModel(path: path) } catch { throw ModelLoadError(error.description) }
+    }
+}
+
+/// The newest snapshot of a repo in the Hugging Face hub cache.
+enum HubSnapshot {
+    static func cacheRoot(_ environment: [String: String]) -> String {
+        if let hub = environment["HF_HUB_CACHE"] { return hub }
+        if let home = environment["HF_HOME"] { return (home as NSString).appendingPathComponent("hub") }
+        if let xdg = environment["XDG_CACHE_HOME"] { return (xdg as NSString).appendingPathComponent("huggingface/hub") }
+        return ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cache/huggingface/hub")
+    }
+
+    /// `refs/main`'s snapshot if it exists, else the most recently modified one.
+    static func newest(repo: String, environment: [String: String]) -> String? {
+        let base = (cacheRoot(environment) as NSString).appendingPathComponent("models--" + repo.replacingOccurrences(of: "/", with: "--"))
+        let snapshots = (base as NSString).appendingPathComponent("snapshots")
+        if let ref = try? String(contentsOfFile: (base as NSString).appendingPathComponent("refs/main"), encoding: .utf8) {
+            let dir = (snapshots as NSString).appendingPathComponent(ref.trimmingCharacters(in: .whitespacesAndNewlines))
+            if FileManager.default.fileExists(atPath: dir) { return dir }
+        }
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []
+        return all.map { (snapshots as NSString).appendingPathComponent($0) }
+            .max { modified($0) < modified($1) }
+    }
+
+    private static func modified(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
+    }
+}
