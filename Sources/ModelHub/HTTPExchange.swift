@@ -62,6 +62,7 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         done.wait()
         session.finishTasksAndInvalidate()
         if let handlerError { throw handlerError }
+        if let failure = failure as? HubError { throw failure }
         if let failure {
             throw HubError(.network, "cannot reach \(Self.origin(of: request.url)): \(Self.describe(failure))")
         }
@@ -93,7 +94,7 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
         guard let http = response as? HTTPURLResponse else {
-            failure = HubError(.badResponse, "not an HTTP response")
+            failure = HubError(.badResponse, "\(request.url?.absoluteString ?? "?"): not an HTTP response")
             completionHandler(.cancel)
             return
         }
