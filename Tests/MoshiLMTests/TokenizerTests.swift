@@ -114,7 +114,7 @@ import Testing
     @Test func streamingEqualsOneShot() throws {
         let model = try SentencePieceModel(path: Self.modelPath)
         for sequence in try Self.expected().sequences {
-            var decoder = TextTokenDecoder(model: model)
+            var decoder = StreamingTextDecoder(model: model)
             var text = ""
             for id in sequence.ids { text += decoder.push(id) }
             text += decoder.finish()
@@ -124,7 +124,7 @@ import Testing
 
     @Test func streamingHoldsBytesUntilTheCharacterIsComplete() throws {
         let model = try SentencePieceModel(path: Self.modelPath)
-        var decoder = TextTokenDecoder(model: model)
+        var decoder = StreamingTextDecoder(model: model)
         // PAD, then the three bytes of "€" (E2 82 AC = ids 230, 134, 176), then "▁t", "o".
         let outputs: [String] = [3, 230, 134, 176, 286, 264].map { decoder.push($0) }
         #expect(outputs == ["", "", "", "€", " t", "o"])
@@ -133,7 +133,7 @@ import Testing
 
     @Test func leadingSpacesFollowSentencePiece() throws {
         let model = try SentencePieceModel(path: Self.modelPath)
-        var decoder = TextTokenDecoder(model: model)
+        var decoder = StreamingTextDecoder(model: model)
         // "▁W" "e" "▁t": the transcript starts "We t", not " We t".
         let first: [String] = [3, 291, 261, 286].map { decoder.push($0) }
         #expect(first == ["", "W", "e", " t"])
@@ -150,7 +150,7 @@ import Testing
         ]
         for (ids, text) in cases {
             #expect(model.decode(ids) == text, "\(ids)")
-            var streaming = TextTokenDecoder(model: model)
+            var streaming = StreamingTextDecoder(model: model)
             #expect(ids.map { streaming.push($0) }.joined() + streaming.finish() == text, "streamed \(ids)")
         }
     }
@@ -170,7 +170,7 @@ import Testing
         // Without PAD/EPAD, each expected string is what sentencepiece 0.2.3 decodes for the ids.
         for (ids, text) in cases {
             #expect(model.decode(ids) == text, "\(ids)")
-            var decoder = TextTokenDecoder(model: model)
+            var decoder = StreamingTextDecoder(model: model)
             let streamed = ids.map { decoder.push($0) }.joined() + decoder.finish()
             #expect(streamed == text, "streamed \(ids)")
         }
@@ -179,7 +179,7 @@ import Testing
     @Test func idsOutsideTheVocabularyAreIgnored() throws {
         let model = try SentencePieceModel(path: Self.modelPath)
         #expect(model.decode([320, 273, -5, 267]) == "the s")
-        var decoder = TextTokenDecoder(model: model)
+        var decoder = StreamingTextDecoder(model: model)
         #expect(decoder.push(320) == "")
         #expect(decoder.push(273) == "the")
         // Without the Moshi skip list, <unk> decodes as SentencePiece's " ⁇ ".

@@ -4,8 +4,6 @@ import Mimi
 import MoshiLM
 import Numerics
 
-// The tokenizer's streaming decoder (renamed StreamingTextDecoder on main).
-private typealias StreamingTextDecoder = TextTokenDecoder
 
 /// `moshi lm generate`: the streaming generator over a file of user codes, one step per frame,
 /// exactly as a live stream would feed it.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mimi
+import ModelHub
 import MoshiLM
 import Numerics
 import Settings
@@ -25,9 +26,9 @@ struct LoadedLM {
 /// first, then `--model-dir` / `model.model_dir`, then the Hugging Face cache for
 /// `--hf-repo` / `model.hf_repo`.
 struct ModelLoader {
-    static let lmFileNames = ["model.safetensors", "model.q4.safetensors", "model.q8.safetensors", "model.q8.gguf", "model.q8_0.gguf"]
-    static let mimiFileName = "tokenizer-e351c8d8-checkpoint125.safetensors"
-    static let tokenizerFileName = "tokenizer_spm_32k_3.model"
+    static let lmFileNames = KyutaiModelFiles.languageModelFileNames
+    static let mimiFileName = KyutaiModelFiles.mimiFileName
+    static let tokenizerFileName = KyutaiModelFiles.textTokenizerFileName
     /// The synthetic model's fixed seeds (its weights are the same on every machine).
     static let syntheticSeed: UInt64 = 20_240_917
 
@@ -41,10 +42,13 @@ struct ModelLoader {
             guard FileManager.default.fileExists(atPath: dir) else { throw ModelLoadError("model directory \(dir) does not exist") }
             return dir
         }
-        let repo = options.hfRepo ?? settings[SettingsCatalog.hfRepo]
-        let snapshot = HubSnapshot.newest(repo: repo, environment: ProcessInfo.processInfo.environment)
+        let name = options.hfRepo ?? settings[SettingsCatalog.hfRepo]
+        let cache = HuggingFaceCache(environment: ProcessInfo.processInfo.environment)
+        let repo: RepoID
+        do { repo = try RepoID(name) } catch { throw ModelLoadError("--hf-repo: \(error)") }
+        let snapshot = cache.snapshotDirectories(for: repo).first
         if snapshot == nil, options.hfRepo != nil {
-            throw ModelLoadError("\(repo) is not in the Hugging Face cache (\(HubSnapshot.cacheRoot(ProcessInfo.processInfo.environment))); run `moshi download \(repo)` or pass --model-dir")
+            throw ModelLoadError("\(name) is not in the Hugging Face cache (\(cache.root)); run `moshi download \(name)` or pass --model-dir")
         }
         return snapshot
     }
@@ -120,32 +124,5 @@ struct ModelLoader {
         let dir = options.random ? nil : try modelDirectory()
         guard let path = options.tokenizer ?? find([ModelLoader.tokenizerFileName], in: dir) else { return nil }
         do { return try SentencePieceModel(path: path) } catch { throw ModelLoadError(error.description) }
-    }
-}
-
-/// The newest snapshot of a repo in the Hugging Face hub cache.
-enum HubSnapshot {
-    static func cacheRoot(_ environment: [String: String]) -> String {
-        if let hub = environment["HF_HUB_CACHE"] { return hub }
-        if let home = environment["HF_HOME"] { return (home as NSString).appendingPathComponent("hub") }
-        if let xdg = environment["XDG_CACHE_HOME"] { return (xdg as NSString).appendingPathComponent("huggingface/hub") }
-        return ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cache/huggingface/hub")
-    }
-
-    /// `refs/main`'s snapshot if it exists, else the most recently modified one.
-    static func newest(repo: String, environment: [String: String]) -> String? {
-        let base = (cacheRoot(environment) as NSString).appendingPathComponent("models--" + repo.replacingOccurrences(of: "/", with: "--"))
-        let snapshots = (base as NSString).appendingPathComponent("snapshots")
-        if let ref = try? String(contentsOfFile: (base as NSString).appendingPathComponent("refs/main"), encoding: .utf8) {
-            let dir = (snapshots as NSString).appendingPathComponent(ref.trimmingCharacters(in: .whitespacesAndNewlines))
-            if FileManager.default.fileExists(atPath: dir) { return dir }
-        }
-        let all = (try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []
-        return all.map { (snapshots as NSString).appendingPathComponent($0) }
-            .max { modified($0) < modified($1) }
-    }
-
-    private static func modified(_ path: String) -> Date {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
     }
 }

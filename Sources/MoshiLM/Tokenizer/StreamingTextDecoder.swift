@@ -5,7 +5,7 @@
 /// are skipped, "▁" becomes a space, the very first piece loses its leading space, `<s>`/`</s>`
 /// print nothing, and byte pieces are held back until they complete a UTF-8 character (a byte
 /// that cannot is printed as U+FFFD).
-public struct TextTokenDecoder: Sendable {
+public struct StreamingTextDecoder: Sendable {
     /// The ids Moshi's text stream uses for padding: EPAD 0 and PAD 3.
     public static let moshiSkippedIDs: Set<Int> = [0, 3]
 
@@ -19,7 +19,7 @@ public struct TextTokenDecoder: Sendable {
 
     /// A decoder at the start of a transcript; ids in `skippedIDs` and ids outside the vocabulary
     /// (such as the LM's stream start token) produce nothing.
-    public init(model: SentencePieceModel, skippedIDs: Set<Int> = TextTokenDecoder.moshiSkippedIDs) {
+    public init(model: SentencePieceModel, skippedIDs: Set<Int> = StreamingTextDecoder.moshiSkippedIDs) {
         self.model = model
         self.skippedIDs = skippedIDs
     }

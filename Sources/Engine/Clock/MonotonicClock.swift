@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real clock: `CLOCK_MONOTONIC`, sleeping with `clock_nanosleep(TIMER_ABSTIME)` so that
+/// a paced loop keeps to its schedule however long each iteration took.
+public final class MonotonicClock: FrameClock {
+    public init() {}
+
+    public func now() -> UInt64 { Self.nanoseconds() }
+
+    /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds.
+    @inline(__always)
+    public static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    public func sleep(until deadline: UInt64) {
+        #if canImport(Glibc)
+        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+        #else
+        while true {
+            let current = now()
+            guard current < deadline else { return }
+            let remaining = deadline - current
+            var ts = timespec(tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
+            nanosleep(&ts, nil)
+        }
+        #endif
+    }
+
+    public func makeSignal() -> FrameSignal { WakeSignal() }
+    public func threadsWillStart(_ count: Int) {}
+    public func threadDidStart(order: Int) {}
+    public func threadWillFinish() {}
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Mimi
+import MoshiLM
+
+/// One conversation: a Mimi encoder for the user's voice, the language model's generator, and
+/// a Mimi decoder for the model's voice, stepped once per 80 ms frame. 1920 samples in; 1920
+/// samples out from the second frame on (the model's reply to frame n comes with frame n), and
+/// the text token the model chose with it.
+///
+/// Weights are shared: many sessions may use one `LMWeights` and one `MimiWeights`, each with
+/// its own state (KV caches, streaming convolution buffers). Allocation-free after `init`.
+public final class ConversationSession: FrameProcessor, @unchecked Sendable {
+    public let generator: LMGenerator
+    public let encoder: MimiEncoder
+    public let decoder: MimiDecoder
+    public let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    private let userCodes: UnsafeMutablePointer<Int32>
+    private let modelCodes: UnsafeMutablePointer<Int32>
+    private let codebooks: Int
+    /// Frames whose model codes the decoder refused (out-of-range codes); their output is silence.
+    public private(set) var decodeErrors = 0
+
+    /// - Parameters:
+    ///   - mimi: the codec weights; it must use at least as many codebooks as the model reads and writes.
+    public init(generator: LMGenerator, mimi: MimiWeights) throws(ConversationError) {
+        let config = generator.model.config
+        let needed = max(config.userCodebooks, config.generatedCodebooks)
+        guard mimi.config.codebooks >= needed else {
+            throw ConversationError("Mimi runs \(mimi.config.codebooks) codebooks but the language model needs \(needed)")
+        }
+        guard mimi.config.codebookSize == config.audioCard else {
+            throw ConversationError("Mimi codebooks have \(mimi.config.codebookSize) entries but the language model's audio card is \(config.audioCard)")
+        }
+        guard mimi.config.frameSize == FrameTiming.samplesPerFrame else {
+            throw ConversationError("Mimi frames are \(mimi.config.frameSize) samples; the engine runs \(FrameTiming.samplesPerFrame)")
+        }
+        self.generator = generator
+        encoder = MimiEncoder(weights: mimi)
+        decoder = MimiDecoder(weights: mimi)
+        codebooks = mimi.config.codebooks
+        userCodes = .allocate(capacity: codebooks)
+        userCodes.initialize(repeating: 0, count: codebooks)
+        modelCodes = .allocate(capacity: codebooks)
+        modelCodes.initialize(repeating: 0, count: codebooks)
+    }
+
+    deinit {
+        userCodes.deallocate()
+        modelCodes.deallocate()
+    }
+
+    public func process(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                        stageNanoseconds: UnsafeMutablePointer<UInt64>) -> FrameResult {
+        let n = FrameTiming.samplesPerFrame
+        let start = ConversationSession.now()
+        encoder.step(UnsafeBufferPointer(start: input, count: n), codes: UnsafeMutableBufferPointer(start: userCodes, count: codebooks))
+        let encoded = ConversationSession.now()
+        stageNanoseconds[0] = encoded - start
+        let produced = generator.step(userCodes: userCodes, count: codebooks)
+        stageNanoseconds[1] = generator.temporalNanoseconds
+        stageNanoseconds[2] = generator.depformerNanoseconds
+        let stepped = ConversationSession.now()
+        guard produced else {
+            stageNanoseconds[3] = 0
+            return FrameResult(producedAudio: false, textToken: nil)
+        }
+        let q = generator.model.config.generatedCodebooks
+        for k in 0..<codebooks { modelCodes[k] = k < q ? generator.frame[1 + k] : 0 }
+        do {
+            try decoder.step(UnsafeBufferPointer(start: modelCodes, count: codebooks), samples: UnsafeMutableBufferPointer(start: output, count: n))
+        } catch {
+            decodeErrors += 1
+            output.update(repeating: 0, count: n)
+        }
+        stageNanoseconds[3] = ConversationSession.now() - stepped
+        return FrameResult(producedAudio: true, textToken: generator.frame[0])
+    }
+
+    public func reset() {
+        encoder.reset()
+        decoder.reset()
+        generator.reset()
+    }
+
+    @inline(__always)
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// Why a conversation cannot be set up.
+public struct ConversationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,37 @@
+/// How a `FrameLoop` runs.
+public struct FrameLoopConfiguration: Sendable, Equatable {
+    /// How frames from a source that is not device-paced are fed to compute.
+    public enum Pacing: String, Sendable, Equatable {
+        /// One frame every 80 ms on the loop's clock, as a microphone would deliver them.
+        case realTime = "real-time"
+        /// Each frame as soon as compute is ready for it; nothing is dropped. A frame's
+        /// reference time is when compute took it, so "late" means compute took longer than a
+        /// frame period (plus the slack).
+        case asFastAsPossible = "as-fast-as-possible"
+    }
+
+    /// Real time (default) or as fast as possible.
+    public var pacing = Pacing.realTime
+    /// What happens when compute falls behind (real-time pacing only).
+    public var latePolicy = LatePolicy.default
+    /// A frame is late when its output is queued later than its capture time plus one frame
+    /// period plus this slack. Default 0: compute must finish within one frame of capture.
+    public var deadlineSlackNanoseconds: UInt64 = 0
+    /// Stop after capturing this many frames (nil: when the source ends or on `requestStop`).
+    public var maxFrames: Int?
+    /// Frames of silence run through the processor (then `reset`) before the loop starts, so
+    /// the first real frame does not pay for first-touch costs.
+    public var warmupFrames = 0
+    /// Try `SCHED_FIFO` for the capture, compute and playback threads (one log line when the
+    /// system refuses; they then run at normal priority).
+    public var realtimePriority = true
+    /// Frames each of the input and output queues holds (allocated once).
+    public var queueCapacity = 32
+    /// Per-frame records kept for the trace, the HTML plot and `.frame` events: the last this
+    /// many frames (histograms cover every frame). Default one hour.
+    public var recordCapacity = 45_000
+    /// How often `.status` events are delivered, in wall-clock nanoseconds.
+    public var statusIntervalNanoseconds: UInt64 = 250_000_000
+
+    public init() {}
+}
