@@ -18,7 +18,7 @@ extension ModelLoader {
         let generator = LMGenerator(model: model, sampling: lm.sampling, seed: options.seed)
         let session: ConversationSession
         do { session = try ConversationSession(generator: generator, mimi: mimi.weights) } catch { throw ModelLoadError(error.description) }
-        progress(String(format: "loaded in %.1f s: Mimi %@, tokenizer %@", Date().timeIntervalSince(start), mimi.source, tokenizer == nil ? "none (text shown as token ids)" : "yes"))
+        progress(String(format: "loaded in %.1f s: Mimi %@, tokenizer %@", Date().timeIntervalSince(start), mimi.source, tokenizer == nil ? "none (no transcript)" : "yes"))
         if lm.synthetic { progress("NOTE: synthetic weights: the model's audio is noise and its text meaningless; the timings are real.") }
         let decoder: TextTokenDecoder? = tokenizer.map { SentencePieceTextDecoder(model: $0) }
         return (session, decoder, lm.source)
