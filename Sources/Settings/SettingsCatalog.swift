@@ -22,6 +22,10 @@ public enum SettingsCatalog {
     public static let hfRepo = SettingKey<String>(
         "model", "hf_repo", default: "kyutai/moshiko-pytorch-bf16",
         help: "Hugging Face repo whose files are looked up in the local Hugging Face cache (HF_HOME, HF_HUB_CACHE, ~/.cache/huggingface/hub).")
+    public static let kvCachePrecision = SettingKey<String>(
+        "model", "kv_cache_precision", default: "f32",
+        help: "How the language model's KV cache stores keys and values: \"f32\" (the reference's numbers), \"f16\" or \"bf16\" (half the memory and traffic).",
+        check: { ["f32", "f16", "bf16"].contains($0) ? nil : "must be \"f32\", \"f16\" or \"bf16\"" })
     public static let mimiCodebooks = SettingKey<Int>(
         "model", "mimi_codebooks", default: 8,
         help: "Mimi codebooks used per frame (1 semantic + acoustic); Moshi 7B uses 8.",
@@ -32,7 +36,7 @@ public enum SettingsCatalog {
     /// All keys, in the order `Config/moshi.toml` lists them.
     public static let all: [AnySettingKey] = [
         threads.erased, logLevel.erased, matvecPrecision.erased,
-        modelDirectory.erased, hfRepo.erased, mimiCodebooks.erased,
+        modelDirectory.erased, hfRepo.erased, kvCachePrecision.erased, mimiCodebooks.erased,
     ]
 
     /// The sections, in order of first appearance.

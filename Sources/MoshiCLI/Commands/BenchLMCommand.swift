@@ -22,7 +22,7 @@ struct BenchLMCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var model: ModelOptions
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(name: .customLong("weights"), help: ArgumentHelp("Language-model weights (same as --lm).", valueName: "path"))
     var weightsPath: String?
@@ -47,6 +47,7 @@ struct BenchLMCommand: ParsableCommand {
 
     func run() throws {
         let settings = try global.loadSettings()
+        let model = modelOptions.resolved(settings)
         var options = model
         if let weightsPath { options.lm = weightsPath }
         if options.lm == nil && !options.synthetic && options.modelDir == nil && options.hfRepo == nil { options.random = true }
@@ -99,14 +100,14 @@ struct BenchLMCommand: ParsableCommand {
                 ("depformer_ms_p50", f3(percentile(depformer, 0.5))), ("depformer_ms_p99", f3(percentile(depformer, 0.99))),
                 ("bytes_per_step", "\(bytes)"), ("weight_bytes_per_step", "\(lm.weights.bytesReadPerStep)"),
                 ("read_gbps", f3(gbps)), ("ratio", String(format: "%.4f", ratio)),
-                ("kv_cache", quote(options.kvCache)), ("matvec_precision", quote(options.matvecPrecision)),
+                ("kv_cache", quote(options.cachePrecision.rawValue)), ("matvec_precision", quote(options.precision.rawValue)),
                 ("random_weights", options.random ? "true" : "false"), ("load_s", f3(loadSeconds)),
             ]
             print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         } else {
             print("language model: \(lm.source)")
             if options.random { print("  (random weights in the real shapes and format: timings are real, outputs mean nothing)") }
-            print("  \(threads) thread(s), KV cache \(options.kvCache) at \(max(fill, 3)) of \(config.context) entries, \(steps) steps after \(warmup) warm-up")
+            print("  \(threads) thread(s), KV cache \(options.cachePrecision) at \(max(fill, 3)) of \(config.context) entries, \(steps) steps after \(warmup) warm-up")
             print("  step      p50 \(f3(p50)) ms   p99 \(f3(p99)) ms")
             print("  temporal  p50 \(f3(percentile(temporal, 0.5))) ms   p99 \(f3(percentile(temporal, 0.99))) ms")
             print("  depformer p50 \(f3(percentile(depformer, 0.5))) ms   p99 \(f3(percentile(depformer, 0.99))) ms")

@@ -21,7 +21,7 @@ struct LMGenerateCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var model: ModelOptions
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(name: .customLong("user-codes"), help: ArgumentHelp("The user's codes (.npy, int32 [codebooks, T]).", valueName: "codes.npy"))
     var userCodes: String
@@ -31,6 +31,7 @@ struct LMGenerateCommand: ParsableCommand {
 
     func run() throws {
         let settings = try global.loadSettings()
+        let model = modelOptions.resolved(settings)
         let loader = ModelLoader(options: model, settings: settings)
         let pool = model.threadCount > 1 ? ThreadPool(threads: model.threadCount) : nil
         let lm = try loader.loadLM(pool: pool)

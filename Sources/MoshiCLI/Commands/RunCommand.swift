@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var model: ModelOptions
+    @OptionGroup var modelOptions: ModelOptions
 
     @Argument(help: ArgumentHelp("The user's audio (WAV or Ogg Opus).", valueName: "input"))
     var input: String
@@ -37,6 +37,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let settings = try global.loadSettings()
+        let model = modelOptions.resolved(settings)
         let samples = try AudioFile.readMono24k(input)
         let frameSize = FrameTiming.samplesPerFrame
         let frames = (samples.count + frameSize - 1) / frameSize

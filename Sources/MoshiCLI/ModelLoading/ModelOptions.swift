@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MoshiLM
 import Numerics
+import Settings
 
 /// Where the model comes from and how it runs: shared by `moshi lm generate`, `run`, `profile`,
 /// `chat` and `serve`.
@@ -36,14 +37,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With --random: the stored format (\(LMWeightFormat.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "format"))
     var format = "bf16"
 
-    @Option(help: "Compute threads for the language model (0: one per CPU).")
-    var threads = 0
+    @Option(help: "Compute threads for the language model (0: one per CPU; default runtime.threads).")
+    var threads: Int?
 
-    @Option(name: .customLong("kv-cache"), help: ArgumentHelp("KV cache precision: f32, f16 or bf16.", valueName: "precision"))
-    var kvCache = "f32"
+    @Option(name: .customLong("kv-cache"), help: ArgumentHelp("KV cache precision: f32, f16 or bf16 (default model.kv_cache_precision).", valueName: "precision"))
+    var kvCache: String?
 
-    @Option(name: .customLong("matvec-precision"), help: ArgumentHelp("exact, or int8 (quantized weights with int8 activations: faster, slightly less exact).", valueName: "mode"))
-    var matvecPrecision = "exact"
+    @Option(name: .customLong("matvec-precision"), help: ArgumentHelp("exact, or int8 (quantized weights with int8 activations: faster, slightly less exact; default runtime.matvec_precision).", valueName: "mode"))
+    var matvecPrecision: String?
 
     @Option(help: "Sampling seed.")
     var seed: UInt64 = 42
@@ -70,9 +71,9 @@ struct ModelOptions: ParsableArguments {
         guard LMConfig.preset(named: preset) != nil else {
             throw ValidationError("--preset must be one of \(LMConfig.presets.map(\.name).joined(separator: ", "))")
         }
-        guard KVCachePrecision(rawValue: kvCache) != nil else { throw ValidationError("--kv-cache must be f32, f16 or bf16") }
-        guard MatvecPrecision(rawValue: matvecPrecision) != nil else { throw ValidationError("--matvec-precision must be exact or int8") }
-        guard threads >= 0 && threads <= 1024 else { throw ValidationError("--threads must be 0...1024") }
+        if let kvCache, KVCachePrecision(rawValue: kvCache) == nil { throw ValidationError("--kv-cache must be f32, f16 or bf16") }
+        if let matvecPrecision, MatvecPrecision(rawValue: matvecPrecision) == nil { throw ValidationError("--matvec-precision must be exact or int8") }
+        if let threads, !(0...1024).contains(threads) { throw ValidationError("--threads must be 0...1024") }
         if let temp, !(temp >= 0 && temp <= 10) { throw ValidationError("--temp must be 0...10") }
         if let tempText, !(tempText >= 0 && tempText <= 10) { throw ValidationError("--temp-text must be 0...10") }
         if let topK, topK < 0 { throw ValidationError("--top-k must be >= 0") }
@@ -91,7 +92,17 @@ struct ModelOptions: ParsableArguments {
     }
 
     var weightFormat: LMWeightFormat { LMWeightFormat(rawValue: format) ?? .bf16 }
-    var cachePrecision: KVCachePrecision { KVCachePrecision(rawValue: kvCache) ?? .f32 }
-    var precision: MatvecPrecision { MatvecPrecision(rawValue: matvecPrecision) ?? .exact }
-    var threadCount: Int { threads > 0 ? threads : ThreadPool.availableCPUs }
+    var cachePrecision: KVCachePrecision { kvCache.flatMap(KVCachePrecision.init(rawValue:)) ?? .f32 }
+    var precision: MatvecPrecision { matvecPrecision.flatMap(MatvecPrecision.init(rawValue:)) ?? .exact }
+    var threadCount: Int { (threads ?? 0) > 0 ? threads! : ThreadPool.availableCPUs }
+
+    /// These options with what the command line left open taken from the settings
+    /// (`runtime.threads`, `runtime.matvec_precision`, `model.kv_cache_precision`).
+    func resolved(_ settings: Settings) -> ModelOptions {
+        var options = self
+        if options.threads == nil { options.threads = settings[SettingsCatalog.threads] }
+        if options.matvecPrecision == nil { options.matvecPrecision = settings[SettingsCatalog.matvecPrecision] }
+        if options.kvCache == nil { options.kvCache = settings[SettingsCatalog.kvCachePrecision] }
+        return options
+    }
 }
