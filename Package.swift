@@ -41,7 +41,12 @@ var targets: [Target] = [
         // hdrhistogram-swift depends on apple/swift-numerics, whose module is also called Numerics.
         .product(name: "Histogram", package: "hdrhistogram-swift", moduleAliases: ["Numerics": "SwiftNumerics"]),
     ]),
-    .target(name: "Server", dependencies: ["Engine", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Server", dependencies: [
+        "Engine", "AudioIO", .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+    ]),
     .target(name: "ModelHub", dependencies: [
         .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -66,6 +71,9 @@ var targets: [Target] = [
     .testTarget(name: "MoshiLMTests", dependencies: ["MoshiLM", "Weights", "Numerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "AudioIO"]),
     .testTarget(name: "ModelHubTests", dependencies: ["ModelHub"]),
+    .testTarget(name: "ServerTests", dependencies: [
+        "Server", "Engine", "AudioIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+    ]),
 ]
 
 // libFuzzer targets exist only when asked for (scripts/fuzz.sh sets MOSHI_FUZZ=1): they have
@@ -89,6 +97,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]
