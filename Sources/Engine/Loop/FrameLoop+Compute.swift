@@ -28,6 +28,7 @@ extension FrameLoop {
                 if ended { return }
             }
 
+            let allocationsBefore = allocationCounter.now()
             if realTime {
                 let drop = policy.framesToDrop(waiting: input.count)
                 for _ in 0..<drop {
@@ -66,6 +67,7 @@ extension FrameLoop {
                 stats.recordOutputDropped(index: index, at: sinceStart(done))
                 counters.outputLostInQueue.add(1, ordering: .relaxed)
             }
+            allocationCounter.record(.compute, frame: index, since: allocationsBefore)
         }
     }
 

@@ -33,6 +33,7 @@ extension FrameLoop {
             endToEnd: StageSummary(name: "end_to_end", histogram: stats.measured, offsetMilliseconds: algorithmic),
             compute: StageSummary(name: "compute", histogram: stats.compute),
             stages: stages, processorStageNames: stats.stageNames, records: records, transcript: transcript,
-            failures: failures.withLock { $0 }, notes: [], realtimePriority: priority)
+            failures: failures.withLock { $0 }, notes: [], realtimePriority: priority,
+            allocations: allocationCounter.summary())
     }
 }

@@ -56,6 +56,7 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
     let hasRun = Atomic<Bool>(false)
     let threadsDone = DispatchSemaphore(value: 0)
     let logger = Logger(label: "moshi.engine")
+    let allocationCounter = AllocationCounter()
     /// The loop clock's reading when the threads started; record times are relative to it.
     var startTime: UInt64 = 0
 

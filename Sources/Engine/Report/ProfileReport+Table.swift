@@ -28,6 +28,10 @@ extension ProfileReport {
         lines.append("frames \(frames) (\(Self.format(audioSeconds, decimals: 2)) s of audio), processed \(processedFrames), late \(lateFrames), "
                      + "dropped \(droppedFrames) (input \(droppedInputFrames), output \(droppedOutputFrames)), underflows \(outputUnderflows), xruns \(xruns)")
         lines.append("real-time factor \(Self.format(rtf)) (compute / audio time), wall \(Self.format(wallSeconds, decimals: 2)) s")
+        if let a = allocations {
+            lines.append("heap allocations from frame \(a.steadyStateFrom) on: capture \(a.captureAllocations) in \(a.captureFrames) frames, "
+                         + "compute \(a.computeAllocations) in \(a.computeFrames), playback \(a.playbackAllocations) in \(a.playbackFrames)")
+        }
         if !transcript.isEmpty { lines.append("text: \(transcript)") }
         for failure in failures { lines.append("failure: \(failure)") }
         return lines.joined(separator: "\n") + "\n"
