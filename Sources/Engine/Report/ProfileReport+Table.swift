@@ -32,7 +32,10 @@ extension ProfileReport {
             lines.append("heap allocations from frame \(a.steadyStateFrom) on: capture \(a.captureAllocations) in \(a.captureFrames) frames, "
                          + "compute \(a.computeAllocations) in \(a.computeFrames), playback \(a.playbackAllocations) in \(a.playbackFrames)")
         }
-        if !transcript.isEmpty { lines.append("text: \(transcript)") }
+        if !transcript.isEmpty {
+            let shown = transcript.count > 300 ? "…" + transcript.suffix(300) : Substring(transcript)
+            lines.append("text: \(shown.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
         for failure in failures { lines.append("failure: \(failure)") }
         return lines.joined(separator: "\n") + "\n"
     }

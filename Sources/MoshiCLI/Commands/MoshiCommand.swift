@@ -5,7 +5,8 @@ public struct MoshiCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "moshi",
         abstract: "A Moshi-style full-duplex speech-dialogue server for Linux.",
-        subcommands: [InspectCommand.self, BenchCommand.self, DevicesCommand.self, ConfigCommand.self, CodecCommand.self, DownloadCommand.self]
+        subcommands: [InspectCommand.self, BenchCommand.self, DevicesCommand.self, ConfigCommand.self, CodecCommand.self, DownloadCommand.self,
+                      ProfileCommand.self, ChatCommand.self]
     )
     public init() {}
 }
