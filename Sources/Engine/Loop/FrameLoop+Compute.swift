@@ -2,7 +2,7 @@
 /// oldest frame, times it, and queues the output and the text token.
 extension FrameLoop {
     func computeLoop() {
-        enterThread(order: 1, priority: 70)
+        enterThread(order: 1, priority: 70, isCompute: true)
         defer {
             outputFinished.store(true, ordering: .releasing)
             outputReady.signal()

@@ -18,7 +18,7 @@ extension FrameLoop {
         } else if let refusal = realtimeRefusal.withLock({ $0 }) {
             priority = "refused: \(refusal)"
         } else {
-            priority = "granted"
+            priority = configuration.computeRealtimePriority ? "granted" : "granted (capture, playback)"
         }
         return ProfileReport(
             processor: processorDescription, source: source.description, sink: sink.description,

@@ -48,6 +48,9 @@ struct ChatCommand: ParsableCommand {
     @Flag(name: .customLong("no-realtime-priority"), help: "Do not ask for SCHED_FIFO for the audio threads.")
     var noRealtimePriority = false
 
+    @Flag(name: .customLong("realtime-compute"), help: "Ask SCHED_FIFO for the compute thread as well (Docs/LATENCY.md says when that helps).")
+    var realtimeCompute = false
+
     @OptionGroup var model: ModelOptions
     @OptionGroup var global: GlobalOptions
 
@@ -72,6 +75,7 @@ struct ChatCommand: ParsableCommand {
         session.maxFrames = duration.map { max(1, Int(($0 * 1e9 / Double(FrameTiming.frameDurationNanoseconds)).rounded())) }
         session.latePolicy = LatePolicy(parsing: latePolicy) ?? .default
         session.realtimePriority = !noRealtimePriority
+        session.computeRealtimePriority = realtimeCompute
 
         let display = ChatDisplay(quiet: quiet)
         let conversation = try makeConversation(model) { display.note($0) }
@@ -104,6 +108,7 @@ struct ChatSession {
     var maxFrames: Int?
     var latePolicy = LatePolicy.default
     var realtimePriority = true
+    var computeRealtimePriority = false
     var clock: FrameClock = MonotonicClock()
 
     /// Opens the devices (and the recorder file at `run`) and builds the loop.
@@ -115,6 +120,7 @@ struct ChatSession {
         configuration.maxFrames = maxFrames
         configuration.warmupFrames = 3
         configuration.realtimePriority = realtimePriority
+        configuration.computeRealtimePriority = computeRealtimePriority
         configuration.recordCapacity = 4096
         // The echo canceller's filter covers the playback buffer (4 periods) plus the room.
         let echoCanceller = echoCancellation ? try EchoCanceller(sampleRate: FrameTiming.sampleRate, frameSize: 480, filterLength: 4800) : nil

@@ -61,6 +61,9 @@ struct ProfileCommand: ParsableCommand {
     @Flag(name: .customLong("no-realtime-priority"), help: "Do not ask for SCHED_FIFO for the audio threads.")
     var noRealtimePriority = false
 
+    @Flag(name: .customLong("realtime-compute"), help: "Ask SCHED_FIFO for the compute thread as well (Docs/LATENCY.md says when that helps).")
+    var realtimeCompute = false
+
     @OptionGroup var model: ModelOptions
     @OptionGroup var global: GlobalOptions
 
@@ -86,6 +89,7 @@ struct ProfileCommand: ParsableCommand {
         configuration.maxFrames = frames
         configuration.warmupFrames = warmup
         configuration.realtimePriority = !noRealtimePriority
+        configuration.computeRealtimePriority = realtimeCompute
         configuration.queueCapacity = max(32, (LatePolicy(parsing: latePolicy).map(Self.bound) ?? 2) + 2)
         if let frames { configuration.recordCapacity = max(frames, 1) }
 
