@@ -78,9 +78,11 @@ struct ChatCommand: ParsableCommand {
         session.computeRealtimePriority = realtimeCompute
 
         let display = ChatDisplay(quiet: quiet)
+        let devices = try session.openDevices()  // before the model: a missing device fails fast
         let conversation = try makeConversation(model) { display.note($0) }
         display.note(conversation.describe)
-        let loop = try session.makeLoop(processor: conversation.processor, textDecoder: conversation.textDecoder, describe: conversation.describe)
+        let loop = try session.makeLoop(devices: devices, processor: conversation.processor,
+                                        textDecoder: conversation.textDecoder, describe: conversation.describe)
         display.note("listening on \(loop.source.description), speaking on \(loop.sink.description)"
                      + (record.map { ", recording to \($0)" } ?? "") + "; Ctrl-C ends")
         let interrupts = InterruptStopper { _ in loop.requestStop() }
@@ -111,10 +113,17 @@ struct ChatSession {
     var computeRealtimePriority = false
     var clock: FrameClock = MonotonicClock()
 
-    /// Opens the devices (and the recorder file at `run`) and builds the loop.
-    func makeLoop(processor: FrameProcessor, textDecoder: TextTokenDecoder?, describe: String) throws -> FrameLoop {
-        let source = try ALSACaptureSource(name: inputDevice, alsaConfiguration: alsaConfiguration, devicePaced: devicesPaced)
-        let sink = try ALSAPlaybackSink(name: outputDevice, alsaConfiguration: alsaConfiguration, devicePaced: devicesPaced)
+    /// Opens the capture and playback devices.
+    func openDevices() throws -> (source: ALSACaptureSource, sink: ALSAPlaybackSink) {
+        (try ALSACaptureSource(name: inputDevice, alsaConfiguration: alsaConfiguration, devicePaced: devicesPaced),
+         try ALSAPlaybackSink(name: outputDevice, alsaConfiguration: alsaConfiguration, devicePaced: devicesPaced))
+    }
+
+    /// Builds the loop over the devices (`openDevices()` when not given); the recorder's file is
+    /// created when the loop runs.
+    func makeLoop(devices: (source: ALSACaptureSource, sink: ALSAPlaybackSink)? = nil, processor: FrameProcessor,
+                  textDecoder: TextTokenDecoder?, describe: String) throws -> FrameLoop {
+        let (source, sink) = try devices ?? openDevices()
         var configuration = FrameLoopConfiguration()
         configuration.latePolicy = latePolicy
         configuration.maxFrames = maxFrames

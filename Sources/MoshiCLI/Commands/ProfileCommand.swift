@@ -79,8 +79,8 @@ struct ProfileCommand: ParsableCommand {
 
     func run() throws {
         _ = try global.loadSettings()
+        let source = try makeSource()  // before the model: a missing device or file fails fast
         let conversation = try makeConversation(model) { Self.say($0) }
-        let source = try makeSource()
         let sink: AudioSink = output.map { WAVFileSink(path: $0) } ?? NullSink()
         var configuration = FrameLoopConfiguration()
         configuration.pacing = fast ? .asFastAsPossible : .realTime
