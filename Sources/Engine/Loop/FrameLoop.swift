@@ -221,7 +221,7 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
             threadsDone.signal()
         }
         thread.name = name
-        thread.stackSize = 1 << 20
+        thread.stackSize = 8 << 20  // as a main thread: the processor may keep scratch on the stack
         thread.start()
     }
 
