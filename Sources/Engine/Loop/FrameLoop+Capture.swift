@@ -20,6 +20,7 @@ extension FrameLoop {
             }
             // A clock-paced source is read at once (so its end is known without waiting a
             // period) and its frame released at its tick.
+            let allocationsBefore = allocationCounter.now()
             let slot = input.producerSamples()
             let frame = slot ?? captureOverflow
             let more: Bool
@@ -44,6 +45,7 @@ extension FrameLoop {
             index += 1
             counters.captured.store(index, ordering: .releasing)
             inputReady.signal()
+            allocationCounter.record(.capture, frame: index - 1, since: allocationsBefore)
         }
     }
 

@@ -2,7 +2,7 @@
 /// oldest frame, times it, and queues the output and the text token.
 extension FrameLoop {
     func computeLoop() {
-        enterThread(order: 1, priority: 70)
+        enterThread(order: 1, priority: 70, isCompute: true)
         defer {
             outputFinished.store(true, ordering: .releasing)
             outputReady.signal()
@@ -28,6 +28,7 @@ extension FrameLoop {
                 if ended { return }
             }
 
+            let allocationsBefore = allocationCounter.now()
             if realTime {
                 let drop = policy.framesToDrop(waiting: input.count)
                 for _ in 0..<drop {
@@ -66,6 +67,7 @@ extension FrameLoop {
                 stats.recordOutputDropped(index: index, at: sinceStart(done))
                 counters.outputLostInQueue.add(1, ordering: .relaxed)
             }
+            allocationCounter.record(.compute, frame: index, since: allocationsBefore)
         }
     }
 

@@ -50,6 +50,7 @@ extension FrameLoop {
                 }
                 if ended { return }
             }
+            let allocationsBefore = allocationCounter.now()
             let index = output.index()
             while state.next < index {   // dropped or lost frames: silence in their place
                 write(silence, &state)
@@ -58,6 +59,7 @@ extension FrameLoop {
             }
             let produced = output.flags() & 1 != 0
             deliver(produced: produced, &state)
+            allocationCounter.record(.playback, frame: index, since: allocationsBefore)
         }
     }
 
@@ -66,6 +68,7 @@ extension FrameLoop {
         let realTime = configuration.pacing == .realTime
         while true {
             let finished = outputFinished.load(ordering: .acquiring)
+            let allocationsBefore = allocationCounter.now()
             if realTime { applyLatePolicyToOutput(&state) }
             var wrote = false
             while output.count > 0 {
@@ -84,6 +87,7 @@ extension FrameLoop {
             } else {
                 state.audioStarted = true
             }
+            allocationCounter.record(.playback, frame: state.next, since: allocationsBefore)
         }
     }
 

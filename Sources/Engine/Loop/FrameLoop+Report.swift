@@ -18,7 +18,7 @@ extension FrameLoop {
         } else if let refusal = realtimeRefusal.withLock({ $0 }) {
             priority = "refused: \(refusal)"
         } else {
-            priority = "granted"
+            priority = configuration.computeRealtimePriority ? "granted" : "granted (capture, playback)"
         }
         return ProfileReport(
             processor: processorDescription, source: source.description, sink: sink.description,
@@ -33,6 +33,7 @@ extension FrameLoop {
             endToEnd: StageSummary(name: "end_to_end", histogram: stats.measured, offsetMilliseconds: algorithmic),
             compute: StageSummary(name: "compute", histogram: stats.compute),
             stages: stages, processorStageNames: stats.stageNames, records: records, transcript: transcript,
-            failures: failures.withLock { $0 }, notes: [], realtimePriority: priority)
+            failures: failures.withLock { $0 }, notes: [], realtimePriority: priority,
+            allocations: allocationCounter.summary())
     }
 }

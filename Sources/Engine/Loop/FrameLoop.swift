@@ -19,7 +19,8 @@ import Synchronization
 /// a file source in real time on the `FrameClock` (or not at all: as fast as possible); a
 /// device source paces itself. When compute falls behind, the `LatePolicy` decides which frames
 /// to drop; every late and dropped frame is counted, and every frame's timestamps are recorded
-/// (Docs/LATENCY.md defines them). The threads try `SCHED_FIFO` and fall back with one log line.
+/// (Docs/LATENCY.md defines them). The capture and playback threads try `SCHED_FIFO` (the
+/// compute thread when asked) and fall back with one log line.
 ///
 /// `run` blocks the calling thread until the source ends, `maxFrames` were captured or
 /// `requestStop` was called, delivering `FrameLoopEvent`s (text, per-frame records, status) on
@@ -56,6 +57,7 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
     let hasRun = Atomic<Bool>(false)
     let threadsDone = DispatchSemaphore(value: 0)
     let logger = Logger(label: "moshi.engine")
+    let allocationCounter = AllocationCounter()
     /// The loop clock's reading when the threads started; record times are relative to it.
     var startTime: UInt64 = 0
 
@@ -219,7 +221,7 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
             threadsDone.signal()
         }
         thread.name = name
-        thread.stackSize = 1 << 20
+        thread.stackSize = 8 << 20  // as a main thread: the processor may keep scratch on the stack
         thread.start()
     }
 
@@ -236,9 +238,9 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
     }
 
     /// Called first on each loop thread: the clock learns of it, and it asks for `SCHED_FIFO`.
-    func enterThread(order: Int, priority: Int32) {
+    func enterThread(order: Int, priority: Int32, isCompute: Bool = false) {
         clock.threadDidStart(order: order)
-        guard configuration.realtimePriority else { return }
+        guard configuration.realtimePriority, !isCompute || configuration.computeRealtimePriority else { return }
         if let refusal = RealtimePriority.enable(priority: priority) {
             realtimeRefusal.withLock { if $0 == nil { $0 = refusal } }
         } else {

@@ -22,9 +22,15 @@ public struct FrameLoopConfiguration: Sendable, Equatable {
     /// Frames of silence run through the processor (then `reset`) before the loop starts, so
     /// the first real frame does not pay for first-touch costs.
     public var warmupFrames = 0
-    /// Try `SCHED_FIFO` for the capture, compute and playback threads (one log line when the
-    /// system refuses; they then run at normal priority).
+    /// Try `SCHED_FIFO` for the capture and playback threads (one log line when the system
+    /// refuses; they then run at normal priority).
     public var realtimePriority = true
+    /// Try `SCHED_FIFO` for the compute thread too (with `realtimePriority`). Off by default:
+    /// the model's compute thread hands work to a thread pool whose workers run at normal
+    /// priority, and a real-time thread that waits for them (spinning, then `sched_yield`,
+    /// which only yields to its own priority) can keep them off its CPU. Turn it on when the
+    /// processor computes on the one thread, or raises its workers as well.
+    public var computeRealtimePriority = false
     /// Frames each of the input and output queues holds (allocated once).
     public var queueCapacity = 32
     /// Per-frame records kept for the trace, the HTML plot and `.frame` events: the last this

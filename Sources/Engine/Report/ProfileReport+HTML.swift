@@ -90,8 +90,8 @@ extension ProfileReport {
             svg += "<line x1=\"\(f(axes.left))\" y1=\"\(f(y))\" x2=\"\(f(axes.width - axes.right))\" y2=\"\(f(y))\" stroke=\"#eee\"/>"
             svg += "<text x=\"\(f(axes.left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(Self.format(value, decimals: value < 10 ? 1 : 0))</text>\n"
         }
-        for i in 0...8 {
-            let value = (axes.xMax * Double(i) / 8).rounded()
+        let step = max(1, Self.niceCeiling(axes.xMax / 8))
+        for value in stride(from: 0.0, through: axes.xMax, by: step) {
             let x = axes.x(value)
             svg += "<text x=\"\(f(x))\" y=\"\(f(axes.height - axes.bottom + 16))\" text-anchor=\"middle\">\(Int(value))</text>"
         }
@@ -116,8 +116,8 @@ extension ProfileReport {
         let deadlineY = axes.y(deadlineMilliseconds)
         svg += "<line x1=\"\(f(axes.left))\" y1=\"\(f(deadlineY))\" x2=\"\(f(axes.width - axes.right))\" y2=\"\(f(deadlineY))\" stroke=\"#c62828\" stroke-dasharray=\"6 4\"/>"
         svg += "<text x=\"\(f(axes.width - axes.right - 4))\" y=\"\(f(deadlineY - 4))\" text-anchor=\"end\" style=\"fill:#c62828\">deadline \(Self.format(deadlineMilliseconds, decimals: 0)) ms</text>\n"
-        svg += polyline(Self.bucketMax(measured, count: 2000), axes: axes, color: "#1565c0")
         svg += polyline(Self.bucketMax(compute, count: 2000), axes: axes, color: "#2e7d32")
+        svg += polyline(Self.bucketMax(measured, count: 2000), axes: axes, color: "#1565c0", dashed: true)
         for record in records where record.isLate {
             guard let done = record.doneTime else { continue }
             svg += "<circle cx=\"\(f(axes.x(Double(record.index))))\" cy=\"\(f(axes.y(Double(done &- record.captureTime) / 1e6)))\" r=\"3.5\" fill=\"none\" stroke=\"#c62828\" stroke-width=\"1.5\"><title>frame \(record.index) late</title></circle>"
@@ -175,13 +175,13 @@ extension ProfileReport {
     private func stageBars() -> String {
         let rows = stages + [compute]
         let width = 960.0, rowHeight = 24.0, left = 150.0, right = 90.0
-        let height = Double(rows.count) * rowHeight + 30
+        let height = Double(rows.count) * rowHeight + 46
         let scale = Self.niceCeiling(max(rows.map(\.max).max() ?? 1, 0.001))
         func x(_ value: Double) -> Double { left + (width - left - right) * min(value, scale) / scale }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"stage percentiles\">\n"
         for (i, stage) in rows.enumerated() {
             let y = 8 + Double(i) * rowHeight
-            let color = stage.name == compute.name ? "#424242" : Self.palette[i % Self.palette.count]
+            let color = color(ofStage: stage.name)
             svg += "<text x=\"\(f(left - 8))\" y=\"\(f(y + 14))\" text-anchor=\"end\">\(Self.htmlEscaped(stage.name == compute.name ? "compute (all)" : stage.name))</text>"
             svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 3))\" width=\"\(f(x(stage.p99) - left))\" height=\"14\" fill=\"\(color)\" opacity=\"0.25\"/>"
             svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 3))\" width=\"\(f(x(stage.p90) - left))\" height=\"14\" fill=\"\(color)\" opacity=\"0.45\"/>"
@@ -194,7 +194,7 @@ extension ProfileReport {
             let value = scale * Double(i) / 5
             svg += "<text x=\"\(f(x(value)))\" y=\"\(f(axisY))\" text-anchor=\"middle\">\(Self.format(value, decimals: value < 10 ? 1 : 0))</text>"
         }
-        svg += "\n<text x=\"\(f(left))\" y=\"\(f(height - 1))\">ms: solid p50, lighter p90 and p99, tick max</text>\n</svg>\n"
+        svg += "\n<text x=\"\(f(left))\" y=\"\(f(height - 4))\">ms: solid p50, lighter p90 and p99, tick max</text>\n</svg>\n"
         return svg
     }
 
@@ -211,10 +211,17 @@ extension ProfileReport {
         return table + "</table>\n"
     }
 
-    private func polyline(_ points: [(Int, Double)], axes: Axes, color: String) -> String {
+    private func polyline(_ points: [(Int, Double)], axes: Axes, color: String, dashed: Bool = false) -> String {
         guard !points.isEmpty else { return "" }
         let coordinates = points.map { "\(f(axes.x(Double($0.0)))),\(f(axes.y($0.1)))" }.joined(separator: " ")
-        return "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.2\" points=\"\(coordinates)\"/>\n"
+        let dash = dashed ? " stroke-dasharray=\"4 2\"" : ""
+        return "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.4\"\(dash) points=\"\(coordinates)\"/>\n"
+    }
+
+    /// A stage's color: the processor's stages as in the stacked plot, the loop's own in grey.
+    private func color(ofStage name: String) -> String {
+        if let i = processorStageNames.firstIndex(of: name) { return Self.palette[i % Self.palette.count] }
+        return name == Self.outputQueueStage ? "#9e9e9e" : name == compute.name ? "#424242" : "#bdbdbd"
     }
 
     private func legend(_ entries: [(String, String)], axes: Axes) -> String {

@@ -23,6 +23,18 @@ extension ProfileReport {
         }
     }
 
+
+    private struct JSONAllocations: Encodable {
+        var steady_state_from_frame, capture, capture_frames, compute, compute_frames, playback, playback_frames: Int
+
+        init(_ a: AllocationSummary) {
+            steady_state_from_frame = a.steadyStateFrom
+            capture = a.captureAllocations; capture_frames = a.captureFrames
+            compute = a.computeAllocations; compute_frames = a.computeFrames
+            playback = a.playbackAllocations; playback_frames = a.playbackFrames
+        }
+    }
+
     private struct JSONForm: Encodable {
         var processor, source, sink, pacing, late_policy, realtime_priority, transcript: String
         var deadline_ms: Double
@@ -35,6 +47,7 @@ extension ProfileReport {
         var stages: [String: JSONStage]
         var stage_order: [String]
         var failures, notes: [String]
+        var allocations: JSONAllocations?
 
         init(_ r: ProfileReport) {
             processor = r.processor; source = r.source; sink = r.sink; pacing = r.pacing
@@ -55,6 +68,7 @@ extension ProfileReport {
             stages = Dictionary(uniqueKeysWithValues: r.stages.map { ($0.name, JSONStage($0)) })
             stage_order = r.stages.map(\.name)
             failures = r.failures; notes = r.notes
+            allocations = r.allocations.map(JSONAllocations.init)
         }
     }
 }

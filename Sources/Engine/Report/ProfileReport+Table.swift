@@ -28,7 +28,14 @@ extension ProfileReport {
         lines.append("frames \(frames) (\(Self.format(audioSeconds, decimals: 2)) s of audio), processed \(processedFrames), late \(lateFrames), "
                      + "dropped \(droppedFrames) (input \(droppedInputFrames), output \(droppedOutputFrames)), underflows \(outputUnderflows), xruns \(xruns)")
         lines.append("real-time factor \(Self.format(rtf)) (compute / audio time), wall \(Self.format(wallSeconds, decimals: 2)) s")
-        if !transcript.isEmpty { lines.append("text: \(transcript)") }
+        if let a = allocations {
+            lines.append("heap allocations from frame \(a.steadyStateFrom) on: capture \(a.captureAllocations) in \(a.captureFrames) frames, "
+                         + "compute \(a.computeAllocations) in \(a.computeFrames), playback \(a.playbackAllocations) in \(a.playbackFrames)")
+        }
+        if !transcript.isEmpty {
+            let shown = transcript.count > 300 ? "…" + transcript.suffix(300) : Substring(transcript)
+            lines.append("text: \(shown.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
         for failure in failures { lines.append("failure: \(failure)") }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -51,6 +51,9 @@ public struct ProfileReport: Sendable {
     public var notes: [String]
     /// `SCHED_FIFO` for the loop's threads: "granted", "refused: <reason>" or "not requested".
     public var realtimePriority: String
+    /// Heap allocations of the loop's threads in the steady state, when the counting allocator
+    /// was preloaded (nil otherwise).
+    public var allocations: AllocationSummary?
 
     /// Dropped input and output frames.
     public var droppedFrames: Int { droppedInputFrames + droppedOutputFrames }

@@ -6,8 +6,8 @@ public struct MoshiCommand: ParsableCommand {
         commandName: "moshi",
         abstract: "A Moshi-style full-duplex speech-dialogue server for Linux.",
         subcommands: [
-            InspectCommand.self, BenchCommand.self, DevicesCommand.self, ConfigCommand.self, CodecCommand.self,
-            LMCommand.self, RunCommand.self, DownloadCommand.self,
+            ProfileCommand.self, ChatCommand.self, RunCommand.self, LMCommand.self, CodecCommand.self,
+            BenchCommand.self, DownloadCommand.self, InspectCommand.self, DevicesCommand.self, ConfigCommand.self,
         ]
     )
     public init() {}

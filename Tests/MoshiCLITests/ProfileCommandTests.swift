@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import MoshiCLI
+
+@Suite(.timeLimit(.minutes(2))) struct ProfileCommandTests {
+    final class Directory: Sendable {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("moshi-profile-\(UUID().uuidString)")
+        init() { try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(at: url) }
+        func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    }
+
+    static func run(_ arguments: [String]) throws {
+        var command = try MoshiCommand.parseAsRoot(["profile"] + arguments)
+        try command.run()
+    }
+
+    @Test func profileWritesTheJSONTraceAndHTMLReports() throws {
+        let directory = Directory()
+        try Self.run(["--fast", "--frames", "20", "--no-realtime-priority", "--json", directory.path("p.json"),
+                      "--trace", directory.path("p.trace.json"), "--report", directory.path("p.html"), "--output", directory.path("out.wav")])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.path("p.json")))) as? [String: Any])
+        #expect(json["frames"] as? Int == 20 && json["pacing"] as? String == "as-fast-as-possible")
+        for key in ["late_frames", "dropped_frames", "rtf", "e2e_ms_p50", "e2e_ms_p99"] { #expect(json[key] != nil, "missing \(key)") }
+        let e2e = try #require(json["e2e_ms_p50"] as? Double)
+        #expect(e2e >= 160 && e2e < 160 + 10_000)
+        let stages = try #require(json["stages"] as? [String: [String: Double]])
+        #expect(stages["capture_wait"] != nil && stages["output_queue"] != nil && stages.count >= 3)
+        #expect((json["notes"] as? [String])?.first?.contains("synthetic") == true)
+
+        let trace = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.path("p.trace.json")))) as? [String: Any])
+        let events = try #require(trace["traceEvents"] as? [[String: Any]])
+        #expect(events.filter { $0["ph"] as? String == "X" }.count == 20 * stages.count)
+
+        let html = try String(contentsOfFile: directory.path("p.html"), encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("latency per frame"))
+        let wav = try Data(contentsOf: URL(fileURLWithPath: directory.path("out.wav")))
+        #expect(wav.count == 44 + 20 * 1920 * 2)
+    }
+
+    @Test func badArgumentsAreClearErrors() {
+        for arguments in [["--mic", "--input", "x.wav"], ["--frames", "0"], ["--late-policy", "sometimes"], ["hw:1,0"],
+                          ["--mic", "--fast"], ["--deadline-slack-ms", "-1"]] {
+            #expect(throws: (any Error).self, "\(arguments)") { _ = try MoshiCommand.parseAsRoot(["profile"] + arguments) }
+        }
+        let parsed = try? MoshiCommand.parseAsRoot(["profile", "--mic", "hw:1,0"]) as? ProfileCommand
+        #expect(parsed?.mic == true && parsed?.micDevice == "hw:1,0")
+    }
+
+    @Test func aMissingInputFileIsAnErrorNotACrash() {
+        #expect(throws: (any Error).self) { try Self.run(["--input", "/nonexistent/speech.wav", "--fast", "--frames", "2"]) }
+    }
+}
