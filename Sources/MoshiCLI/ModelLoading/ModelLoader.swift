@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Engine
 import Mimi
 import ModelHub
 import MoshiLM
@@ -29,8 +30,6 @@ struct ModelLoader {
     static let lmFileNames = KyutaiModelFiles.languageModelFileNames
     static let mimiFileName = KyutaiModelFiles.mimiFileName
     static let tokenizerFileName = KyutaiModelFiles.textTokenizerFileName
-    /// The synthetic model's fixed seeds (its weights are the same on every machine).
-    static let syntheticSeed: UInt64 = 20_240_917
 
     let options: ModelOptions
     let settings: Settings
@@ -64,8 +63,7 @@ struct ModelLoader {
     func loadLM(pool: ThreadPool?) throws -> LoadedLM {
         if options.synthetic {
             let config = LMConfig.synthetic
-            let store = try LMRandomCheckpoint.make(config: config, format: .bf16, seed: ModelLoader.syntheticSeed, pool: pool)
-            return LoadedLM(weights: try LMWeights(store: store, config: config), sampling: options.sampling(),
+            return LoadedLM(weights: try SyntheticModel.languageModel(pool: pool), sampling: options.sampling(),
                             source: "synthetic LM (random bf16 weights, fixed seed; dim \(config.dim), \(config.layers) layers)", synthetic: true)
         }
         if options.random {
@@ -104,8 +102,7 @@ struct ModelLoader {
     func loadMimi(codebooks: Int = 8) throws -> (weights: MimiWeights, source: String) {
         let config = MimiConfig.official(codebooks: codebooks)
         if options.synthetic || (options.random && options.mimi == nil) {
-            let weights = try MimiWeights(store: MimiRandomCheckpoint.make(config: config, seed: ModelLoader.syntheticSeed), config: config)
-            return (weights, "synthetic Mimi (random weights, official shapes)")
+            return (try SyntheticModel.mimi(codebooks: codebooks), "synthetic Mimi (random weights, official shapes)")
         }
         let dir = try modelDirectory()
         guard let path = options.mimi ?? find([ModelLoader.mimiFileName], in: dir) else {
