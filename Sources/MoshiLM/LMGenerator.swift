@@ -5,10 +5,11 @@ import Numerics
 
 /// The streaming generator, with the reference `LMGen`'s delay semantics: one call per user
 /// frame. Each stream (text, the model's codebooks, the user's codebooks) has a delay in
-/// steps; a ring of `maxDelay + 2` token columns aligns them. Call 0 returns nothing; call
-/// n >= 1 returns the model's frame aligned with user frame n: the text and undelayed codebooks
-/// chosen at call n-1 with the delayed codebooks chosen at call n. So T user frames give T-1
-/// frames.
+/// steps; a ring of `maxDelay + 2` token columns aligns them. The first `maxDelay` calls return
+/// nothing; then each call returns the stream values chosen `maxDelay - delay` calls earlier, so
+/// that for Moshi (delays 0 and 1) call n >= 1 returns the model's frame aligned with user frame
+/// n: the text and undelayed codebooks chosen at call n-1 with the delayed codebooks chosen at
+/// call n. So T user frames give T-1 frames.
 ///
 /// Preallocated; `step` allocates nothing.
 public final class LMGenerator: @unchecked Sendable {
@@ -120,7 +121,7 @@ public final class LMGenerator: @unchecked Sendable {
         for stream in 0...q { ring[stream * ringLength + offset % ringLength] = chosen[stream] }
         guard offset > c.maxDelay else { return false }
         for stream in 0...q {
-            frame[stream] = ring[stream * ringLength + (offset - 1 + c.delays[stream]) % ringLength]
+            frame[stream] = ring[stream * ringLength + (offset - c.maxDelay + c.delays[stream]) % ringLength]
         }
         return true
     }

@@ -130,3 +130,37 @@ import Weights
         #expect(Array(model.textLogits.buffer).allSatisfy { $0.isFinite })
     }
 }
+
+/// The generator's bookkeeping for delays other than Moshi's (the reference `LMGen` rule):
+/// the frame returned at call n holds, for a stream of delay d, what call n - maxDelay + d chose.
+@Suite struct LMGeneratorDelayTests {
+    @Test func framesFollowTheReferenceRuleForAnyDelays() throws {
+        var config = try LMConfig(contentsOf: LMFixture.directory + "/lm_seed1_config.json")
+        config.delays = [1, 0, 2, 1, 0, 0, 2, 1, 1]          // text, 4 model codebooks, 4 user codebooks
+        let weights = try LMWeights(store: LMRandomCheckpoint.make(config: config, format: .f32, seed: 9), config: config)
+        let generator = LMGenerator(model: try LMModel(weights: weights), sampling: .greedy)
+        let q = config.generatedCodebooks
+        var chosen: [[Int32]] = []
+        let user: [Int32] = [3, 4, 5, 6]
+        for n in 0..<12 {
+            let text = Int32(10 + n), audio = (0..<q).map { Int32(20 + 4 * n + $0) }
+            let returned = user.withUnsafeBufferPointer { u in
+                audio.withUnsafeBufferPointer { a in generator.step(userCodes: u.baseAddress!, count: 4, forcedText: text, forcedAudio: a.baseAddress!) }
+            }
+            chosen.append([text] + audio)
+            #expect(returned == (n >= 2), "call \(n): the first maxDelay = 2 calls return nothing")
+            if returned {
+                let frame = Array(UnsafeBufferPointer(start: generator.frame, count: 1 + q))
+                let want = (0...q).map { k in chosen[n - 2 + config.delays[k]][k] }
+                #expect(frame == want, "call \(n)")
+            }
+            // What the temporal transformer read: initial tokens while a stream's delay runs,
+            // then that stream's value from delay calls back (user streams: the codes given then).
+            for k in 0...q {
+                let got = generator.inputTokens[k]
+                let initial = Int32(k == 0 ? config.textCard : config.audioCard)
+                #expect(got == (n <= config.delays[k] ? initial : chosen[n - 1][k]), "call \(n), stream \(k)")
+            }
+        }
+    }
+}

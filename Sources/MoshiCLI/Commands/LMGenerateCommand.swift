@@ -14,7 +14,7 @@ struct LMGenerateCommand: ParsableCommand {
         discussion: """
             Reads the user's codes (.npy, int32 [codebooks, T], as `moshi codec encode` writes them), \
             runs one generator step per frame (the first frame is not fed twice: T frames give T-1 \
-            returned steps) and writes int32 [1 + dep_q, T-1] (row 0 the text token, then the \
+            returned steps; T - max_delay for other delay patterns) and writes int32 [1 + dep_q, T-1] (row 0 the text token, then the \
             model's audio codes). With a tokenizer (--tokenizer, or one next to the model) it \
             prints the text. Decode the model's audio with `moshi codec decode` on rows 1...
             """
