@@ -61,25 +61,77 @@ TI void gguf_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int
 
 // ---- MLX affine 4- and 8-bit ------------------------------------------------------------------
 
+/// 4-bit MLX rows, two 32-blocks (64 weights, 32 packed bytes) at a time: one load gives the
+/// low nibbles (even values) and the high nibbles (odd values) of both blocks, which meet the
+/// activations rearranged the same way ([evens of block b | evens of b+1], [odds | odds]); the
+/// 32-bit lanes 0-3 then hold block b's sum and lanes 4-7 block b+1's, each scaled by its own
+/// activation scale. Groups of 32 take both group scales in one vector; longer groups (an even
+/// number of blocks) sum their pairs before one scale.
+TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *sv, int stype, __m256 *acc) {
+    const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size, nb = w->cols / MK_BLOCK;
+    const int bpg = w->group_size / MK_BLOCK;
+    const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    if (bpg == 1) {
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
+            __m256i x1 = _mm256_loadu_si256((const __m256i *)(sv->xqp + (b + 1) * MK_BLOCK));
+            __m256i xe = _mm256_permute2x128_si256(x0, x1, 0x20), xo = _mm256_permute2x128_si256(x0, x1, 0x31);
+            __m256 xd = _mm256_set_m128(_mm_set1_ps(sv->xd[b + 1]), _mm_set1_ps(sv->xd[b]));
+            for (int i = 0; i < nr; i++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(row + i * rb + b * 16));
+                __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+                __m256i dot = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo)), ones);
+                const int64_t gi = (r + i) * groups + b;
+                __m256 sc = _mm256_set_m128(_mm_set1_ps(mk_scale_value(w->scales, stype, gi + 1)), _mm_set1_ps(mk_scale_value(w->scales, stype, gi)));
+                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(xd, sc), acc[i]);
+            }
+        }
+        for (; b < nb; b++) {      // an odd last block
+            __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
+            __m256 xd = _mm256_set1_ps(sv->xd[b]);
+            for (int i = 0; i < nr; i++) {
+                __m256i dot = dot_u8s8(nibbles(row + i * rb + b * 16), xq);
+                __m256 sc = mk_bcast_scale(w->scales, stype, (r + i) * groups + b);
+                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(xd, sc), acc[i]);
+            }
+        }
+        return;
+    }
+    for (int64_t g = 0; g < groups; g++) {
+        __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+        for (int k = 0; k < bpg; k += 2) {
+            const int64_t b = g * bpg + k;
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
+            __m256i x1 = _mm256_loadu_si256((const __m256i *)(sv->xqp + (b + 1) * MK_BLOCK));
+            __m256i xe = _mm256_permute2x128_si256(x0, x1, 0x20), xo = _mm256_permute2x128_si256(x0, x1, 0x31);
+            __m256 xd = _mm256_set_m128(_mm_set1_ps(sv->xd[b + 1]), _mm_set1_ps(sv->xd[b]));
+            for (int i = 0; i < nr; i++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(row + i * rb + b * 16));
+                __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+                __m256i dot = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo)), ones);
+                s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), xd, s[i]);
+            }
+        }
+        for (int i = 0; i < nr; i++) acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, (r + i) * groups + g), s[i], acc[i]);
+    }
+}
+
 TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *sv, int is4, int stype, float *dots) {
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-    for (int64_t g = 0; g < groups; g++) {
-        __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-        for (int k = 0; k < bpg; k++) {
-            const int64_t b = g * bpg + k;
-            __m256 xd = _mm256_set1_ps(sv->xd[b]);
-            if (is4) {
-                // xqp holds each block's activations evens first, then odds: the nibbles' order.
-                __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
-                for (int i = 0; i < nr; i++) {
-                    __m256i dot = dot_u8s8(nibbles(row + i * rb + b * 16), xq);
-                    s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), xd, s[i]);
-                }
-            } else {
+    if (is4) {
+        mlx4_pairs(w, r, nr, sv, stype, acc);
+    } else {
+        for (int64_t g = 0; g < groups; g++) {
+            __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+            for (int k = 0; k < bpg; k++) {
+                const int64_t b = g * bpg + k;
+                __m256 xd = _mm256_set1_ps(sv->xd[b]);
                 // q in 0..255 is multiplied as q - 128; the lane corrections add 128 * xq back.
                 __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
                 __m256i kv = _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
@@ -89,10 +141,10 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *
                     s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), xd, s[i]);
                 }
             }
-        }
-        for (int i = 0; i < nr; i++) {
-            int64_t gi = (r + i) * groups + g;
-            acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, gi), s[i], acc[i]);
+            for (int i = 0; i < nr; i++) {
+                int64_t gi = (r + i) * groups + g;
+                acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, gi), s[i], acc[i]);
+            }
         }
     }
     for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]) + mk_bias_dot(w->biases, stype, (r + i) * groups, sv->xsum, groups);
