@@ -188,6 +188,11 @@ final class HealthHTTPHandler: ChannelInboundHandler {
         }
     }
 
+    /// A malformed request (NIO's error handler has already answered 400) or a socket error.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)

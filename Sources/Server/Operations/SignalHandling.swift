@@ -14,7 +14,8 @@ import Darwin
 /// - `SIGHUP`: call `reload` (reopen logs, re-read what can be re-read safely); ignored while draining.
 ///
 /// `install` sets the three signals to `SIG_IGN` (so the default action no longer kills the
-/// process) and starts the sources; `uninstall` restores the default actions.
+/// process) and starts the sources; install it before the slow start-up (model loading), so that a
+/// stop request during loading is a drain too.
 public final class SignalHandling: @unchecked Sendable {  // sources are touched only under `lock`
     /// How a shutdown ended.
     public enum ShutdownOutcome: Sendable, Equatable {
@@ -66,26 +67,43 @@ public final class SignalHandling: @unchecked Sendable {  // sources are touched
         Glibc.exit(outcome.exitStatus(signal: signal))
     }
 
-    /// Starts handling SIGTERM, SIGINT and SIGHUP. Idempotent.
+    /// Starts handling SIGTERM, SIGINT and SIGHUP, and returns once the sources are registered
+    /// (a signal that arrived before would be lost). Idempotent.
     public func install() {
+        let registered = DispatchGroup()
         lock.withLock { state in
             guard state.sources.isEmpty else { return }
             for signalNumber in Self.handledSignals {
-                signal(signalNumber, SIG_IGN)
+                Self.ignoreIfDefault(signalNumber)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
                 source.setEventHandler { [weak self] in self?.handle(signalNumber) }
+                registered.enter()
+                source.setRegistrationHandler { registered.leave() }
                 source.resume()
                 state.sources.append(source)
             }
         }
+        _ = registered.wait(timeout: .now() + .seconds(2))
     }
 
-    /// Stops handling the signals and restores their default actions.
+    /// Stops handling the signals. They stay ignored: on Linux libdispatch keeps its own
+    /// process-wide handler for a signal once a source used it, so the default action cannot be
+    /// restored safely.
     public func uninstall() {
         lock.withLock { state in
             for source in state.sources { source.cancel() }
             state.sources.removeAll()
-            for signalNumber in Self.handledSignals { signal(signalNumber, SIG_DFL) }
+        }
+    }
+
+    /// Sets `signalNumber` to `SIG_IGN` if it has its default action, so that it cannot kill the
+    /// process before the source is registered. Leaves any other handler alone: libdispatch
+    /// installs its own once per signal per process and never again.
+    private static func ignoreIfDefault(_ signalNumber: Int32) {
+        var current = sigaction()
+        guard sigaction(signalNumber, nil, &current) == 0 else { return }
+        if current.__sigaction_handler.sa_handler == nil {  // SIG_DFL is the null handler
+            signal(signalNumber, SIG_IGN)
         }
     }
 
