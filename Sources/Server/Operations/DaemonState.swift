@@ -1,0 +1,67 @@
+import Synchronization
+
+/// Where the daemon is in its life, as `/healthz` reports it.
+public enum DaemonState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// Loading and warming up the model: not ready for clients.
+    case loading = 0
+    /// Accepting conversations.
+    case ready = 1
+    /// Shutting down: open conversations finish, new ones are refused.
+    case draining = 2
+
+    /// The name used in the health JSON.
+    public var description: String {
+        switch self {
+        case .loading: "loading"
+        case .ready: "ready"
+        case .draining: "draining"
+        }
+    }
+}
+
+/// The daemon's state and start time, shared by the server (which sets the state) and the health
+/// endpoint (which reads it). Safe from any thread.
+public final class DaemonStatus: Sendable {
+    private let rawState: Atomic<UInt8>
+    private let startNanoseconds: UInt64
+
+    /// Starts in `initialState` (normally `.loading`); uptime counts from now.
+    public init(initialState: DaemonState = .loading) {
+        rawState = Atomic(initialState.rawValue)
+        startNanoseconds = Self.now()
+    }
+
+    /// The current state.
+    public var state: DaemonState {
+        get { DaemonState(rawValue: rawState.load(ordering: .acquiring)) ?? .loading }
+    }
+
+    /// Moves to `newState`. `.draining` is final: once draining, the state no longer changes.
+    /// Returns the state after the call.
+    @discardableResult
+    public func transition(to newState: DaemonState) -> DaemonState {
+        var current = rawState.load(ordering: .relaxed)
+        while true {
+            if current == DaemonState.draining.rawValue { return .draining }
+            let (exchanged, original) = rawState.compareExchange(expected: current, desired: newState.rawValue,
+                                                                 ordering: .acquiringAndReleasing)
+            if exchanged { return newState }
+            current = original
+        }
+    }
+
+    /// Seconds since this status was created (monotonic clock).
+    public var uptimeSeconds: Double { Double(Self.now() &- startNanoseconds) / 1e9 }
+
+    private static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
