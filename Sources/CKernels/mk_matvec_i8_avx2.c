@@ -61,6 +61,26 @@ TI void gguf_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int
 
 // ---- MLX affine 4- and 8-bit ------------------------------------------------------------------
 
+/// The activations of blocks b and b+1 as the pair kernels read them: [evens of b | evens of b+1]
+/// and [odds of b | odds of b+1], with the two blocks' scales in lanes 0-3 and 4-7.
+TI void mlx4_pair_x(const mk_scratch_view *sv, int64_t b, __m256i *xe, __m256i *xo, __m256 *xd) {
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
+    __m256i x1 = _mm256_loadu_si256((const __m256i *)(sv->xqp + (b + 1) * MK_BLOCK));
+    *xe = _mm256_permute2x128_si256(x0, x1, 0x20);
+    *xo = _mm256_permute2x128_si256(x0, x1, 0x31);
+    *xd = _mm256_set_m128(_mm_set1_ps(sv->xd[b + 1]), _mm_set1_ps(sv->xd[b]));
+}
+
+/// The integer dot products of 64 packed 4-bit weights (32 bytes) with a pair's activations:
+/// lanes 0-3 block b, lanes 4-7 block b+1, as floats.
+TI __m256 mlx4_pair_dot(const uint8_t *p, __m256i xe, __m256i xo) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i v = _mm256_loadu_si256((const __m256i *)p);
+    __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    __m256i sum = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(sum, _mm256_set1_epi16(1)));
+}
+
 /// 4-bit MLX rows, two 32-blocks (64 weights, 32 packed bytes) at a time: one load gives the
 /// low nibbles (even values) and the high nibbles (odd values) of both blocks, which meet the
 /// activations rearranged the same way ([evens of block b | evens of b+1], [odds | odds]); the
@@ -71,21 +91,17 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size, nb = w->cols / MK_BLOCK;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
-    const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     if (bpg == 1) {
         int64_t b = 0;
         for (; b + 2 <= nb; b += 2) {
-            __m256i x0 = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
-            __m256i x1 = _mm256_loadu_si256((const __m256i *)(sv->xqp + (b + 1) * MK_BLOCK));
-            __m256i xe = _mm256_permute2x128_si256(x0, x1, 0x20), xo = _mm256_permute2x128_si256(x0, x1, 0x31);
-            __m256 xd = _mm256_set_m128(_mm_set1_ps(sv->xd[b + 1]), _mm_set1_ps(sv->xd[b]));
+            __m256i xe, xo;
+            __m256 xd;
+            mlx4_pair_x(sv, b, &xe, &xo, &xd);
             for (int i = 0; i < nr; i++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(row + i * rb + b * 16));
-                __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-                __m256i dot = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo)), ones);
+                __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
                 const int64_t gi = (r + i) * groups + b;
                 __m256 sc = _mm256_set_m128(_mm_set1_ps(mk_scale_value(w->scales, stype, gi + 1)), _mm_set1_ps(mk_scale_value(w->scales, stype, gi)));
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(xd, sc), acc[i]);
+                acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(xd, sc), acc[i]);
             }
         }
         for (; b < nb; b++) {      // an odd last block
@@ -103,15 +119,12 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
         __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
         for (int k = 0; k < bpg; k += 2) {
             const int64_t b = g * bpg + k;
-            __m256i x0 = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
-            __m256i x1 = _mm256_loadu_si256((const __m256i *)(sv->xqp + (b + 1) * MK_BLOCK));
-            __m256i xe = _mm256_permute2x128_si256(x0, x1, 0x20), xo = _mm256_permute2x128_si256(x0, x1, 0x31);
-            __m256 xd = _mm256_set_m128(_mm_set1_ps(sv->xd[b + 1]), _mm_set1_ps(sv->xd[b]));
+            __m256i xe, xo;
+            __m256 xd;
+            mlx4_pair_x(sv, b, &xe, &xo, &xd);
             for (int i = 0; i < nr; i++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(row + i * rb + b * 16));
-                __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-                __m256i dot = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo)), ones);
-                s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), xd, s[i]);
+                __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
+                s[i] = _mm256_fmadd_ps(dot, xd, s[i]);
             }
         }
         for (int i = 0; i < nr; i++) acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, (r + i) * groups + g), s[i], acc[i]);

@@ -120,7 +120,7 @@ public enum LMRandomCheckpoint {
             case .embedding: bound = embeddingBound
             case .norm: bound = 0
             }
-            var rng = SplitMix(seed: seed ^ UInt64(truncatingIfNeeded: tensor.name.hashValueStable))
+            var rng = Xoshiro256StarStar(seed: seed ^ tensor.name.hashValueStable)
             let name = tensor.name
             if case .norm = role {
                 fillFloats(bytes, dtype: tensor.dtype) { _ in 1 }
@@ -190,19 +190,8 @@ public enum LMRandomCheckpoint {
     }
 }
 
-/// SplitMix64: a fast generator for filling gigabytes of random weights.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension Xoshiro256StarStar {
+    /// Fills `bytes` with random bits, eight at a time.
     mutating func fillBytes(_ bytes: UnsafeMutableRawBufferPointer) {
         let words = bytes.count / 8
         for i in 0..<words { bytes.storeBytes(of: next(), toByteOffset: 8 * i, as: UInt64.self) }
