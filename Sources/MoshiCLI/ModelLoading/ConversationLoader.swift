@@ -20,7 +20,7 @@ extension ModelLoader {
         let session: ConversationSession
         do { session = try ConversationSession(generator: generator, mimi: mimi.weights) } catch { throw ModelLoadError(error.description) }
         progress(String(format: "loaded in %.1f s: Mimi %@, tokenizer %@", Date().timeIntervalSince(start), mimi.source, tokenizer == nil ? "none (no transcript)" : "yes"))
-        if lm.synthetic { progress("NOTE: synthetic weights: the model's audio is noise and its text meaningless; the timings are real.") }
+        if lm.synthetic { progress("NOTE: \(options.random ? "random" : "synthetic") weights: the model's audio is noise and its text meaningless; the timings are real.") }
         let decoder: TextTokenDecoder? = tokenizer.map { SentencePieceTextDecoder(model: $0) }
         return (session, decoder, lm.source)
     }
