@@ -7,7 +7,7 @@ public struct MoshiCommand: ParsableCommand {
         abstract: "A Moshi-style full-duplex speech-dialogue server for Linux.",
         subcommands: [
             InspectCommand.self, BenchCommand.self, DevicesCommand.self, ConfigCommand.self, CodecCommand.self,
-            LMCommand.self, RunCommand.self, DownloadCommand.self,
+            LMCommand.self, RunCommand.self, DownloadCommand.self, ServeCommand.self, ClientCommand.self,
         ]
     )
     public init() {}
