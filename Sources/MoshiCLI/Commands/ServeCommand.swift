@@ -5,6 +5,7 @@ import Logging
 import Numerics
 import Server
 import Settings
+import Synchronization
 
 /// `moshi serve`: the daemon. One TCP port speaks three protocols (Docs/PROTOCOL.md): the
 /// framed protocol of `moshi client`, a bare Ogg Opus stream, and Kyutai's WebSocket protocol on
@@ -45,6 +46,24 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let settings = try global.loadSettings()
         let logger = Logger(label: "moshi.serve")
+        // Signals are handled from the start: a handler (on whatever thread the kernel picks)
+        // writes the signal number to a pipe, and one thread reads it. During loading a signal
+        // ends the process (status 0); once the server runs it drains it.
+        let running = RunningServer()
+        let done = DispatchSemaphore(value: 0)
+        let readEnd = try SignalPipe.install([SIGTERM, SIGINT])
+        let waiter = Thread {
+            var number: UInt8 = 0
+            while read(readEnd, &number, 1) < 0, errno == EINTR {}
+            guard let server = running.server.withLock({ $0 }) else {
+                logger.info("signal \(number) while loading: exiting")
+                Foundation.exit(0)
+            }
+            logger.info("signal \(number): draining \(server.activeSessions) session(s)")
+            server.shutdown()
+            done.signal()
+        }
+        waiter.start()
         let model = modelOptions.resolved(settings)
         let pool = model.threadCount > 1 ? ThreadPool(threads: model.threadCount) : nil
         let factory = try SessionFactory(loader: ModelLoader(options: model, settings: settings), pool: pool) { logger.info("\($0)") }
@@ -62,23 +81,39 @@ struct ServeCommand: ParsableCommand {
         do { server = try MoshiServer(configuration: config, factory: factory, logger: logger) } catch {
             throw ValidationError("cannot listen on \(config.host):\(config.port): \(error)")
         }
+        running.server.withLock { $0 = server }
         FileHandle.standardOutput.write(Data("moshi serve: listening on \(config.host):\(server.port) (max \(config.maximumSessions) session(s))\n".utf8))
 
-        let done = DispatchSemaphore(value: 0)
-        let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                logger.info("signal \(number): draining \(server.activeSessions) session(s)")
-                server.shutdown()
-                done.signal()
-            }
-            source.resume()
-            return source
-        }
         done.wait()
-        signals.forEach { $0.cancel() }
         let stats = server.statistics.snapshot
-        logger.info("stopped: \(stats.sessionsOpened) session(s), \(stats.frames) frame(s), \(stats.sessionsRejected) rejected, \(stats.droppedAudioMessages) audio message(s) dropped")
+        logger.info("stopped: \(stats.sessionsOpened) session(s), \(stats.frames) frame(s), \(stats.sessionsRejected) rejected, \(stats.droppedAudioMessages) audio message(s) dropped; per frame: model \(String(format: "%.2f", stats.frames == 0 ? 0 : Double(stats.computeNanoseconds) / Double(stats.frames) / 1e6)) ms, network path (Opus decode/encode, framing) \(String(format: "%.3f", stats.codecMillisecondsPerFrame)) ms")
+    }
+}
+
+/// The server once it runs, for the signal handlers.
+private final class RunningServer: Sendable {
+    let server = Mutex<MoshiServer?>(nil)
+}
+
+/// Turns signals into bytes on a pipe (the self-pipe trick): the handler only calls `write`.
+private enum SignalPipe {
+    nonisolated(unsafe) static var writeEnd: Int32 = -1
+
+    /// Installs the handler for `signals`; returns the pipe's read end.
+    static func install(_ signals: [Int32]) throws -> Int32 {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ValidationError("cannot create the signal pipe: \(String(cString: strerror(errno)))") }
+        writeEnd = fds[1]
+        for number in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(SignalPipe.writeEnd, &byte, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(number, &action, nil)
+        }
+        return fds[0]
     }
 }
