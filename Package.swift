@@ -85,6 +85,10 @@ if ProcessInfo.processInfo.environment["MOSHI_FUZZ"] != nil {
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ))
     }
+    targets.append(.executableTarget(
+        name: "FuzzFramedDecoder", dependencies: ["Server"], path: "Tests/Fuzz/FuzzFramedDecoder", exclude: ["Seeds"],
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    ))
 }
 
 let package = Package(

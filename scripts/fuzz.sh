@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
 #
-# TARGET is FuzzSafetensors (default), FuzzGGUF or FuzzOgg; SECONDS defaults to 60. The corpus
+# TARGET is FuzzSafetensors (default), FuzzGGUF, FuzzOgg or FuzzFramedDecoder; SECONDS defaults to 60. The corpus
 # grows in .build-fuzz/corpus/TARGET (kept between runs), seeded from the committed test files;
 # crash reproducers land in fuzz-artifacts/TARGET/ (git-ignored). Replay one with
 #   .build-fuzz/debug/TARGET fuzz-artifacts/TARGET/crash-...
@@ -47,6 +47,12 @@ case "$target" in
     for word in 'GGUF' 'general.alignment' '\x09\x00\x00\x00' '\x08\x00\x00\x00' '\x02\x00\x00\x00' \
                 '\x1e\x00\x00\x00' '\xff\xff\xff\xff\xff\xff\xff\xff'; do
       printf 'kw="%s"\n' "$word" >> "$dictionary"
+    done
+    ;;
+  FuzzFramedDecoder)
+    cp Tests/Fuzz/FuzzFramedDecoder/Seeds/* "$seeds/" 2>/dev/null || true
+    for word in 'MOSH\x01' '\x00\x00\x00\x00' '\xff\xff\xff\xff' '"seed"' '"text_temperature"' '"audio_topk"'; do
+      printf 'kw="%s"\n' "$(printf '%s' "$word" | sed 's/"/\\"/g')" >> "$dictionary"
     done
     ;;
   *)

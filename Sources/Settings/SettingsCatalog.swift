@@ -31,12 +31,48 @@ public enum SettingsCatalog {
         help: "Mimi codebooks used per frame (1 semantic + acoustic); Moshi 7B uses 8.",
         check: { (1...32).contains($0) ? nil : "must be between 1 and 32" })
 
+    // MARK: [server]
+    public static let serverHost = SettingKey<String>(
+        "server", "host", default: "127.0.0.1",
+        help: "Address `moshi serve` listens on; 127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network.",
+        check: { $0.isEmpty ? "must not be empty" : nil })
+    public static let serverPort = SettingKey<Int>(
+        "server", "port", default: 8998,
+        help: "TCP port of `moshi serve` (framed protocol, plain Ogg Opus and the WebSocket /api/chat on one port).",
+        check: { (0...65535).contains($0) ? nil : "must be between 0 and 65535" })
+    public static let serverMaxSessions = SettingKey<Int>(
+        "server", "max_sessions", default: 1,
+        help: "Conversations at once; each holds its own caches (the weights are shared). A client beyond them is told the server is busy.",
+        check: { (1...1024).contains($0) ? nil : "must be between 1 and 1024" })
+    public static let serverIdleTimeout = SettingKey<Double>(
+        "server", "idle_timeout_s", default: 60,
+        help: "Seconds a connection may send nothing before it is closed; 0 disables.",
+        check: { $0 >= 0 && $0 <= 86_400 ? nil : "must be between 0 and 86400" })
+
+    public static let serverMetricsPort = SettingKey<Int>(
+        "server", "metrics_port", default: 9898,
+        help: "HTTP port for /healthz and /metrics (Prometheus), on server.host; 0 turns the endpoint off.",
+        check: { (0...65535).contains($0) ? nil : "must be between 0 and 65535" })
+    public static let latePolicy = SettingKey<String>(
+        "engine", "late_policy", default: "drop-oldest:2",
+        help: "When compute falls behind the 80 ms frame: \"drop-oldest:N\" keeps the newest N waiting frames (stay live), \"grow-latency:N\" lets up to N frames queue before dropping (Docs/LATENCY.md).",
+        check: { value in
+            let parts = value.split(separator: ":")
+            guard ["drop-oldest", "grow-latency"].contains(String(parts.first ?? "")), parts.count <= 2,
+                  parts.count == 1 || Int(parts[1]).map({ (1...1000).contains($0) }) == true else {
+                return "must be drop-oldest[:N] or grow-latency[:N] with N in 1...1000"
+            }
+            return nil
+        })
+
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// All keys, in the order `Config/moshi.toml` lists them.
     public static let all: [AnySettingKey] = [
         threads.erased, logLevel.erased, matvecPrecision.erased,
         modelDirectory.erased, hfRepo.erased, kvCachePrecision.erased, mimiCodebooks.erased,
+        latePolicy.erased,
+        serverHost.erased, serverPort.erased, serverMaxSessions.erased, serverIdleTimeout.erased, serverMetricsPort.erased,
     ]
 
     /// The sections, in order of first appearance.

@@ -2,6 +2,7 @@ import ArgumentParser
 import AudioIO
 import Engine
 import Foundation
+import Settings
 
 /// `moshi chat`: a live voice conversation with the model on this machine's microphone and
 /// speakers (ALSA `default`, or the devices named): the model's words printed as it speaks, a
@@ -33,8 +34,8 @@ struct ChatCommand: ParsableCommand {
     @Option(help: ArgumentHelp("End after this many seconds.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(name: .customLong("late-policy"), help: ArgumentHelp("When compute falls behind: drop-oldest[:N] or grow-latency[:N] (frames).", valueName: "policy"))
-    var latePolicy = LatePolicy.default.description
+    @Option(name: .customLong("late-policy"), help: ArgumentHelp("When compute falls behind: drop-oldest[:N] or grow-latency[:N] (frames; default engine.late_policy).", valueName: "policy"))
+    var latePolicy: String?
 
     @Option(name: .customLong("alsa-config"), help: ArgumentHelp("An ALSA configuration file defining the devices, instead of the system's.", valueName: "file"))
     var alsaConfig: String?
@@ -56,11 +57,12 @@ struct ChatCommand: ParsableCommand {
 
     func validate() throws {
         if let duration { guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be in (0, 86400] seconds") } }
-        guard LatePolicy(parsing: latePolicy) != nil else { throw ValidationError("--late-policy: expected drop-oldest[:N] or grow-latency[:N], N in 1...1000") }
+        if let latePolicy, LatePolicy(parsing: latePolicy) == nil { throw ValidationError("--late-policy: expected drop-oldest[:N] or grow-latency[:N], N in 1...1000") }
     }
 
     func run() throws {
         let settings = try global.loadSettings()
+        let latePolicy = self.latePolicy ?? settings[SettingsCatalog.latePolicy]
         var session = ChatSession(inputDevice: inputDevice, outputDevice: outputDevice)
         if let alsaConfig {
             let text: String

@@ -6,8 +6,8 @@ public struct MoshiCommand: ParsableCommand {
         commandName: "moshi",
         abstract: "A Moshi-style full-duplex speech-dialogue server for Linux.",
         subcommands: [
-            ProfileCommand.self, ChatCommand.self, RunCommand.self, LMCommand.self, CodecCommand.self,
-            BenchCommand.self, DownloadCommand.self, InspectCommand.self, DevicesCommand.self, ConfigCommand.self,
+            ProfileCommand.self, ChatCommand.self, ServeCommand.self, ClientCommand.self, RunCommand.self, LMCommand.self,
+            CodecCommand.self, BenchCommand.self, DownloadCommand.self, InspectCommand.self, DevicesCommand.self, ConfigCommand.self,
         ]
     )
     public init() {}

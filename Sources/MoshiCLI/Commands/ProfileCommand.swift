@@ -2,6 +2,7 @@ import ArgumentParser
 import AudioIO
 import Engine
 import Foundation
+import Settings
 
 /// `moshi profile`: runs the real-time pipeline (capture → Mimi encode → LM → Mimi decode →
 /// playback queue) on the built-in speech sample, a file or the microphone, and reports the
@@ -49,8 +50,8 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the model's audio to a WAV file.", valueName: "file.wav"))
     var output: String?
 
-    @Option(name: .customLong("late-policy"), help: ArgumentHelp("When compute falls behind: drop-oldest[:N] or grow-latency[:N] (frames).", valueName: "policy"))
-    var latePolicy = LatePolicy.default.description
+    @Option(name: .customLong("late-policy"), help: ArgumentHelp("When compute falls behind: drop-oldest[:N] or grow-latency[:N] (frames; default engine.late_policy).", valueName: "policy"))
+    var latePolicy: String?
 
     @Option(name: .customLong("deadline-slack-ms"), help: ArgumentHelp("Slack added to the 80 ms deadline before a frame counts as late.", valueName: "ms"))
     var deadlineSlackMs = 0.0
@@ -72,13 +73,14 @@ struct ProfileCommand: ParsableCommand {
         if mic && input != nil { throw ValidationError("--mic and --input are exclusive") }
         if mic && fast { throw ValidationError("--fast cannot pace a microphone") }
         if let frames, !(1...10_000_000).contains(frames) { throw ValidationError("--frames must be 1...10000000") }
-        guard LatePolicy(parsing: latePolicy) != nil else { throw ValidationError("--late-policy: expected drop-oldest[:N] or grow-latency[:N], N in 1...1000") }
+        if let latePolicy, LatePolicy(parsing: latePolicy) == nil { throw ValidationError("--late-policy: expected drop-oldest[:N] or grow-latency[:N], N in 1...1000") }
         guard deadlineSlackMs >= 0, deadlineSlackMs <= 10_000 else { throw ValidationError("--deadline-slack-ms must be 0...10000") }
         guard (0...1000).contains(warmup) else { throw ValidationError("--warmup must be 0...1000") }
     }
 
     func run() throws {
         let settings = try global.loadSettings()
+        let latePolicy = self.latePolicy ?? settings[SettingsCatalog.latePolicy]
         let source = try makeSource()  // before the model: a missing device or file fails fast
         let conversation = try makeConversation(model, settings: settings, defaultToSynthetic: true) { Self.say($0) }
         let sink: AudioSink = output.map { WAVFileSink(path: $0) } ?? NullSink()

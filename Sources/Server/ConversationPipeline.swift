@@ -1,0 +1,273 @@
+import AudioIO
+import Dispatch
+import Engine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How audio travels on a connection: bare Opus packets (the framed protocol) or an Ogg Opus
+/// stream (plain Ogg mode, Kyutai's WebSocket protocol).
+public enum AudioContainer: Sendable {
+    case opusPackets
+    case ogg
+}
+
+/// What a pipeline reports back to its connection (on its compute queue; the connection hops
+/// to its event loop).
+enum PipelineEvent: Sendable {
+    /// The conversation exists; audio may flow.
+    case ready
+    /// Outgoing audio: one Opus packet (80 ms), or Ogg pages.
+    case audio([UInt8])
+    /// A piece of the model's transcript.
+    case text(String)
+    /// The session cannot go on; the reason is for the client.
+    case failed(String)
+    /// One `push` or `concealMissingFrame` call was handled.
+    case consumed
+    /// `finish` is done: the last audio (the Ogg end-of-stream page) was reported.
+    case finished
+}
+
+/// One connection's audio path, run on a serial compute queue off the event loops: decode the
+/// client's Opus (with packet-loss concealment on request), cut 80 ms frames, step the
+/// conversation, encode the reply as one 80 ms Opus packet per frame.
+final class ConversationPipeline: @unchecked Sendable {
+    // Everything below is touched only on `queue`.
+    private let queue: DispatchQueue
+    private let factory: ConversationFactory
+    private let options: SessionOptions
+    private let input: AudioContainer
+    private let output: AudioContainer
+    private let events: @Sendable (PipelineEvent) -> Void
+    private let statistics: ServerStatistics
+    private var conversation: ServerConversation?
+    private var closed = false
+    private var failed = false
+
+    private var opusDecoder: OpusDecoder?
+    private var oggDecoder: OggOpusDecoder?
+    private var oggBytesWithoutHead = 0
+    private var encoder: OpusEncoder?
+    private var oggWriter: OggOpusWriter?
+    private var pending: [Float] = []
+    private var scratch = [Float](repeating: 0, count: 2880)
+    private var frameIn = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
+    private var frameOut = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
+    private var packet = [UInt8](repeating: 0, count: OpusEncoder.maximumPacketSize)
+    private var stages: [UInt64] = []
+
+    /// Ogg input that shows no OpusHead within this many bytes is refused.
+    static let oggSearchLimit = 64 * 1024
+
+    init(factory: ConversationFactory, options: SessionOptions, input: AudioContainer, output: AudioContainer,
+         queue: DispatchQueue, statistics: ServerStatistics, events: @escaping @Sendable (PipelineEvent) -> Void) {
+        self.factory = factory
+        self.options = options
+        self.input = input
+        self.output = output
+        self.queue = queue
+        self.statistics = statistics
+        self.events = events
+    }
+
+    /// Makes the conversation and the codecs; reports `.ready` or `.failed`.
+    func start() {
+        queue.async { [self] in
+            guard !closed else { return }
+            do {
+                let made = try factory.makeConversation(options: options)
+                made.processor.reset()
+                made.textDecoder?.reset()
+                stages = [UInt64](repeating: 0, count: max(1, made.processor.stageNames.count))
+                let encoder = try OpusEncoder(sampleRate: FrameTiming.sampleRate, channelCount: 1, application: .voip)
+                try encoder.setBitrate(32_000)
+                self.encoder = encoder
+                switch input {
+                case .opusPackets: opusDecoder = try OpusDecoder(sampleRate: FrameTiming.sampleRate, channelCount: 1)
+                case .ogg: oggDecoder = OggOpusDecoder(maximumPacketSize: 8192)
+                }
+                if output == .ogg {
+                    oggWriter = try OggOpusWriter(head: OpusHead(preSkip: encoder.preSkip48k, inputSampleRate: FrameTiming.sampleRate),
+                                                  tags: OpusTags(vendor: "SwiftMoshi"))
+                }
+                conversation = made
+                events(.ready)
+            } catch {
+                fail("cannot start a conversation: \(error)")
+            }
+        }
+    }
+
+    /// Incoming audio: one Opus packet, or a piece of an Ogg stream.
+    func push(_ bytes: [UInt8]) {
+        queue.async { [self] in
+            defer { events(.consumed) }
+            guard !closed, !failed, conversation != nil else { return }
+            let started = Self.now()
+            switch input {
+            case .opusPackets: decodePacket(bytes)
+            case .ogg: decodeOgg(bytes)
+            }
+            statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
+            runFrames()
+        }
+    }
+
+    /// A frame's worth of input is missing (the client stalled): conceal it with Opus PLC
+    /// (silence for an Ogg input whose decoder has no state yet) and run the frame.
+    func concealMissingFrame() {
+        queue.async { [self] in
+            defer { events(.consumed) }
+            guard !closed, !failed, conversation != nil else { return }
+            let n = FrameTiming.samplesPerFrame
+            var concealed = false
+            if let opusDecoder {
+                concealed = scratch.withUnsafeMutableBufferPointer { pcm in
+                    guard let got = try? opusDecoder.decodeMissing(frameSize: n, into: pcm) else { return false }
+                    pending.append(contentsOf: pcm[0..<got])
+                    return true
+                }
+            }
+            if !concealed { pending.append(contentsOf: repeatElement(0, count: n)) }
+            statistics.addConcealedFrame()
+            runFrames()
+        }
+    }
+
+    /// The client's audio ended: run what is left (padded to a frame), end the Ogg stream,
+    /// report `.finished`.
+    func finish() {
+        queue.async { [self] in
+            guard !closed else { return }
+            if !failed, conversation != nil {
+                let n = FrameTiming.samplesPerFrame
+                if pending.count % n != 0 { pending.append(contentsOf: repeatElement(0, count: n - pending.count % n)) }
+                runFrames()
+                if let oggWriter {
+                    var bytes: [UInt8] = []
+                    try? oggWriter.finish(to: &bytes)
+                    if !bytes.isEmpty { events(.audio(bytes)) }
+                }
+            }
+            events(.finished)
+        }
+    }
+
+    /// Drops the conversation at once; later calls do nothing.
+    func close() {
+        queue.async { [self] in
+            closed = true
+            conversation = nil
+            opusDecoder = nil
+            oggDecoder = nil
+            oggWriter = nil
+            encoder = nil
+            pending = []
+        }
+    }
+
+    private func fail(_ reason: String) {
+        guard !failed else { return }
+        failed = true
+        events(.failed(reason))
+    }
+
+    private func decodePacket(_ bytes: [UInt8]) {
+        guard let opusDecoder else { return }
+        guard !bytes.isEmpty else { fail("empty audio message (an Opus packet was expected)"); return }
+        let result: Result<Int, OpusError> = bytes.withUnsafeBufferPointer { data in
+            scratch.withUnsafeMutableBufferPointer { pcm in
+                Result { () throws(OpusError) -> Int in
+                    let duration = try OpusDecoder.sampleCount(ofPacket: data, atRate: FrameTiming.sampleRate)
+                    guard duration <= pcm.count else {
+                        throw OpusError(call: "opus_packet_get_nb_samples", badArgument: "a packet of \(duration) samples is longer than 120 ms")
+                    }
+                    let got = try opusDecoder.decode(data, into: pcm)
+                    pending.append(contentsOf: pcm[0..<got])
+                    return got
+                }
+            }
+        }
+        if case .failure(let error) = result { fail("audio payload is not an Opus packet: \(error.message)") }
+    }
+
+    private func decodeOgg(_ bytes: [UInt8]) {
+        guard let oggDecoder else { return }
+        oggDecoder.push(bytes)
+        do {
+            try oggDecoder.decodeAvailable(appendingTo: &pending)
+        } catch {
+            fail(error.description)
+            return
+        }
+        if oggDecoder.reader.head == nil {
+            oggBytesWithoutHead += bytes.count
+            if oggBytesWithoutHead > Self.oggSearchLimit { fail("no Ogg Opus stream in the first \(Self.oggSearchLimit) bytes") }
+        }
+    }
+
+    private func runFrames() {
+        guard let conversation, let encoder else { return }
+        let n = FrameTiming.samplesPerFrame
+        var used = 0
+        while pending.count - used >= n, !failed {
+            frameIn.withUnsafeMutableBufferPointer { dst in
+                pending.withUnsafeBufferPointer { src in
+                    dst.baseAddress!.update(from: src.baseAddress! + used, count: n)
+                }
+            }
+            used += n
+            let computeStart = Self.now()
+            let result = frameIn.withUnsafeBufferPointer { inPtr in
+                frameOut.withUnsafeMutableBufferPointer { outPtr in
+                    stages.withUnsafeMutableBufferPointer { st in
+                        conversation.processor.process(inPtr.baseAddress!, output: outPtr.baseAddress!, stageNanoseconds: st.baseAddress!)
+                    }
+                }
+            }
+            let computed = Self.now()
+            stages.withUnsafeBufferPointer { statistics.addFrame(computeNanoseconds: computed - computeStart, stages: $0.baseAddress!) }
+            if result.producedAudio { emitAudio(encoder) }
+            if let token = result.textToken, let decoder = conversation.textDecoder {
+                let piece = decoder.decode(token)
+                if !piece.isEmpty { events(.text(piece)) }
+            }
+            statistics.addCodecNanoseconds(Self.now() - computed, incoming: false)
+        }
+        if used > 0 { pending.removeFirst(used) }
+    }
+
+    private func emitAudio(_ encoder: OpusEncoder) {
+        let count: Int
+        do {
+            count = try frameOut.withUnsafeBufferPointer { (pcm) throws(OpusError) -> Int in
+                try packet.withUnsafeMutableBufferPointer { (out) throws(OpusError) -> Int in try encoder.encode(pcm, into: out) }
+            }
+        } catch {
+            fail("cannot encode the reply: \(error)")
+            return
+        }
+        if let oggWriter {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(count + 512)
+            do {
+                try packet.withUnsafeBufferPointer { (all) throws(OggOpusError) in
+                    try oggWriter.write(packet: UnsafeBufferPointer(rebasing: all[0..<count]), to: &bytes)
+                }
+            } catch {
+                fail("cannot write the reply's Ogg page: \(error)")
+                return
+            }
+            events(.audio(bytes))
+        } else {
+            events(.audio(Array(packet[0..<count])))
+        }
+    }
+
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

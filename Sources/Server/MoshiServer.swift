@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `moshi serve`'s server: one TCP port, three protocols (framed, plain Ogg Opus, Kyutai's
+/// WebSocket on /api/chat; Docs/PROTOCOL.md), one conversation per connection from `factory`,
+/// at most `configuration.maximumSessions` at once. Model work runs on compute queues, never
+/// on the event loops.
+public final class MoshiServer: Sendable {
+    public let configuration: ServerConfiguration
+    /// Live counters (sessions, frames, drops, bytes, time per frame).
+    public let statistics: ServerStatistics
+    private let context: ServerContext
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+
+    /// Binds and starts accepting. Throws when the address cannot be bound.
+    /// - Parameter metrics: where the Prometheus counters go (shared with a `HealthServer`).
+    public init(configuration: ServerConfiguration, factory: ConversationFactory, metrics: ServerMetrics = ServerMetrics(),
+                logger: Logger = Logger(label: "moshi.server")) throws {
+        self.configuration = configuration
+        statistics = ServerStatistics(metrics: metrics)
+        context = ServerContext(configuration: configuration, factory: factory, statistics: statistics, logger: logger)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let context = self.context
+        let highWater = max(1024, configuration.sendQueueHighWaterBytes)
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+        if let sendBuffer = configuration.socketSendBufferBytes {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer))
+        }
+        let idle = configuration.idleTimeoutSeconds
+        bootstrap = bootstrap.childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if idle > 0 {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(idle * 1000))))
+                }
+                try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(server: context))
+            }
+        }
+        do {
+            channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        logger.info("listening on \(channel.localAddress?.description ?? "?")")
+    }
+
+    /// The bound port (useful with port 0).
+    public var port: Int { channel.localAddress?.port ?? configuration.port }
+
+    /// Sessions open now.
+    public var activeSessions: Int { context.activeSessions }
+
+    /// Stops accepting, asks every session to finish its current frame, send the end of its
+    /// stream and close, waits up to `configuration.drainTimeoutSeconds`, then closes what is
+    /// left and stops the event loops. Blocks; call it off the event loops.
+    public func shutdown() {
+        try? channel.close().wait()
+        let asked = context.drainAll()
+        if asked > 0 {
+            let deadline = NIODeadline.now() + .milliseconds(Int64(configuration.drainTimeoutSeconds * 1000))
+            while context.activeSessions > 0, NIODeadline.now() < deadline {
+                usleep(20_000)
+            }
+        }
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Blocks until the listening socket is closed (by `shutdown`).
+    public func waitUntilClosed() {
+        try? channel.closeFuture.wait()
+    }
+}

@@ -1,0 +1,86 @@
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// The first handler of every connection: reads the first four bytes and hands the connection
+/// to the protocol they announce: "MOSH" the framed protocol, "OggS" plain Ogg Opus, "GET " an
+/// HTTP request (Kyutai's WebSocket protocol on /api/chat). Anything else gets a framed error
+/// message and is closed.
+final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    /// What the first bytes announce.
+    enum Kind: Equatable {
+        case framed, ogg, http, unknown
+    }
+
+    private let server: ServerContext
+    private var buffered: ByteBuffer?
+    private var decided = false
+
+    init(server: ServerContext) {
+        self.server = server
+    }
+
+    /// The protocol that `prefix` (the first bytes, up to four) announces, or nil when more
+    /// bytes are needed to tell.
+    static func classify(_ prefix: [UInt8]) -> Kind? {
+        let candidates: [(Kind, [UInt8])] = [(.framed, FramedProtocol.magic), (.ogg, Array("OggS".utf8)), (.http, Array("GET ".utf8))]
+        for (kind, magic) in candidates where prefix.elementsEqual(magic.prefix(prefix.count)) {
+            return prefix.count >= magic.count ? kind : nil
+        }
+        return .unknown
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        guard !decided else { context.fireChannelRead(data); return }
+        if buffered == nil { buffered = incoming } else { buffered!.writeBuffer(&incoming) }
+        let prefix = Array(buffered!.readableBytesView.prefix(4))
+        guard let kind = Self.classify(prefix) else { return }
+        decide(kind, context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if !decided, case ChannelEvent.inputClosed = event {
+            // Closed before saying anything recognisable.
+            context.close(promise: nil)
+            return
+        }
+        if !decided, let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func decide(_ kind: Kind, context: ChannelHandlerContext) {
+        decided = true
+        let channel = context.channel
+        do {
+            switch kind {
+            case .framed:
+                try context.pipeline.syncOperations.addHandler(FramedConnectionHandler(server: server, channel: channel))
+            case .ogg:
+                try context.pipeline.syncOperations.addHandler(OggConnectionHandler(server: server, channel: channel))
+            case .http:
+                try WebSocketChatHandler.configureHTTP(pipeline: context.pipeline, server: server)
+            case .unknown:
+                server.statistics.protocolError()
+                let bytes = Array(buffered?.readableBytesView.prefix(4) ?? [])
+                let reason = FramedProtocolError.badMagic(bytes).description + "; expected \"MOSH\" (framed), \"OggS\" (Ogg Opus) or an HTTP GET"
+                var reply = channel.allocator.buffer(capacity: 64)
+                reply.writeBytes(FramedProtocol.preamble + FramedProtocol.encode(.error, text: reason))
+                context.writeAndFlush(NIOAny(reply)).whenComplete { _ in channel.close(promise: nil) }
+                return
+            }
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        if let buffered { context.fireChannelRead(NIOAny(buffered)) }
+        buffered = nil
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}

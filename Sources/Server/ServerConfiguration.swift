@@ -1,0 +1,34 @@
+/// How `MoshiServer` listens and what it allows each connection.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind; 127.0.0.1 unless told otherwise.
+    public var host: String = "127.0.0.1"
+    /// TCP port; 0 picks a free one (tests).
+    public var port: Int = 8998
+    /// Conversations at once; a client beyond them gets an error "server busy" and is closed.
+    public var maximumSessions: Int = 1
+    /// A connection that sends nothing for this long is closed (seconds; 0 disables).
+    public var idleTimeoutSeconds: Double = 60
+    /// The largest framed-protocol payload (and handshake JSON) accepted.
+    public var maximumMessageBytes: Int = FramedProtocol.defaultMaximumPayload
+    /// Outgoing bytes queued per connection above which the reply's audio is dropped
+    /// (text, errors and control still go out); audio flows again below half of it.
+    public var sendQueueHighWaterBytes: Int = 64 * 1024
+    /// A client that keeps the send queue above the high-water mark this long is closed (seconds).
+    public var slowReaderTimeoutSeconds: Double = 10
+    /// Input items (packets or Ogg chunks) queued for the compute queue before the server stops
+    /// reading from the socket (TCP back-pressure on a client sending faster than real time).
+    public var maximumInputBacklog: Int = 16
+    /// With no input audio for this long after audio started, the server conceals the missing
+    /// frames (Opus PLC) so the conversation keeps its pace (milliseconds; 0 disables).
+    public var jitterAllowanceMilliseconds: Int = 240
+    /// Serial compute queues the sessions share (frames of sessions on one queue take turns).
+    public var computeQueues: Int = 1
+    /// Event-loop threads for the sockets.
+    public var eventLoopThreads: Int = 1
+    /// `SO_SNDBUF` for session sockets (nil: the system's); tests make it small.
+    public var socketSendBufferBytes: Int? = nil
+    /// How long a graceful shutdown waits for sessions to finish their current frame and close.
+    public var drainTimeoutSeconds: Double = 5
+
+    public init() {}
+}

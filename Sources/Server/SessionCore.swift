@@ -1,0 +1,155 @@
+import NIOCore
+
+/// The part of a connection that is the same in every protocol: the session slot, the
+/// compute pipeline, input back-pressure, concealment of stalled input, the drop policy for a
+/// slow reader, and freeing everything at once when the connection ends. Lives on the
+/// channel's event loop; the protocol handler gives it the ways to send.
+final class SessionCore {
+    let server: ServerContext
+    let channel: Channel
+    private var pipeline: ConversationPipeline?
+    private var sessionID: Int?
+    private var inFlight = 0
+    private var readDeferred = false
+    private var lastAudio: NIODeadline?
+    private var concealTask: RepeatedTask?
+    private var slowReaderTask: Scheduled<Void>?
+    private var audioPaused = false
+    private(set) var ready = false
+    private(set) var finishing = false
+    private(set) var ended = false
+
+    /// Set by the protocol handler.
+    var sendAudio: ([UInt8]) -> Void = { _ in }
+    var sendText: (String) -> Void = { _ in }
+    var onReady: () -> Void = {}
+    var onFailed: (String) -> Void = { _ in }
+    var onFinished: () -> Void = {}
+    var resumeRead: () -> Void = {}
+
+    init(server: ServerContext, channel: Channel) {
+        self.server = server
+        self.channel = channel
+    }
+
+    var isOpen: Bool { sessionID != nil }
+
+    /// Takes a slot and starts the conversation; false when the server is full (the caller
+    /// sends "server busy" and closes).
+    func open(options: SessionOptions, input: AudioContainer, output: AudioContainer) -> Bool {
+        precondition(sessionID == nil && !ended)
+        let loop = channel.eventLoop
+        let drainBound = NIOLoopBound(self, eventLoop: loop)
+        guard let slot = server.acquireSession(drain: { loop.execute { drainBound.value.finishInput() } }) else { return false }
+        sessionID = slot.id
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let pipeline = ConversationPipeline(
+            factory: server.factory, options: options, input: input, output: output, queue: slot.queue,
+            statistics: server.statistics, events: { event in loop.execute { bound.value.handle(event) } })
+        self.pipeline = pipeline
+        pipeline.start()
+        let allowance = server.configuration.jitterAllowanceMilliseconds
+        if allowance > 0 {
+            concealTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(80), delay: .milliseconds(80)) { _ in
+                bound.value.concealIfStalled(allowance: .milliseconds(Int64(allowance)))
+            }
+        }
+        return true
+    }
+
+    /// Incoming audio for the pipeline.
+    func pushAudio(_ bytes: [UInt8]) {
+        guard let pipeline, !finishing else { return }
+        lastAudio = .now()
+        inFlight += 1
+        pipeline.push(bytes)
+    }
+
+    /// Whether the handler may ask the socket for more bytes now; if not, `resumeRead` is
+    /// called once the backlog has drained.
+    func mayRead() -> Bool {
+        if inFlight >= server.configuration.maximumInputBacklog {
+            readDeferred = true
+            return false
+        }
+        return true
+    }
+
+    /// The client's audio ended (or the server drains): run what is left, then `onFinished`.
+    func finishInput() {
+        guard !finishing, !ended else { return }
+        finishing = true
+        concealTask?.cancel()
+        concealTask = nil
+        if let pipeline { pipeline.finish() } else { onFinished() }
+    }
+
+    /// Whether outgoing audio may be queued now; counts a drop when not.
+    func admitAudio() -> Bool {
+        if channel.isWritable, !audioPaused { return true }
+        server.statistics.droppedAudio()
+        return false
+    }
+
+    /// Writability changed: pause audio above the high-water mark and start the slow-reader clock.
+    func writabilityChanged() {
+        if channel.isWritable {
+            audioPaused = false
+            slowReaderTask?.cancel()
+            slowReaderTask = nil
+        } else if slowReaderTask == nil {
+            audioPaused = true
+            let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+            let seconds = server.configuration.slowReaderTimeoutSeconds
+            slowReaderTask = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+                bound.value.server.logger.info("closing a client that does not read its replies")
+                bound.value.channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Frees everything now: slot, conversation, timers. Idempotent.
+    func end() {
+        guard !ended else { return }
+        ended = true
+        concealTask?.cancel()
+        concealTask = nil
+        slowReaderTask?.cancel()
+        slowReaderTask = nil
+        pipeline?.close()
+        pipeline = nil
+        if let sessionID { server.releaseSession(sessionID) }
+        sendAudio = { _ in }
+        sendText = { _ in }
+        onReady = {}
+        onFailed = { _ in }
+        onFinished = {}
+        resumeRead = {}
+    }
+
+    private func concealIfStalled(allowance: TimeAmount) {
+        guard ready, !finishing, !ended, let lastAudio, inFlight == 0 else { return }
+        guard NIODeadline.now() - lastAudio > allowance else { return }
+        inFlight += 1
+        pipeline?.concealMissingFrame()
+    }
+
+    private func handle(_ event: PipelineEvent) {
+        guard !ended else { return }
+        switch event {
+        case .ready:
+            ready = true
+            onReady()
+        case .audio(let bytes): sendAudio(bytes)
+        case .text(let text): sendText(text)
+        case .failed(let reason): onFailed(reason)
+        case .consumed:
+            inFlight -= 1
+            if readDeferred, inFlight < server.configuration.maximumInputBacklog {
+                readDeferred = false
+                resumeRead()
+            }
+        case .finished: onFinished()
+        }
+    }
+}

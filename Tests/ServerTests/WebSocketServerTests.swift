@@ -1,0 +1,85 @@
+import AudioIO
+import Foundation
+import Testing
+@testable import Server
+
+/// A minimal WebSocket client over a blocking socket, enough to speak Kyutai's protocol.
+struct WebSocketTestClient {
+    let socket: RawSocket
+    var received: [UInt8] = []
+
+    init(port: Int, path: String) throws {
+        socket = RawSocket(fd: try FramedClient.connect(host: "127.0.0.1", port: port))
+        socket.send(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
+    }
+
+    /// Sends one masked frame (mask key zero, so the payload is unchanged).
+    func sendFrame(opcode: UInt8, _ payload: [UInt8]) {
+        var header: [UInt8] = [0x80 | opcode]
+        if payload.count < 126 { header.append(0x80 | UInt8(payload.count)) } else if payload.count < 65536 {
+            header += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        } else {
+            header.append(0x80 | 127)
+            for i in (0..<8).reversed() { header.append(UInt8((payload.count >> (8 * i)) & 0xFF)) }
+        }
+        socket.send(header + [0, 0, 0, 0] + payload)
+    }
+
+    /// Reads until the server closes; returns the HTTP status line and the frames (opcode, payload).
+    static func parse(_ bytes: [UInt8]) -> (status: String, frames: [(UInt8, [UInt8])]) {
+        guard let end = bytes.indices.first(where: { $0 + 3 < bytes.count && bytes[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) }) else {
+            return (String(decoding: bytes, as: UTF8.self), [])
+        }
+        let status = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")[0]
+        var frames: [(UInt8, [UInt8])] = []
+        var i = end + 4
+        while i + 2 <= bytes.count {
+            let opcode = bytes[i] & 0x0F
+            var length = Int(bytes[i + 1] & 0x7F)
+            i += 2
+            if length == 126 { guard i + 2 <= bytes.count else { break }; length = Int(bytes[i]) << 8 | Int(bytes[i + 1]); i += 2 }
+            else if length == 127 { guard i + 8 <= bytes.count else { break }; length = bytes[i..<(i + 8)].reduce(0) { $0 << 8 | Int($1) }; i += 8 }
+            guard i + length <= bytes.count else { break }
+            frames.append((opcode, Array(bytes[i..<(i + length)])))
+            i += length
+        }
+        return (status, frames)
+    }
+}
+
+@Suite(.serialized) struct WebSocketServerTests {
+    @Test func kyutaiClientHoldsAConversation() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try WebSocketTestClient(port: server.port, path: "/api/chat?text_temperature=0.7&audio_seed=1")
+        let ogg = try AudioFile.encodeOggOpus(TestAudio.tone(seconds: 2))
+        // Send the stream as Kyutai's web client does, a few pages per message.
+        var offset = 0
+        while offset < ogg.count {
+            let chunk = Array(ogg[offset..<min(offset + 1000, ogg.count)])
+            client.sendFrame(opcode: 0x2, [MessageKind.audio.rawValue] + chunk)
+            offset += 1000
+        }
+        client.sendFrame(opcode: 0x8, [0x03, 0xE8])
+        let (status, frames) = WebSocketTestClient.parse(client.socket.readAll())
+        #expect(status.contains("101"))
+        let binary = frames.filter { $0.0 == 0x2 }.map(\.1)
+        #expect(binary.first == [0, 0, 0, 0, 0, 0, 0, 0, 0])  // handshake first
+        let audio = binary.filter { $0.first == 1 }.flatMap { $0.dropFirst() }
+        let samples = try AudioFile.decodeOggOpus(Array(audio))
+        #expect(samples.count == 25 * 1920 - 156)  // less the pre-skip (the encoder lookahead) decoders drop
+        #expect(TestAudio.rms(samples[4800...]) > 0.07)
+        let text = binary.filter { $0.first == 2 }.map { String(decoding: $0.dropFirst(), as: UTF8.self) }.joined()
+        #expect(text.hasPrefix("w0 w4 "))
+        #expect(frames.last?.0 == 0x8)  // close frame
+        #expect(eventually { server.activeSessions == 0 })
+    }
+
+    @Test func otherPathsGet404() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try WebSocketTestClient(port: server.port, path: "/")
+        let (status, _) = WebSocketTestClient.parse(client.socket.readAll())
+        #expect(status.hasPrefix("HTTP/1.1 404"))
+    }
+}
