@@ -72,7 +72,7 @@ var targets: [Target] = [
     .testTarget(name: "EngineTests", dependencies: ["Engine", "AudioIO"]),
     .testTarget(name: "ModelHubTests", dependencies: ["ModelHub"]),
     .testTarget(name: "ServerTests", dependencies: [
-        "Server", "Engine", "AudioIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        "Server", "Engine", "AudioIO", "MoshiLM", "Mimi", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
     ]),
 ]
 

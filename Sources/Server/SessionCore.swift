@@ -48,8 +48,11 @@ final class SessionCore {
             statistics: server.statistics, events: { event in loop.execute { bound.value.handle(event) } })
         self.pipeline = pipeline
         pipeline.start()
+        // Concealment is for the framed protocol, whose client sends one packet per 20-80 ms.
+        // Ogg input (plain Ogg, WebSocket) arrives a page at a time, often a second of audio in
+        // one burst (ffmpeg's muxer): it is never concealed, the model simply waits for it.
         let allowance = server.configuration.jitterAllowanceMilliseconds
-        if allowance > 0 {
+        if allowance > 0, case .opusPackets = input {
             concealTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(80), delay: .milliseconds(80)) { _ in
                 bound.value.concealIfStalled(allowance: .milliseconds(Int64(allowance)))
             }
