@@ -16,8 +16,8 @@ import Testing
         let configuration: String
         var speaker: String { directory.path("speaker.raw") }
 
-        init() throws {
-            server = try ClientTestSupport.makeServer()
+        init(factory: ClientEchoFactory = ClientEchoFactory()) throws {
+            server = try ClientTestSupport.makeServer(factory: factory)
             try ClientTestSupport.writeRaw(ClientTestSupport.tone(seconds: 6), to: directory.path("mic.raw"))
             configuration = directory.path("alsa.conf")
             try ClientTestSupport.alsaText(input: directory.path("mic.raw"), output: directory.path("speaker.raw"))
@@ -72,6 +72,49 @@ import Testing
         #expect(text.value == String(repeating: "w7 ", count: 20))
         #expect(summary.framesWritten == (try ClientTestSupport.readRaw(setup.speaker)).count / 1920)
         #expect(summary.statusLine.contains("80 packet(s) of 20 ms sent, 20 of 80 ms received"))
+    }
+
+    /// The model stalls 400 ms after its 8th frame: the client's playback runs dry and conceals
+    /// (Opus PLC), counts it, then fills up again; a burst beyond 8 packets drops the oldest.
+    @Test func aLateReplyIsConcealedAndCounted() throws {
+        let setup = try Setup(factory: ClientEchoFactory(stallAfterFrames: [8], stallMilliseconds: 400))
+        defer { setup.server.shutdown() }
+        var session = ClientMicSession(host: "127.0.0.1", port: setup.server.port)
+        session.inputDevice = "moshi_mic"
+        session.outputDevice = "moshi_speaker"
+        session.alsaConfiguration = try ALSAConfiguration(text: String(contentsOfFile: setup.configuration, encoding: .utf8))
+        session.devicesPaced = false
+        session.maxSeconds = 2
+        let summary = try session.run { _ in }
+        #expect(summary.packetsReceived == 25 && summary.endOfStream)
+        // 400 ms late with 160 ms buffered: about 3 frames concealed (scheduling may add one or two).
+        #expect(summary.underflows >= 2 && summary.underflows <= 8, "underflows: \(summary.underflows)")
+        #expect(summary.dropped == 0)
+        let played = try ClientTestSupport.readRaw(setup.speaker)
+        #expect(played.count == summary.framesWritten * 1920)
+        #expect(summary.framesWritten >= 25 + summary.underflows)
+        #expect(ClientTestSupport.audibleFrames(played) >= 22)
+    }
+
+    /// The model stalls 1 s after its 4th frame, then catches up at once: about 12 replies
+    /// arrive in a burst, more than the 8 the jitter buffer holds, so the oldest are dropped
+    /// (the delay stays bounded) and counted.
+    @Test func aBurstBeyondTheBufferDropsTheOldest() throws {
+        let setup = try Setup(factory: ClientEchoFactory(stallAfterFrames: [4], stallMilliseconds: 1000))
+        defer { setup.server.shutdown() }
+        var session = ClientMicSession(host: "127.0.0.1", port: setup.server.port)
+        session.inputDevice = "moshi_mic"
+        session.outputDevice = "moshi_speaker"
+        session.alsaConfiguration = try ALSAConfiguration(text: String(contentsOfFile: setup.configuration, encoding: .utf8))
+        session.devicesPaced = false
+        session.maxSeconds = 2
+        let summary = try session.run { _ in }
+        #expect(summary.packetsReceived == 25 && summary.endOfStream)
+        #expect(summary.dropped >= 2 && summary.dropped <= 8, "dropped: \(summary.dropped)")
+        #expect(summary.underflows >= 8, "underflows: \(summary.underflows)")
+        let played = try ClientTestSupport.readRaw(setup.speaker)
+        #expect(played.count == summary.framesWritten * 1920)
+        #expect(summary.framesWritten >= 25 - summary.dropped + summary.underflows)
     }
 
     @Test func sigintEndsTheConversationCleanly() throws {

@@ -7,29 +7,47 @@ import Server
 /// the reply of `moshi client` tests is audible, decodable and as long as the input.
 final class ClientEchoProcessor: FrameProcessor {
     let stageNames = ["echo"]
+    private let stallAfterFrames: Set<Int>
+    private let stallMilliseconds: Int
+    private var frame = 0
+
+    init(stallAfterFrames: Set<Int> = [], stallMilliseconds: Int = 0) {
+        self.stallAfterFrames = stallAfterFrames
+        self.stallMilliseconds = stallMilliseconds
+    }
+
     func process(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, stageNanoseconds: UnsafeMutablePointer<UInt64>) -> FrameResult {
+        if stallAfterFrames.contains(frame) { usleep(UInt32(stallMilliseconds * 1000)) }
+        frame += 1
         for i in 0..<FrameTiming.samplesPerFrame { output[i] = 0.5 * input[i] }
         stageNanoseconds[0] = 0
         return FrameResult(producedAudio: true, textToken: 7)
     }
-    func reset() {}
+    func reset() { frame = 0 }
 }
 
 struct ClientEchoFactory: ConversationFactory {
+    /// Frames after which the model stalls for `stallMilliseconds` (a late reply: the client's
+    /// playback runs dry).
+    var stallAfterFrames: Set<Int> = []
+    var stallMilliseconds = 0
     var modelDescription: String { "echo (client tests)" }
     func makeConversation(options: SessionOptions) throws -> ServerConversation {
-        ServerConversation(processor: ClientEchoProcessor(), textDecoder: ClosureTextDecoder { "w\($0) " })
+        ServerConversation(processor: ClientEchoProcessor(stallAfterFrames: stallAfterFrames, stallMilliseconds: stallMilliseconds),
+                           textDecoder: ClosureTextDecoder { "w\($0) " })
     }
 }
 
 enum ClientTestSupport {
     /// An echo server on a free loopback port.
-    static func makeServer() throws -> MoshiServer {
+    static func makeServer(factory: ClientEchoFactory = ClientEchoFactory()) throws -> MoshiServer {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.maximumSessions = 4
         configuration.idleTimeoutSeconds = 10
-        return try MoshiServer(configuration: configuration, factory: ClientEchoFactory())
+        // The stall tests delay the model, not the input: no concealment on the server's side.
+        configuration.jitterAllowanceMilliseconds = 0
+        return try MoshiServer(configuration: configuration, factory: factory)
     }
 
     /// A 440 Hz tone at 24 kHz.
