@@ -72,6 +72,10 @@ public final class FramedClient: @unchecked Sendable {
     /// Says "no more audio" (half-close): the server finishes and closes.
     public func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Gives up on the connection both ways (`shutdown(SHUT_RDWR)`): a `receive` blocked on
+    /// another thread returns. The descriptor is closed when the client is released.
+    public func abort() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// Shrinks the socket's receive buffer (tests of slow readers).
     public func setReceiveBuffer(bytes: Int) {
         var value = Int32(bytes)

@@ -6,12 +6,18 @@ import Server
 
 /// `moshi client HOST:PORT`: the reference client of the framed protocol. File mode sends a
 /// recording (20 ms Opus packets, in real time unless --fast) and writes the model's reply;
-/// the model's words are printed as they come.
+/// microphone mode (`--mic`) sends the ALSA microphone and plays the reply on the speaker
+/// through a jitter buffer. The model's words are printed as they come.
 struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client",
-        abstract: "Talk to `moshi serve` over the framed protocol: a recording in, the reply out.",
-        discussion: "Example: moshi client 127.0.0.1:8998 --input talk.wav --output reply.wav"
+        abstract: "Talk to `moshi serve` over the framed protocol: a recording or the microphone in, the reply out.",
+        discussion: """
+            Examples: moshi client 127.0.0.1:8998 --input talk.wav --output reply.wav
+                      moshi client 127.0.0.1:8998 --mic    (Ctrl-C ends the conversation)
+            With --mic the ALSA devices are `default` unless --input-device / --output-device name \
+            others; the reply starts playing once 160 ms of it are buffered.
+            """
     )
 
     @Argument(help: ArgumentHelp("The server.", valueName: "host:port"))
@@ -35,13 +41,33 @@ struct ClientCommand: ParsableCommand {
     @Option(name: .customLong("temp-text"), help: "Text sampling temperature for this conversation.")
     var tempText: Float?
 
-    @Flag(help: "Microphone and speaker mode (not available yet).")
+    @Flag(help: "Microphone and speaker mode: talk into the ALSA microphone, hear the reply on the speaker.")
     var mic = false
+
+    @Option(name: .customLong("input-device"), help: ArgumentHelp("ALSA capture device for --mic.", valueName: "name"))
+    var inputDevice = "default"
+
+    @Option(name: .customLong("output-device"), help: ArgumentHelp("ALSA playback device for --mic.", valueName: "name"))
+    var outputDevice = "default"
+
+    @Option(name: .customLong("alsa-config"), help: ArgumentHelp("An ALSA configuration file defining the devices, instead of the system's.", valueName: "file"))
+    var alsaConfig: String?
+
+    @Option(help: ArgumentHelp("With --mic: stop after this many seconds (default: until Ctrl-C).", valueName: "seconds"))
+    var duration: Double?
+
+    @Flag(name: .customLong("unpaced-devices"), help: .hidden)
+    var unpacedDevices = false
 
     func validate() throws {
         _ = try Self.split(address)
-        if mic { throw ValidationError("--mic is not implemented yet; use --input and --output") }
-        if input == nil || output == nil { throw ValidationError("give --input and --output (file mode)") }
+        if mic {
+            if input != nil || output != nil { throw ValidationError("--mic takes no --input or --output (those are file mode)") }
+            if let duration, !(duration > 0 && duration.isFinite) { throw ValidationError("--duration must be a positive number of seconds") }
+            return
+        }
+        if duration != nil || alsaConfig != nil || unpacedDevices { throw ValidationError("--duration and --alsa-config go with --mic") }
+        if input == nil || output == nil { throw ValidationError("give --input and --output (file mode), or --mic") }
     }
 
     static func split(_ address: String) throws -> (host: String, port: Int) {
@@ -55,9 +81,13 @@ struct ClientCommand: ParsableCommand {
 
     func run() throws {
         let (host, port) = try Self.split(address)
+        let options = SessionOptions(textTemperature: tempText, audioTemperature: temp, seed: seed)
+        if mic {
+            try runMicrophone(host: host, port: port, options: options)
+            return
+        }
         guard let input, let output else { return }
         let samples = try AudioFile.readMono24k(input)
-        let options = SessionOptions(textTemperature: tempText, audioTemperature: temp, seed: seed)
         let reply = try Self.converse(host: host, port: port, samples: samples, options: options, realTime: !fast) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))
         }
@@ -65,6 +95,31 @@ struct ClientCommand: ParsableCommand {
         try AudioFile.write(output, samples: reply.samples, sampleRate: FrameTiming.sampleRate)
         FileHandle.standardError.write(Data(String(format: "\nreply: %.2f s of audio in %d packets written to %@\n",
                                                    Double(reply.samples.count) / Double(FrameTiming.sampleRate), reply.packets, output).utf8))
+    }
+
+    /// Microphone mode: until Ctrl-C (SIGINT), `--duration` or the server's end; then end of
+    /// input, the server's end-of-stream awaited (5 s at most), and a status line on stderr.
+    func runMicrophone(host: String, port: Int, options: SessionOptions) throws {
+        var session = ClientMicSession(host: host, port: port, options: options)
+        session.inputDevice = inputDevice
+        session.outputDevice = outputDevice
+        session.devicesPaced = !unpacedDevices
+        session.maxSeconds = duration
+        if let alsaConfig {
+            let text: String
+            do { text = try String(contentsOfFile: alsaConfig, encoding: .utf8) } catch {
+                throw ValidationError("cannot read \(alsaConfig): \(error.localizedDescription)")
+            }
+            session.alsaConfiguration = try ALSAConfiguration(text: text)
+        }
+        InterruptFlag.install()
+        defer { InterruptFlag.uninstall() }
+        let summary = try session.run(shouldStop: { InterruptFlag.isSet }) { piece in
+            FileHandle.standardOutput.write(Data(piece.utf8))
+        }
+        FileHandle.standardOutput.write(Data("\n".utf8))
+        FileHandle.standardError.write(Data((summary.statusLine + "\n").utf8))
+        if let error = summary.serverError { throw ValidationError("server: \(error)") }
     }
 
     /// What a conversation gave back.
