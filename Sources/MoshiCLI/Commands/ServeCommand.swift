@@ -169,6 +169,12 @@ private enum SignalPipe {
             action.sa_flags = SA_RESTART
             sigaction(number, &action, nil)
         }
+        // A supervisor may start us with these signals blocked (a child inherits the mask of the
+        // thread that spawned it): unblock them so SIGTERM always reaches the handler.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for number in signals { sigaddset(&unblock, number) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         return fds[0]
     }
 }
