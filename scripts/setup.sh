@@ -5,8 +5,9 @@ set -euo pipefail
 
 # Build: C libraries the SwiftPM system-library targets link (see Package.swift).
 build_pkgs=(pkg-config libasound2-dev libopus-dev libogg-dev libspeexdsp-dev libopenblas-dev)
-# Tests: real tools the interoperability tests call (ALSA plugins, opus-tools, ffmpeg, sox, espeak-ng).
-test_pkgs=(alsa-utils opus-tools ffmpeg sox espeak-ng)
+# Tests: real tools the interoperability tests call (ALSA plugins, opus-tools, ffmpeg, sox, espeak-ng,
+# socat for the Ogg-over-TCP tests, python3 for the fake Hugging Face hub).
+test_pkgs=(alsa-utils opus-tools ffmpeg sox espeak-ng socat python3)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--with-test-tools" ]; then want+=("${test_pkgs[@]}"); fi
