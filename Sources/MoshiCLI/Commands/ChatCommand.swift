@@ -34,8 +34,7 @@ struct ChatCommand: ParsableCommand {
     @Option(help: ArgumentHelp("End after this many seconds.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(name: .customLong("late-policy"), help: ArgumentHelp("When compute falls behind: drop-oldest[:N] or grow-latency[:N] (frames; default engine.late_policy).", valueName: "policy"))
-    var latePolicy: String?
+    @OptionGroup var loopOptions: LoopOptions
 
     @Option(name: .customLong("alsa-config"), help: ArgumentHelp("An ALSA configuration file defining the devices, instead of the system's.", valueName: "file"))
     var alsaConfig: String?
@@ -46,23 +45,16 @@ struct ChatCommand: ParsableCommand {
     @Flag(help: "No live text or status; only the summary at the end.")
     var quiet = false
 
-    @Flag(name: .customLong("no-realtime-priority"), help: "Do not ask for SCHED_FIFO for the audio threads.")
-    var noRealtimePriority = false
-
-    @Flag(name: .customLong("realtime-compute"), help: "Ask SCHED_FIFO for the compute thread as well (Docs/LATENCY.md says when that helps).")
-    var realtimeCompute = false
-
     @OptionGroup var model: ModelOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
         if let duration { guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be in (0, 86400] seconds") } }
-        if let latePolicy, LatePolicy(parsing: latePolicy) == nil { throw ValidationError("--late-policy: expected drop-oldest[:N] or grow-latency[:N], N in 1...1000") }
     }
 
     func run() throws {
         let settings = try global.loadSettings()
-        let latePolicy = self.latePolicy ?? settings[SettingsCatalog.latePolicy]
+        let policy = loopOptions.policy(settings)
         var session = ChatSession(inputDevice: inputDevice, outputDevice: outputDevice)
         if let alsaConfig {
             let text: String
@@ -75,9 +67,9 @@ struct ChatCommand: ParsableCommand {
         session.echoCancellation = aec
         session.recordPath = record
         session.maxFrames = duration.map { max(1, Int(($0 * 1e9 / Double(FrameTiming.frameDurationNanoseconds)).rounded())) }
-        session.latePolicy = LatePolicy(parsing: latePolicy) ?? .default
-        session.realtimePriority = !noRealtimePriority
-        session.computeRealtimePriority = realtimeCompute
+        session.latePolicy = policy
+        session.realtimePriority = !loopOptions.noRealtimePriority
+        session.computeRealtimePriority = loopOptions.realtimeCompute
 
         let display = ChatDisplay(quiet: quiet)
         let devices = try session.openDevices()  // before the model: a missing device fails fast

@@ -50,20 +50,13 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the model's audio to a WAV file.", valueName: "file.wav"))
     var output: String?
 
-    @Option(name: .customLong("late-policy"), help: ArgumentHelp("When compute falls behind: drop-oldest[:N] or grow-latency[:N] (frames; default engine.late_policy).", valueName: "policy"))
-    var latePolicy: String?
+    @OptionGroup var loopOptions: LoopOptions
 
     @Option(name: .customLong("deadline-slack-ms"), help: ArgumentHelp("Slack added to the 80 ms deadline before a frame counts as late.", valueName: "ms"))
     var deadlineSlackMs = 0.0
 
     @Option(help: ArgumentHelp("Silent frames run before profiling starts.", valueName: "n"))
     var warmup = 3
-
-    @Flag(name: .customLong("no-realtime-priority"), help: "Do not ask for SCHED_FIFO for the audio threads.")
-    var noRealtimePriority = false
-
-    @Flag(name: .customLong("realtime-compute"), help: "Ask SCHED_FIFO for the compute thread as well (Docs/LATENCY.md says when that helps).")
-    var realtimeCompute = false
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var global: GlobalOptions
@@ -73,26 +66,25 @@ struct ProfileCommand: ParsableCommand {
         if mic && input != nil { throw ValidationError("--mic and --input are exclusive") }
         if mic && fast { throw ValidationError("--fast cannot pace a microphone") }
         if let frames, !(1...10_000_000).contains(frames) { throw ValidationError("--frames must be 1...10000000") }
-        if let latePolicy, LatePolicy(parsing: latePolicy) == nil { throw ValidationError("--late-policy: expected drop-oldest[:N] or grow-latency[:N], N in 1...1000") }
         guard deadlineSlackMs >= 0, deadlineSlackMs <= 10_000 else { throw ValidationError("--deadline-slack-ms must be 0...10000") }
         guard (0...1000).contains(warmup) else { throw ValidationError("--warmup must be 0...1000") }
     }
 
     func run() throws {
         let settings = try global.loadSettings()
-        let latePolicy = self.latePolicy ?? settings[SettingsCatalog.latePolicy]
+        let policy = loopOptions.policy(settings)
         let source = try makeSource()  // before the model: a missing device or file fails fast
         let conversation = try makeConversation(model, settings: settings, defaultToSynthetic: true) { Self.say($0) }
         let sink: AudioSink = output.map { WAVFileSink(path: $0) } ?? NullSink()
         var configuration = FrameLoopConfiguration()
         configuration.pacing = fast ? .asFastAsPossible : .realTime
-        configuration.latePolicy = LatePolicy(parsing: latePolicy) ?? .default
+        configuration.latePolicy = policy
         configuration.deadlineSlackNanoseconds = UInt64(deadlineSlackMs * 1e6)
         configuration.maxFrames = frames
         configuration.warmupFrames = warmup
-        configuration.realtimePriority = !noRealtimePriority
-        configuration.computeRealtimePriority = realtimeCompute
-        configuration.queueCapacity = max(32, (LatePolicy(parsing: latePolicy).map(Self.bound) ?? 2) + 2)
+        configuration.realtimePriority = !loopOptions.noRealtimePriority
+        configuration.computeRealtimePriority = loopOptions.realtimeCompute
+        configuration.queueCapacity = max(32, Self.bound(policy) + 2)
         if let frames { configuration.recordCapacity = max(frames, 1) }
 
         let loop = try FrameLoop(source: source, processor: conversation.processor, sink: sink, configuration: configuration,
