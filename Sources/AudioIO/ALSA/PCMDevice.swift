@@ -15,9 +15,10 @@ import Synchronization
 /// disappeared included (`ALSAError.deviceDisappeared`), is thrown.
 ///
 /// Threading: `read` and `write` block until the device has room or data, so call them from a
-/// dedicated thread (`AudioCaptureThread`, `AudioPlaybackThread`), never from Swift's
-/// cooperative pool. One thread at a time uses a device; `xrunCount` may be read from any
-/// thread. Reads and writes allocate nothing.
+/// dedicated thread (the frame loop's capture and playback threads, through Engine's
+/// `ALSACaptureSource` and `ALSAPlaybackSink`), never from Swift's cooperative pool. One
+/// thread at a time uses a device; `xrunCount` may be read from any thread. Reads and writes
+/// allocate nothing.
 public final class PCMDevice: @unchecked Sendable {
     /// The ALSA name it was opened with (`default`, `hw:1,0`, `plughw:1,0`, ...).
     public let name: String
