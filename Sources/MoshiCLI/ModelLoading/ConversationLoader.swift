@@ -7,22 +7,10 @@ import Settings
 extension ModelLoader {
     /// A whole conversation (Mimi + LM), with the text decoder when a tokenizer is at hand.
     func makeConversation(pool: ThreadPool?, progress: (String) -> Void) throws -> (session: ConversationSession, textDecoder: TextTokenDecoder?, description: String) {
-        Matmul.configureBLAS(threads: 1)
-        progress("loading the language model ...")
-        let start = Date()
-        let lm = try loadLM(pool: pool)
-        let model = try LMModel(weights: lm.weights, pool: pool, precision: options.precision, cachePrecision: options.cachePrecision)
-        progress("language model: \(lm.source); \(model.memorySummary)")
-        progress("loading Mimi ...")
-        let mimi = try loadMimi()
-        let tokenizer = try loadTokenizer()
-        let generator = LMGenerator(model: model, sampling: lm.sampling, seed: options.seed)
-        let session: ConversationSession
-        do { session = try ConversationSession(generator: generator, mimi: mimi.weights) } catch { throw ModelLoadError(error.description) }
-        progress(String(format: "loaded in %.1f s: Mimi %@, tokenizer %@", Date().timeIntervalSince(start), mimi.source, tokenizer == nil ? "none (no transcript)" : "yes"))
-        if lm.synthetic { progress("NOTE: \(options.random ? "random" : "synthetic") weights: the model's audio is noise and its text meaningless; the timings are real.") }
-        let decoder: TextTokenDecoder? = tokenizer.map { SentencePieceTextDecoder(model: $0) }
-        return (session, decoder, lm.source)
+        let loaded = try LoadedModel(loader: self, pool: pool, progress: progress)
+        let session = try loaded.session()
+        progress("memory: \(session.generator.model.memorySummary)")
+        return (session, loaded.textDecoder(), loaded.lm.source)
     }
 }
 
