@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Mimi
+import ModelHub
 import Settings
 
 /// The options every `moshi codec` command shares: where the Mimi weights are, and the
@@ -39,9 +40,10 @@ struct CodecWeightsOptions: ParsableArguments {
 
 /// Where a user who downloaded Kyutai's files has the Mimi checkpoint: `model.model_dir`
 /// (when set), else every snapshot of `model.hf_repo` in the Hugging Face hub cache
-/// (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`).
+/// (`HuggingFaceCache`: `$HF_HUB_CACHE`, `$HF_HOME/hub`, `$XDG_CACHE_HOME/huggingface/hub`,
+/// `~/.cache/huggingface/hub`; `refs/main`'s snapshot first).
 struct MimiWeightsLocation {
-    static let fileName = "tokenizer-e351c8d8-checkpoint125.safetensors"
+    static let fileName = KyutaiModelFiles.mimiFileName
 
     /// Paths tried, in order (snapshot directories listed when the repo is in the cache).
     let candidates: [String]
@@ -51,15 +53,15 @@ struct MimiWeightsLocation {
             candidates = [(modelDirectory as NSString).appendingPathComponent(Self.fileName)]
             return
         }
-        let home = environment["HOME"] ?? NSHomeDirectory()
-        let hub = environment["HF_HUB_CACHE"]
-            ?? environment["HF_HOME"].map { ($0 as NSString).appendingPathComponent("hub") }
-            ?? (home as NSString).appendingPathComponent(".cache/huggingface/hub")
-        let snapshots = (hub as NSString).appendingPathComponent("models--" + repo.replacingOccurrences(of: "/", with: "--") + "/snapshots")
-        let found = (try? FileManager.default.contentsOfDirectory(atPath: snapshots))?.sorted() ?? []
-        candidates = found.isEmpty
-            ? [(snapshots as NSString).appendingPathComponent("*/" + Self.fileName)]
-            : found.map { ((snapshots as NSString).appendingPathComponent($0) as NSString).appendingPathComponent(Self.fileName) }
+        let cache = HuggingFaceCache(environment: environment)
+        guard let id = try? RepoID(repo) else {
+            candidates = [(cache.root as NSString).appendingPathComponent("models--?/snapshots/*/" + Self.fileName)]
+            return
+        }
+        let snapshots = cache.snapshotDirectories(for: id)
+        candidates = snapshots.isEmpty
+            ? [(cache.repoDirectory(id) as NSString).appendingPathComponent("snapshots/*/" + Self.fileName)]
+            : snapshots.map { ($0 as NSString).appendingPathComponent(Self.fileName) }
     }
 
     /// The first candidate that exists.
