@@ -37,10 +37,12 @@ class Mutation:
 
 MUTATIONS: list[Mutation] = [
     # Numerics
-    Mutation("rope-position", "Numerics", "Sources/Numerics/Ops/RotaryEmbedding.swift",
-             "sinOut: UnsafeMutablePointer<Float>) {\n        frequencies.withUnsafeBufferPointer { freq in\n            let t = Float(position)",
-             "sinOut: UnsafeMutablePointer<Float>) {\n        frequencies.withUnsafeBufferPointer { freq in\n            let t = Float(position + 1)",
-             "MoshiLMTests", "RoPE rotates by the next position (off by one)"),
+    # RoPE is relative: shifting every position by one changes no output (an equivalent
+    # mutant, found by this script). The real off-by-one is a position that lags the cache.
+    Mutation("rope-position", "MoshiLM", "Sources/MoshiLM/TemporalTransformer.swift",
+             "var position: Int { caches.first?.count ?? 0 }",
+             "var position: Int { max(0, (caches.first?.count ?? 0) - 1) }",
+             "MoshiLMTests", "the temporal RoPE position lags the KV cache by one step"),
     Mutation("rmsnorm-eps-outside", "Numerics", "Sources/Numerics/Ops/RMSNorm.swift",
              "let inverseRMS = 1 / (eps + meanSquare).squareRoot()",
              "let inverseRMS = 1 / meanSquare.squareRoot() + eps",

@@ -21,6 +21,9 @@ import Testing
         let samples: [Float] = [0, 0.5, -0.5, 0.25, -1, 0.9921875, 0.125, -0.0078125]  // exact in 8 bits and up
         let bytes = try WAVFile(samples: samples, sampleRate: 24000, channelCount: 2).encoded(as: format, extensible: extensible)
         #expect(bytes[20] == (extensible ? 0xFE : format.isFloat ? 3 : 1))
+        // RIFF's size field counts every byte after itself ("WAVE" and every chunk, padding included).
+        let riffSize = bytes[4..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
+        #expect(Array(bytes[0..<4]) == Array("RIFF".utf8) && riffSize == bytes.count - 8, "RIFF size \(riffSize) for \(bytes.count) bytes")
         let read = try WAVFile(bytes: bytes)
         #expect(read.samples == samples && read.storedFormat == format && read.channelCount == 2)
     }

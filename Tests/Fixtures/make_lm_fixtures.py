@@ -35,12 +35,15 @@ Requirements (pinned)
     sentencepiece), plus gguf (0.19.0 was used) for the GGUF writer, reader and Q8_0 codec:
 
         python3 -m venv /work/ref-venv
-        /work/ref-venv/bin/pip install moshi==0.2.13 gguf==0.19.0
+        /work/ref-venv/bin/pip install moshi==0.2.13 gguf==0.19.0 "mlx[cpu]==0.32.4"
+        /work/ref-venv/bin/pip install --no-deps moshi_mlx==0.3.0   # for make_lm_fixtures_mlx.py
 
     The plain moshi install pulls PyPI's Linux torch wheel with its nvidia-* CUDA wheels;
-    everything here runs on the CPU. The MLX quantizer is re-implemented in numpy (the rules
-    of MLX's CPU backend); `check_lm_fixtures_mlx.py` beside this file compares it with real
-    `mlx` and loads the MLX files into `moshi_mlx`'s model, where those packages install.
+    everything here runs on the CPU. The MLX files are quantized by MLX itself (`mx.quantize`,
+    `mlx[cpu]` 0.32.4 has Linux x86 wheels); the GGUF file is written and quantized by gguf-py.
+    `make_lm_fixtures_mlx.py` beside this file then loads the MLX files into `moshi_mlx`'s
+    own model and records its logits, so the Swift MLX path is checked against MLX's model
+    and not only against the PyTorch reference on our reading of the format.
 
 Usage
     /work/ref-venv/bin/python Tests/Fixtures/make_lm_fixtures.py      # ~40 s on 2 cores
@@ -50,7 +53,8 @@ Determinism
     data-dependent choices (output head gains) are rounded to two significant digits, and a
     weight draw is rejected (the next seed is tried) when a greedy choice is a near tie
     (top-1/top-2 gap < 2e-3) or the greedy tokens hardly vary. A rerun with the same versions
-    writes byte-identical files.
+    writes byte-identical weight files; the recorded float outputs can differ in their last
+    bits on another CPU (torch picks its kernels by CPU features), far below the tolerances.
 """
 
 from __future__ import annotations
@@ -452,44 +456,27 @@ def to_bf16_f32(x: np.ndarray) -> np.ndarray:
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(torch.bfloat16).float().numpy()
 
 
-def mlx_affine_quantize(w: np.ndarray, bits: int, group_size: int):
-    """MLX affine quantization (CPU backend rules), all arithmetic in f32.
-
-    Per group of `group_size` consecutive values along the last axis: n = 2^bits - 1;
-    s = max((max - min) / n, 1e-7), negated unless |min| > |max|; edge = min if |min| > |max|
-    else max; q0 = rint(edge / s); if q0 != 0 then s = edge / q0 and bias = edge, else bias = 0.
-    q = clamp(rint((w - bias) / s), 0, n) (rint: ties to even). Value j of a 32-bit word is
-    bits [bits*j, bits*(j+1)) (first value in the lowest bits). Dequantized: s * q + bias.
-    Returns (packed uint32 [rows, cols*bits/32], scales f32 [rows, cols/g], biases f32).
+def mlx_affine_quantize(w: np.ndarray, bits: int, group_size: int, bf16: bool):
+    """MLX's own affine quantizer, `mx.quantize` (the one Kyutai's `scripts/import_mlx.py` /
+    `nn.quantize` apply to the published files), on `w` as f32 or, with `bf16`, cast to bf16
+    first as the published q4 file is. Returns (packed uint32 [rows, cols*bits/32], scales,
+    biases) as numpy f32 arrays (bf16 values widened exactly when `bf16`).
     """
-    w = np.ascontiguousarray(w, dtype=np.float32)
-    rows, cols = w.shape
-    assert cols % group_size == 0 and 32 % bits == 0
-    g = w.reshape(rows, cols // group_size, group_size)
-    n_bins = np.float32((1 << bits) - 1)
-    w_max = g.max(axis=-1)
-    w_min = g.min(axis=-1)
-    mask = np.abs(w_min) > np.abs(w_max)
-    scale = np.maximum((w_max - w_min) / n_bins, np.float32(1e-7)).astype(np.float32)
-    scale = np.where(mask, scale, -scale).astype(np.float32)
-    edge = np.where(mask, w_min, w_max).astype(np.float32)
-    q0 = np.rint(edge / scale).astype(np.float32)
-    nonzero = q0 != 0
-    scale = np.where(nonzero, edge / np.where(nonzero, q0, np.float32(1)), scale).astype(np.float32)
-    bias = np.where(nonzero, edge, np.float32(0)).astype(np.float32)
-    q = np.rint((g - bias[..., None]) / scale[..., None])
-    q = np.clip(q, 0, n_bins).astype(np.uint32).reshape(rows, cols)
-    per_word = 32 // bits
-    q = q.reshape(rows, cols // per_word, per_word)
-    packed = np.zeros((rows, cols // per_word), dtype=np.uint32)
-    for j in range(per_word):
-        packed |= q[..., j] << np.uint32(bits * j)
-    return packed, scale, bias
+    import mlx.core as mx
+    x = mx.array(np.ascontiguousarray(w, dtype=np.float32))
+    if bf16:
+        x = x.astype(mx.bfloat16)
+    packed, scales, biases = mx.quantize(x, group_size=group_size, bits=bits)
+    return (np.array(packed).astype(np.uint32), np.array(scales.astype(mx.float32)),
+            np.array(biases.astype(mx.float32)))
 
 
 def mlx_affine_dequantize(packed: np.ndarray, scales: np.ndarray, biases: np.ndarray,
                           bits: int, group_size: int) -> np.ndarray:
-    """scale * q + bias in f32 (scales/biases widened to f32 first), one rounding each."""
+    """scale * q + bias in f32 (scales/biases widened to f32 first), one rounding each: the
+    arithmetic of MLX's quantized matmul (`mx.quantized_matmul` widens to f32), which is what
+    a model loaded from these files computes; `make_lm_fixtures_mlx.py` replays the files in
+    `moshi_mlx` itself and records its logits as a second expectation."""
     rows, words = packed.shape
     per_word = 32 // bits
     mask = np.uint32((1 << bits) - 1)
@@ -571,7 +558,7 @@ def write_mlx(pt_state: dict, config: dict, path: Path, bits: int, group_size: i
             out[mlx_name] = bf16_bytes(flat) if bf16 else flat
             continue
         assert arr.ndim == 2 and mlx_name.endswith(".weight"), name
-        packed, scales, biases = mlx_affine_quantize(arr, bits, group_size)
+        packed, scales, biases = mlx_affine_quantize(arr, bits, group_size, bf16)
         stem = mlx_name[: -len(".weight")]
         out[stem + ".weight"] = packed
         out[stem + ".scales"] = bf16_bytes(scales) if bf16 else scales

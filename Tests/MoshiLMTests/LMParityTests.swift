@@ -90,4 +90,36 @@ import Weights
         }
         #expect(mismatches.isEmpty, "\(file): \(mismatches.prefix(3).joined(separator: "; "))")
     }
+
+    /// The MLX files against Kyutai's MLX model itself: `moshi_mlx` loaded each file (strict
+    /// names and shapes) and replayed the same teacher-forced tokens in f32
+    /// (`Tests/Fixtures/make_lm_fixtures_mlx.py`). Independent of our reading of the format.
+    @Test(arguments: [(4, "mlx_q8"), (5, "mlx_q4")])
+    func mlxLayoutsMatchMoshiMLX(layout index: Int, name: String) throws {
+        let (seed, file, prefix) = LMParityTests.layouts[index]
+        let fixture = try LMFixture(seed: seed, weights: file, expectations: prefix)
+        let mlx = try SafetensorsFile(path: "\(LMFixture.directory)/lm_seed\(seed)_moshi_mlx.safetensors")
+        let c = fixture.config
+        let generator = LMGenerator(model: try fixture.model(), sampling: .greedy)
+        let user = try fixture.ints("user_codes")
+        let forcedText = try fixture.ints("forced_text")
+        let forcedAudio = try fixture.ints("forced_audio")
+        let n = c.textCardOut, m = c.generatedCodebooks * c.audioCard
+        let textLogits = try mlx.floats("\(name).text_logits", shape: [fixture.steps, n])
+        let audioLogits = try mlx.floats("\(name).audio_logits", shape: [fixture.steps, c.generatedCodebooks, c.audioCard])
+        let u = c.userCodebooks, q = c.generatedCodebooks
+        var worstText = 0.0, worstAudio = 0.0
+        for t in 0..<fixture.steps {
+            user.withUnsafeBufferPointer { userCodes in
+                forcedAudio.withUnsafeBufferPointer { audio in
+                    _ = generator.step(userCodes: userCodes.baseAddress! + t * u, count: u, forcedText: forcedText[t],
+                                       forcedAudio: audio.baseAddress! + t * q)
+                }
+            }
+            worstText = max(worstText, relativeL2(generator.model.textLogits.pointer, textLogits[t * n ..< (t + 1) * n]))
+            worstAudio = max(worstAudio, relativeL2(generator.audioLogits.pointer, audioLogits[t * m ..< (t + 1) * m]))
+        }
+        #expect(worstText <= 1e-4, "\(file) vs moshi_mlx: text logits rel L2 \(worstText)")
+        #expect(worstAudio <= 1e-4, "\(file) vs moshi_mlx: audio logits rel L2 \(worstAudio)")
+    }
 }

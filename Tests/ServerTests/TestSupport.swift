@@ -25,6 +25,22 @@ struct EchoFactory: ConversationFactory {
     }
 }
 
+/// `EchoFactory` that keeps a weak reference to every processor it makes, to tell how many
+/// conversations are still alive.
+final class TrackingEchoFactory: ConversationFactory, @unchecked Sendable {
+    private final class Weak { weak var value: EchoProcessor?; init(_ v: EchoProcessor) { value = v } }
+    private let lock = NSLock()
+    private var made_: [Weak] = []
+    var modelDescription: String { "echo (tracked, test)" }
+    func makeConversation(options: SessionOptions) throws -> ServerConversation {
+        let processor = EchoProcessor()
+        lock.withLock { made_.append(Weak(processor)) }
+        return ServerConversation(processor: processor, textDecoder: ClosureTextDecoder { "w\($0) " })
+    }
+    var made: Int { lock.withLock { made_.count } }
+    var alive: Int { lock.withLock { made_.filter { $0.value != nil }.count } }
+}
+
 enum TestAudio {
     /// A 440 Hz tone at 24 kHz.
     static func tone(seconds: Double, amplitude: Float = 0.3) -> [Float] {

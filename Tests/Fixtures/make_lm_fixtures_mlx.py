@@ -1,28 +1,32 @@
 #!/usr/bin/env python3
-"""Cross-check of the MLX-layout LM fixtures against real MLX and Kyutai's `moshi_mlx`.
+"""The MLX-layout LM fixtures checked by, and a second expectation recorded from, real MLX
+and Kyutai's `moshi_mlx`.
 
-`make_lm_fixtures.py` writes the MLX q8 / q4 files with its own numpy re-implementation of
-MLX's affine quantizer and computes their expected logits with the PyTorch reference on the
-dequantized weights. This script checks both against the real thing:
+`make_lm_fixtures.py` quantizes the MLX q8 / q4 files with `mx.quantize` and records their
+expected logits from the PyTorch reference run on the weights those files hold. This script:
 
-1. every (weight, scales, biases) triple equals, byte for byte, what `mx.quantize` makes from
-   the same source weights (cast to bf16 first for the bf16 file);
-2. `moshi_mlx`'s own `Lm`, after `nn.quantize` with the same bits / group size, loads each
-   file with `load_weights(strict=True)` (so every name and shape is what MLX expects);
-3. that MLX model, replaying the recorded teacher-forced tokens in f32, gives the recorded
-   per-layout text and audio logits.
+1. checks every (weight, scales, biases) triple equals, byte for byte, what `mx.quantize`
+   makes from the source weights (cast to bf16 first for the bf16 file);
+2. loads each file into `moshi_mlx`'s own `Lm`, after `nn.quantize` with the same bits and
+   group size, with `load_weights(strict=True)` (so every name and shape is what MLX expects);
+3. replays the recorded teacher-forced tokens through that MLX model in f32, checks its
+   logits against the PyTorch expectation, and writes them to
+   `lm_seed1_moshi_mlx.safetensors` (`mlx_q8.text_logits` [steps, text_card],
+   `mlx_q8.audio_logits` [steps, dep_q, card], the same for `mlx_q4`): the Swift parity test
+   compares its MLX-layout logits with these too, so a misreading of the MLX format shared
+   by our converter and our loader cannot pass.
 
 MLX's attention keeps `context + 1` keys per query where PyTorch keeps `context` (see the
 fixtures README); the replay gives MLX `context - 1` so both see the same keys.
 
 Requirements: mlx (CPU wheels: `pip install "mlx[cpu]"`, 0.32.4 used) and moshi_mlx 0.3.0
-installed without its dependencies (`pip install --no-deps moshi_mlx==0.3.0`), in a venv of
-their own:
+installed without its dependencies (`pip install --no-deps moshi_mlx==0.3.0`; its rustymimi
+dependency needs a Rust build with network access and is not used here):
 
-    python3 -m venv /tmp/mlxvenv
-    /tmp/mlxvenv/bin/pip install "mlx[cpu]==0.32.4" numpy
-    /tmp/mlxvenv/bin/pip install --no-deps moshi_mlx==0.3.0
-    /tmp/mlxvenv/bin/python Tests/Fixtures/check_lm_fixtures_mlx.py
+    python3 -m venv /work/ref-venv
+    /work/ref-venv/bin/pip install "mlx[cpu]==0.32.4" numpy
+    /work/ref-venv/bin/pip install --no-deps moshi_mlx==0.3.0
+    /work/ref-venv/bin/python Tests/Fixtures/make_lm_fixtures_mlx.py
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
+from safetensors.numpy import save_file
 from moshi_mlx.models.lm import DepFormerConfig, Lm, LmConfig
 from moshi_mlx.modules.transformer import TransformerConfig
 
@@ -115,7 +120,7 @@ def check_quantizer(name: str, bits: int, group: int, bf16: bool, source: dict) 
     print(f"{name}: {checked} quantized matrices equal to mx.quantize, {len(stored)} tensors")
 
 
-def replay(name: str, bits: int, group: int, bf16: bool, cfg: dict, io: dict) -> None:
+def replay(name: str, bits: int, group: int, bf16: bool, cfg: dict, io: dict) -> dict:
     model = Lm(mlx_config(cfg, cfg["context"] - 1))
     if bf16:
         model.set_dtype(mx.bfloat16)
@@ -127,6 +132,7 @@ def replay(name: str, bits: int, group: int, bf16: bool, cfg: dict, io: dict) ->
     want_text = np.array(io[f"{name}.text_logits"])
     want_audio = np.array(io[f"{name}.audio_logits"])
     worst_text = worst_audio = 0.0
+    texts, audios = [], []
     for t in range(tokens.shape[0]):
         xs = model.text_emb(mx.array([[int(tokens[t, 0])]]))
         for k, emb in enumerate(model.audio_embs):
@@ -134,6 +140,7 @@ def replay(name: str, bits: int, group: int, bf16: bool, cfg: dict, io: dict) ->
         out = model.out_norm(model.transformer(xs, cache=model.transformer_cache))
         text = np.array(model.text_linear(out)).reshape(-1)
         worst_text = max(worst_text, rel(text, want_text[t]))
+        texts.append(text)
         for c in model.depformer_cache:
             c.reset()
         for k, sl in enumerate(model.depformer.slices):
@@ -141,8 +148,12 @@ def replay(name: str, bits: int, group: int, bf16: bool, cfg: dict, io: dict) ->
             h = sl.transformer(h, cache=model.depformer_cache)
             audio = np.array(sl.linear_out(h)).reshape(-1)
             worst_audio = max(worst_audio, rel(audio, want_audio[t, k]))
+            audios.append(audio)
     print(f"{name}: moshi_mlx replay, worst per-step relative L2: text {worst_text:.2e}, audio {worst_audio:.2e}")
     assert worst_text < TOLERANCE and worst_audio < TOLERANCE
+    steps, dq = tokens.shape[0], len(model.depformer.slices)
+    return {f"{name}.text_logits": np.stack(texts).astype(np.float32),
+            f"{name}.audio_logits": np.stack(audios).astype(np.float32).reshape(steps, dq, -1)}
 
 
 def rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -153,10 +164,13 @@ def main() -> None:
     cfg = json.loads((FIXTURES / f"lm_seed{SEED}_config.json").read_text())
     io = mx.load(str(FIXTURES / f"lm_seed{SEED}_io.safetensors"))
     source = mlx_source_weights(cfg)
+    recorded = {}
     for name, (bits, group, bf16) in FILES.items():
         check_quantizer(name, bits, group, bf16, source)
-        replay(name, bits, group, bf16, cfg, io)
-    print(f"mlx {mx.__version__}: all MLX fixture checks passed")
+        recorded.update(replay(name, bits, group, bf16, cfg, io))
+    out = FIXTURES / f"lm_seed{SEED}_moshi_mlx.safetensors"
+    save_file(recorded, str(out), metadata={"mlx": mx.__version__, "moshi_mlx": "0.3.0"})
+    print(f"mlx {mx.__version__}: all MLX fixture checks passed; moshi_mlx logits in {out.name}")
 
 
 if __name__ == "__main__":
