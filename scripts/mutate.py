@@ -146,6 +146,21 @@ MUTATIONS: list[Mutation] = [
              "return waiting > max(1, maxFrames) ? waiting - 1 : 0",
              "return waiting > max(1, maxFrames) ? waiting - 2 : 0",
              "EngineTests", "drop-oldest keeps two frames waiting instead of one"),
+    Mutation("settings-env-unchecked", "Settings", "Sources/Settings/SettingsLoader.swift",
+             "throw SettingsError.badEnvironment(variable: key.environmentVariable, key: key.path, reason: why)",
+             "_ = why",
+             "SettingsTests", "an out-of-range MOSHI_* value is accepted"),
+    Mutation("hub-checksum-ignored", "ModelHub", "Sources/ModelHub/BlobDownload.swift",
+             "if let actual = digest.finalize(), actual != digest.expected {",
+             "if let actual = digest.finalize(), actual != digest.expected, false {",
+             "ModelHubTests", "a download whose content does not match its checksum is kept"),
+    Mutation("gguf-data-alignment", "Weights", "Sources/Weights/GGUFFile.swift",
+             "let dataOffset = (header.headerEnd + alignment - 1) / alignment * alignment",
+             "let dataOffset = (header.headerEnd + 31) / 32 * 32",
+             "WeightsTests", "the GGUF data section ignores general.alignment"),
+    Mutation("jitter-start-depth", "Server", "Sources/Server/PlaybackJitterBuffer.swift",
+             "if !s.playing, s.count >= startDepth {", "if !s.playing, s.count >= 1 {",
+             "ServerTests|MoshiCLITests", "the playback jitter buffer starts before it holds its start depth"),
 ]
 
 
