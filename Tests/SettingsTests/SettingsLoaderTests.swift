@@ -88,6 +88,9 @@ import Testing
         #expect(throws: SettingsError.badEnvironment(variable: "MOSHI_RUNTIME_THREADS", key: "runtime.threads", reason: "must be of type integer, got \"lots\"")) {
             try SettingsLoader.applyEnvironment(["MOSHI_RUNTIME_THREADS": "lots"], to: &s)
         }
+        // The right type but out of range: refused like the same value in the file.
+        #expect(throws: SettingsError.self) { try SettingsLoader.applyEnvironment(["MOSHI_SERVER_PORT": "70000"], to: &s) }
+        #expect(s.source(of: SettingsCatalog.serverPort) != .environment)
     }
 
     @Test func missingExplicitFileIsAnError() {

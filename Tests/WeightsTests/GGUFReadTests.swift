@@ -75,6 +75,21 @@ import Numerics
         #expect(abs(first[191] - 19.1) < 19.1 / 127)
     }
 
+    /// Every alignment puts the data section (and each tensor) at its own multiple: a reader
+    /// that rounds to the default 32 instead reads the wrong bytes for some header lengths.
+    @Test(arguments: [16, 64, 128, 256, 4096])
+    func theDataSectionFollowsGeneralAlignment(alignment: Int) throws {
+        for nameLength in 1...6 {
+            var writer = GGUFWriter(alignment: alignment)
+            writer.add(String(repeating: "a", count: nameLength), shape: [3], floats: [1, 2, 3])
+            writer.add("b", shape: [2], floats: [4, 5])
+            let file = try parseGGUF(writer.serialized())
+            #expect(file.dataOffset % alignment == 0 && file.dataOffset > 0)
+            #expect(try file.require(String(repeating: "a", count: nameLength)).floats() == [1, 2, 3], "alignment \(alignment)")
+            #expect(try file.require("b").floats() == [4, 5], "alignment \(alignment)")
+        }
+    }
+
     @Test func customAlignmentAndVersion2() throws {
         var writer = GGUFWriter(alignment: 64)
         writer.add("a", shape: [3], floats: [1, 2, 3])
