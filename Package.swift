@@ -47,6 +47,10 @@ var targets: [Target] = [
         .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
         .product(name: "Prometheus", package: "swift-prometheus"),
     ]),
+    // The browser page `moshi serve` hands out at `/` (HTML, script, audio worklets), in the binary.
+    .target(name: "WebClient", resources: [
+        .embedInCode("Assets/index.html"), .embedInCode("Assets/client.js"), .embedInCode("Assets/worklets.js"),
+    ]),
     .target(name: "ModelHub", dependencies: [
         .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -95,11 +99,13 @@ let package = Package(
     name: "SwiftMoshi",
     platforms: [.macOS(.v15)],
     products: [.executable(name: "moshi", targets: ["moshi"])],
+    // Versions: the lowest release we built with; `from:` for 1.x and later, `.upToNextMinor` for
+    // 0.x packages (a 0.x minor may break the API). Docs/ARCHITECTURE.md, "Dependencies".
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", .upToNextMinor(from: "0.6.0")),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", .upToNextMinor(from: "0.2.0")),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
