@@ -23,7 +23,7 @@ public final class MoshiServer: Sendable {
                 logger: Logger = Logger(label: "moshi.server")) throws {
         self.configuration = configuration
         statistics = ServerStatistics(metrics: metrics)
-        context = ServerContext(configuration: configuration, factory: factory, statistics: statistics, logger: logger)
+        context = try ServerContext(configuration: configuration, factory: factory, statistics: statistics, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         let context = self.context
         let highWater = max(1024, configuration.sendQueueHighWaterBytes)

@@ -1,31 +1,38 @@
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import NIOWebSocket
 
 /// The first handler of every connection: reads the first four bytes and hands the connection
 /// to the protocol they announce: "MOSH" the framed protocol, "OggS" plain Ogg Opus, "GET " an
-/// HTTP request (Kyutai's WebSocket protocol on /api/chat). Anything else gets a framed error
-/// message and is closed.
+/// HTTP request (Kyutai's WebSocket protocol on /api/chat, the browser page at /). A TLS
+/// ClientHello (first byte 0x16) on a server with a certificate gets TLS, and the decrypted
+/// stream is sniffed again: every protocol works with or without TLS on the one port.
+/// Anything else gets a framed error message and is closed.
 final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     /// What the first bytes announce.
     enum Kind: Equatable {
-        case framed, ogg, http, unknown
+        case framed, ogg, http, tls, unknown
     }
 
     private let server: ServerContext
+    /// Whether this sniffer reads the decrypted side of a TLS connection (no TLS in TLS).
+    private let underTLS: Bool
     private var buffered: ByteBuffer?
     private var decided = false
 
-    init(server: ServerContext) {
+    init(server: ServerContext, underTLS: Bool = false) {
         self.server = server
+        self.underTLS = underTLS
     }
 
     /// The protocol that `prefix` (the first bytes, up to four) announces, or nil when more
     /// bytes are needed to tell.
     static func classify(_ prefix: [UInt8]) -> Kind? {
+        if prefix.first == 0x16 { return .tls }   // TLS handshake record (ClientHello)
         let candidates: [(Kind, [UInt8])] = [(.framed, FramedProtocol.magic), (.ogg, Array("OggS".utf8)), (.http, Array("GET ".utf8))]
         for (kind, magic) in candidates where prefix.elementsEqual(magic.prefix(prefix.count)) {
             return prefix.count >= magic.count ? kind : nil
@@ -39,7 +46,7 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         if buffered == nil { buffered = incoming } else { buffered!.writeBuffer(&incoming) }
         let prefix = Array(buffered!.readableBytesView.prefix(4))
         guard let kind = Self.classify(prefix) else { return }
-        decide(kind, context: context)
+        decide(kind == .tls && underTLS ? .unknown : kind, context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -66,6 +73,23 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
                 try context.pipeline.syncOperations.addHandler(OggConnectionHandler(server: server, channel: channel))
             case .http:
                 try WebSocketChatHandler.configureHTTP(pipeline: context.pipeline, server: server)
+            case .tls:
+                guard let tls = server.tlsContext else {
+                    server.statistics.protocolError()
+                    server.logger.info("closing a TLS connection: this server has no certificate (moshi serve --tls-cert/--tls-key or --tls-self-signed)")
+                    context.close(promise: nil)
+                    return
+                }
+                // TLS, then a fresh sniffer on the decrypted bytes; the ClientHello read so far
+                // goes in again from the head of the pipeline.
+                let ssl = NIOSSLServerHandler(context: tls)
+                try context.pipeline.syncOperations.addHandler(ssl, position: .before(self))
+                try context.pipeline.syncOperations.addHandler(ProtocolSniffer(server: server, underTLS: true), position: .after(ssl))
+                let hello = buffered
+                buffered = nil
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+                if let hello { channel.pipeline.fireChannelRead(hello) }
+                return
             case .unknown:
                 server.statistics.protocolError()
                 let bytes = Array(buffered?.readableBytesView.prefix(4) ?? [])

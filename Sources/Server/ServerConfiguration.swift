@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var eventLoopThreads: Int = 1
     /// `SO_SNDBUF` for session sockets (nil: the system's); tests make it small.
     public var socketSendBufferBytes: Int? = nil
+    /// The certificate and key for TLS on the same port (nil: plain TCP only). A client that
+    /// starts with a TLS ClientHello gets TLS; any protocol can run inside it.
+    public var tls: TLSIdentity? = nil
     /// How long a graceful shutdown waits for sessions to finish their current frame and close.
     public var drainTimeoutSeconds: Double = 5
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import NIOSSL
 import Synchronization
 
 /// What every connection of one server shares: the configuration, the conversation factory,
@@ -10,6 +11,8 @@ final class ServerContext: Sendable {
     let factory: ConversationFactory
     let statistics: ServerStatistics
     let logger: Logger
+    /// TLS for clients that ask for it (from `configuration.tls`), or nil.
+    let tlsContext: NIOSSLContext?
     private let queues: [DispatchQueue]
     private let sessions = Mutex(Table())
 
@@ -19,7 +22,8 @@ final class ServerContext: Sendable {
         var draining = false
     }
 
-    init(configuration: ServerConfiguration, factory: ConversationFactory, statistics: ServerStatistics, logger: Logger) {
+    init(configuration: ServerConfiguration, factory: ConversationFactory, statistics: ServerStatistics, logger: Logger) throws {
+        tlsContext = try configuration.tls.map { identity throws(TLSIdentityError) in try identity.makeContext() }
         self.configuration = configuration
         self.factory = factory
         self.statistics = statistics

@@ -1,0 +1,98 @@
+import AudioIO
+import Foundation
+import Testing
+@testable import Server
+
+/// TLS on the same port as the plain protocols: a self-signed certificate made at start, and
+/// each protocol inside it, driven through real TLS peers (socat's OpenSSL client, curl,
+/// openssl s_client).
+@Suite(.serialized, .timeLimit(.minutes(2))) struct TLSServerTests {
+    static let identity: TLSIdentity = try! TLSIdentity.selfSigned(names: ["localhost", "127.0.0.1"])
+
+    static func tlsServer() throws -> MoshiServer {
+        try makeTestServer { $0.tls = TLSServerTests.identity }
+    }
+
+    static func output(_ command: String) throws -> (status: Int32, text: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func selfSignedCertificateNamesTheHostsAndHasAFingerprint() throws {
+        let identity = Self.identity
+        #expect(identity.certificateChain.count == 1)
+        #expect(identity.fingerprintSHA256.count == 32 * 3 - 1 && identity.fingerprintSHA256.allSatisfy { $0.isHexDigit || $0 == ":" })
+        #expect(identity.certificatePEM.hasPrefix("-----BEGIN CERTIFICATE-----"))
+        guard OggServerTests.tool("openssl") != nil else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moshi-tls-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pem = dir.appendingPathComponent("cert.pem").path
+        try identity.certificatePEM.write(toFile: pem, atomically: true, encoding: .utf8)
+        let text = try Self.output("openssl x509 -in \(pem) -noout -fingerprint -sha256 -ext subjectAltName").text
+        #expect(text.contains(identity.fingerprintSHA256), "\(text)")
+        #expect(text.contains("DNS:localhost") && text.contains("IP Address:127.0.0.1"), "\(text)")
+    }
+
+    @Test(.enabled(if: OggServerTests.tool("openssl") != nil, "needs openssl"))
+    func theServerPresentsItsCertificate() throws {
+        let server = try Self.tlsServer()
+        defer { server.shutdown() }
+        let text = try Self.output("openssl s_client -connect 127.0.0.1:\(server.port) </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256").text
+        #expect(text.contains(Self.identity.fingerprintSHA256), "\(text)")
+    }
+
+    @Test(.enabled(if: OggServerTests.tool("socat") != nil, "needs socat"))
+    func theFramedProtocolRunsInsideTLS() throws {
+        let server = try Self.tlsServer()
+        defer { server.shutdown() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moshi-tls-framed-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // What `moshi client` would send: preamble, handshake, 0.8 s of 20 ms Opus packets.
+        var request = FramedProtocol.preamble + FramedProtocol.encode(.handshake, payload: Array("{}".utf8))
+        for packet in try TestAudio.packets(TestAudio.tone(seconds: 0.8)) { request += FramedProtocol.encode(.audio, payload: packet) }
+        let input = dir.appendingPathComponent("request.bin").path
+        let output = dir.appendingPathComponent("reply.bin").path
+        try Data(request).write(to: URL(fileURLWithPath: input))
+        #expect(try OggServerTests.shell("socat -t 10 - OPENSSL:127.0.0.1:\(server.port),verify=0 < \(input) > \(output)") == 0)
+        var decoder = FramedDecoder(maximumPayload: FramedProtocol.defaultMaximumPayload)
+        decoder.push(try [UInt8](Data(contentsOf: URL(fileURLWithPath: output))))
+        var kinds: [MessageKind] = []
+        while let message = try decoder.next() { kinds.append(message.kind) }
+        #expect(kinds.first == .handshake && kinds.last == .control, "\(kinds)")
+        #expect(kinds.filter { $0 == .audio }.count == 10, "\(kinds)")
+    }
+
+    @Test(.enabled(if: OggServerTests.tool("ffmpeg") != nil && OggServerTests.tool("socat") != nil, "needs ffmpeg and socat"))
+    func plainOggRunsInsideTLS() throws {
+        let server = try Self.tlsServer()
+        defer { server.shutdown() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moshi-tls-ogg-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let talk = dir.appendingPathComponent("talk.wav").path
+        let reply = dir.appendingPathComponent("reply.ogg").path
+        try AudioFile.write(talk, samples: TestAudio.tone(seconds: 2), sampleRate: 24000)
+        let status = try OggServerTests.shell("ffmpeg -nostdin -loglevel error -i \(talk) -c:a libopus -f ogg - | socat -t 10 - OPENSSL:127.0.0.1:\(server.port),verify=0 > \(reply)")
+        #expect(status == 0)
+        let samples = try AudioFile.decodeOggOpus(try [UInt8](Data(contentsOf: URL(fileURLWithPath: reply))))
+        #expect(samples.count >= 24 * 1920 && samples.count <= 27 * 1920, "\(samples.count) samples")
+    }
+
+    @Test func aClientHelloOnAPlainServerIsClosed() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let socket = RawSocket(fd: try FramedClient.connect(host: "127.0.0.1", port: server.port))
+        socket.send([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])
+        #expect(socket.readAll().isEmpty, "closed without a reply")
+        #expect(eventually { server.statistics.snapshot.protocolErrors == 1 })
+    }
+}
