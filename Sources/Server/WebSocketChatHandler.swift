@@ -27,7 +27,8 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
     }
 
     /// Turns the pipeline of a connection that starts with "GET " into an HTTP server that
-    /// upgrades `/api/chat` to a WebSocket and answers anything else with 404.
+    /// upgrades `/api/chat` to a WebSocket and answers anything else with the browser page
+    /// (`WebPageHandler`): its files, or 404.
     static func configureHTTP(pipeline: ChannelPipeline, server: ServerContext) throws {
         let maximum = server.configuration.maximumMessageBytes
         let upgrader = NIOWebSocketServerUpgrader(
@@ -38,7 +39,7 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
-                    let notFound = try channel.pipeline.syncOperations.context(handlerType: NotFoundHandler.self)
+                    let notFound = try channel.pipeline.syncOperations.context(handlerType: WebPageHandler.self)
                     channel.pipeline.syncOperations.removeHandler(context: notFound, promise: nil)
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maximum))
@@ -47,7 +48,7 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             })
         try pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
-        try pipeline.syncOperations.addHandler(NotFoundHandler())
+        try pipeline.syncOperations.addHandler(WebPageHandler())
     }
 
     /// The query parameters of `uri` (no percent-decoding beyond what numbers need).
@@ -166,26 +167,5 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
         context.writeAndFlush(NIOAny(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
             channel.close(promise: nil)
         }
-    }
-}
-
-/// Answers every plain HTTP request with 404 (the server has no web UI).
-final class NotFoundHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .end = unwrapInboundIn(data) else { return }
-        let body = "moshi serve: WebSocket conversations are on \(WebSocketChatHandler.path)\n"
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(body.utf8.count))
-        headers.add(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .notFound, headers: headers))), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }

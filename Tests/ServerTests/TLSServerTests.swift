@@ -87,6 +87,67 @@ import Testing
         #expect(samples.count >= 24 * 1920 && samples.count <= 27 * 1920, "\(samples.count) samples")
     }
 
+    @Test(.enabled(if: OggServerTests.tool("curl") != nil, "needs curl"))
+    func theBrowserPageIsServedOverHTTPS() throws {
+        let server = try Self.tlsServer()
+        defer { server.shutdown() }
+        let (status, page) = try Self.output("curl -sk --max-time 10 https://127.0.0.1:\(server.port)/")
+        #expect(status == 0 && page.contains("<title>SwiftMoshi</title>"), "curl exit \(status)")
+    }
+
+    /// A `wss://` client in Python's standard library (OpenSSL underneath): sends the upgrade,
+    /// waits for the 101 as RFC 6455 asks, then sends the frames in `input` and writes every
+    /// byte received (the 101 included) to `output` until the server closes.
+    static let wssClient = """
+    import socket, ssl, sys
+    port, request, frames, output = int(sys.argv[1]), open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read(), sys.argv[4]
+    context = ssl.create_default_context(); context.check_hostname = False; context.verify_mode = ssl.CERT_NONE
+    s = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=15))
+    s.sendall(request)
+    got = b""
+    while b"\\r\\n\\r\\n" not in got:
+        chunk = s.recv(65536)
+        if not chunk: break
+        got += chunk
+    s.sendall(frames)
+    while True:
+        try: chunk = s.recv(65536)
+        except (ssl.SSLError, ConnectionError, TimeoutError): break
+        if not chunk: break
+        got += chunk
+    open(output, "wb").write(got)
+    """
+
+    /// Kyutai's protocol over `wss://`: the upgrade, 2 s of Ogg Opus and a close; the reply
+    /// holds the handshake, the audio and the close.
+    @Test(.enabled(if: OggServerTests.tool("python3") != nil, "needs python3"))
+    func kyutaisWebSocketProtocolRunsInsideTLS() throws {
+        let server = try Self.tlsServer()
+        defer { server.shutdown() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moshi-wss-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var frames: [UInt8] = []
+        let ogg = try AudioFile.encodeOggOpus(TestAudio.tone(seconds: 2))
+        for offset in stride(from: 0, to: ogg.count, by: 1000) {
+            frames += WebSocketTestClient.frame(opcode: 0x2, [MessageKind.audio.rawValue] + Array(ogg[offset..<min(offset + 1000, ogg.count)]))
+        }
+        frames += WebSocketTestClient.frame(opcode: 0x8, [0x03, 0xE8])
+        let path = { (name: String) in dir.appendingPathComponent(name).path }
+        try Self.wssClient.write(toFile: path("client.py"), atomically: true, encoding: .utf8)
+        try Data(WebSocketTestClient.upgradeRequest(path: "/api/chat")).write(to: URL(fileURLWithPath: path("request.bin")))
+        try Data(frames).write(to: URL(fileURLWithPath: path("frames.bin")))
+        let run = try Self.output("python3 \(path("client.py")) \(server.port) \(path("request.bin")) \(path("frames.bin")) \(path("reply.bin"))")
+        #expect(run.status == 0)
+        let (status, replies) = WebSocketTestClient.parse(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path("reply.bin")))))
+        #expect(status.contains("101"))
+        let binary = replies.filter { $0.0 == 0x2 }.map(\.1)
+        #expect(binary.first?.first == 0, "handshake first")
+        let audio = binary.filter { $0.first == 1 }.flatMap { $0.dropFirst() }
+        #expect(try AudioFile.decodeOggOpus(Array(audio)).count > 20 * 1920)
+        #expect(replies.last?.0 == 0x8, "closed with a close frame")
+    }
+
     @Test func aClientHelloOnAPlainServerIsClosed() throws {
         let server = try makeTestServer()
         defer { server.shutdown() }

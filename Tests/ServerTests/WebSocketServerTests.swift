@@ -10,11 +10,16 @@ struct WebSocketTestClient {
 
     init(port: Int, path: String) throws {
         socket = RawSocket(fd: try FramedClient.connect(host: "127.0.0.1", port: port))
-        socket.send(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
+        socket.send(Self.upgradeRequest(path: path))
     }
 
     /// Sends one masked frame (mask key zero, so the payload is unchanged).
     func sendFrame(opcode: UInt8, _ payload: [UInt8]) {
+        socket.send(Self.frame(opcode: opcode, payload))
+    }
+
+    /// The bytes of one client frame (masked, mask key zero).
+    static func frame(opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
         var header: [UInt8] = [0x80 | opcode]
         if payload.count < 126 { header.append(0x80 | UInt8(payload.count)) } else if payload.count < 65536 {
             header += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
@@ -22,7 +27,12 @@ struct WebSocketTestClient {
             header.append(0x80 | 127)
             for i in (0..<8).reversed() { header.append(UInt8((payload.count >> (8 * i)) & 0xFF)) }
         }
-        socket.send(header + [0, 0, 0, 0] + payload)
+        return header + [0, 0, 0, 0] + payload
+    }
+
+    /// The upgrade request of `path`.
+    static func upgradeRequest(path: String) -> [UInt8] {
+        Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
     }
 
     /// Reads until the server closes; returns the HTTP status line and the frames (opcode, payload).
@@ -75,10 +85,27 @@ struct WebSocketTestClient {
         #expect(eventually { server.activeSessions == 0 })
     }
 
-    @Test func otherPathsGet404() throws {
+    /// One plain HTTP request; the whole response as text.
+    static func httpGet(port: Int, path: String) throws -> String {
+        let socket = RawSocket(fd: try FramedClient.connect(host: "127.0.0.1", port: port))
+        socket.send(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+        return String(decoding: socket.readAll(), as: UTF8.self)
+    }
+
+    @Test func theBrowserPageAndItsFilesAreServedAndOtherPathsGet404() throws {
         let server = try makeTestServer()
         defer { server.shutdown() }
-        let client = try WebSocketTestClient(port: server.port, path: "/")
+        let page = try Self.httpGet(port: server.port, path: "/?autostart=1")
+        #expect(page.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(page.contains("content-type: text/html; charset=utf-8") || page.contains("Content-Type: text/html; charset=utf-8"))
+        #expect(page.contains("<title>SwiftMoshi</title>") && page.contains("<script src=\"client.js\">"))
+        let script = try Self.httpGet(port: server.port, path: "/client.js")
+        #expect(script.hasPrefix("HTTP/1.1 200 OK") && script.contains("new AudioEncoder(") && script.contains("/api/chat"))
+        let worklets = try Self.httpGet(port: server.port, path: "/worklets.js")
+        #expect(worklets.contains("registerProcessor(\"moshi-capture\"") && worklets.contains("registerProcessor(\"moshi-playback\""))
+        #expect(try Self.httpGet(port: server.port, path: "/nope").hasPrefix("HTTP/1.1 404"))
+        // A WebSocket upgrade anywhere but /api/chat is not one: the page answers.
+        let client = try WebSocketTestClient(port: server.port, path: "/elsewhere")
         let (status, _) = WebSocketTestClient.parse(client.socket.readAll())
         #expect(status.hasPrefix("HTTP/1.1 404"))
     }
