@@ -66,7 +66,8 @@ import Testing
         #expect(ProtocolSniffer.classify(Array("OggS".utf8)) == .ogg)
         #expect(ProtocolSniffer.classify(Array("GET ".utf8)) == .http)
         #expect(ProtocolSniffer.classify(Array("MO".utf8)) == nil)
-        #expect(ProtocolSniffer.classify([0x16, 0x03]) == .unknown)
+        #expect(ProtocolSniffer.classify([0x16, 0x03]) == .tls)   // a TLS ClientHello
+        #expect(ProtocolSniffer.classify([0x17, 0x03]) == .unknown)
         #expect(ProtocolSniffer.classify(Array("MOSX".utf8)) == .unknown)
     }
 }

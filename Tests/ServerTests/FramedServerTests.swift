@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("garbage", [UInt8]([0x16, 0x03, 0x01, 0x00, 0x10]), "not the framed protocol"),
+        ("garbage", [UInt8]([0x17, 0x03, 0x01, 0x00, 0x10]), "not the framed protocol"),
         ("version", FramedProtocol.magic + [9], "unsupported protocol version 9"),
         ("oversized", FramedProtocol.preamble + [1, 0x7F, 0xFF, 0xFF, 0xFF], "exceeds the limit"),
         ("kind", FramedProtocol.preamble + FramedProtocol.encode(.handshake, payload: []) + [0x42, 0, 0, 0, 0], "unknown message kind 66"),

@@ -49,13 +49,13 @@ import Testing
         let bound = 32 << 20     // one synthetic conversation alone holds more than this
         /// `count` clients that connect, wait for the handshake (so the conversation exists),
         /// and vanish, half of them in the middle of a message. Stops early once the daemon has
-        /// grown past `bound` over `baseline` (a leak must not run the machine out of memory).
+        /// grown by a gigabyte over `baseline` (a leak must not run the machine out of memory).
         func churn(_ count: Int, baseline: Int? = nil) throws -> Int {
             for i in 0..<count {
                 let c = try FramedClient(host: "127.0.0.1", port: port, receiveTimeoutSeconds: 30)
                 _ = try c.receive()
                 if i % 2 == 0 { try? c.sendRaw(Array(FramedProtocol.encode(.audio, payload: packet).prefix(7))) }
-                if let baseline, i % 10 == 9, Self.residentBytes(of: pid) - baseline > 4 * bound { return i + 1 }
+                if let baseline, i % 10 == 9, Self.residentBytes(of: pid) - baseline > 1 << 30 { return i + 1 }
             }
             return count
         }
@@ -65,8 +65,10 @@ import Testing
         let before = Self.residentBytes(of: pid)
         try #require(before > 0, "cannot read /proc/\(pid)/statm")
         let made = try churn(200, baseline: before)
-        usleep(500_000)
-        let growth = Self.residentBytes(of: pid) - before
+        // The last conversations are freed on the daemon's compute queue after their clients
+        // left; a leak never comes back down, memory still in flight does.
+        var growth = Int.max
+        _ = eventually(15) { growth = Self.residentBytes(of: pid) - before; return growth < bound }
         #expect(process.isRunning, "moshi serve died; log:\n\(log.all)")
         #expect(made == 200 && growth < bound, "resident memory grew by \(growth >> 10) KiB over \(made) connections (\(growth / made) bytes each)")
         kill(pid, SIGTERM)
