@@ -87,8 +87,10 @@ import Testing
         session.maxSeconds = 2
         let summary = try session.run { _ in }
         #expect(summary.packetsReceived == 25 && summary.endOfStream)
-        // 400 ms late with 160 ms buffered: about 3 frames concealed (scheduling may add one or two).
-        #expect(summary.underflows >= 2 && summary.underflows <= 8, "underflows: \(summary.underflows)")
+        // 400 ms late with 160 ms buffered: about 3 frames concealed on a quiet machine; a loaded
+        // one adds some (seen: 9 with two builds running), so the bound only catches a buffer
+        // that never refills. What was played is checked exactly below.
+        #expect(summary.underflows >= 2 && summary.underflows <= 16, "underflows: \(summary.underflows)")
         #expect(summary.dropped == 0)
         let played = try ClientTestSupport.readRaw(setup.speaker)
         #expect(played.count == summary.framesWritten * 1920)
