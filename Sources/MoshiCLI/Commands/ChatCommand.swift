@@ -79,7 +79,7 @@ struct ChatCommand: ParsableCommand {
                                         textDecoder: conversation.textDecoder, describe: conversation.describe)
         display.note("listening on \(loop.source.description), speaking on \(loop.sink.description)"
                      + (record.map { ", recording to \($0)" } ?? "") + "; Ctrl-C ends")
-        let interrupts = InterruptStopper { _ in loop.requestStop() }
+        let interrupts = try SignalWatcher([SIGINT, SIGTERM]) { _ in loop.requestStop() }
         let report = try loop.run { display.show($0) }
         interrupts.cancel()
         display.finish()

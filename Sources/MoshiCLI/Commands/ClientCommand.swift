@@ -112,9 +112,10 @@ struct ClientCommand: ParsableCommand {
             }
             session.alsaConfiguration = try ALSAConfiguration(text: text)
         }
-        InterruptFlag.install()
-        defer { InterruptFlag.uninstall() }
-        let summary = try session.run(shouldStop: { InterruptFlag.isSet }) { piece in
+        let interrupted = StopRequest()
+        let signals = try SignalWatcher([SIGINT, SIGTERM]) { _ in interrupted.request() }
+        defer { signals.cancel() }
+        let summary = try session.run(shouldStop: { interrupted.isRequested }) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))
         }
         FileHandle.standardOutput.write(Data("\n".utf8))

@@ -91,7 +91,7 @@ struct ProfileCommand: ParsableCommand {
                                  textDecoder: conversation.textDecoder, processorDescription: conversation.describe)
         let pacing = fast ? "as fast as possible" : "in real time"
         Self.say("profiling \(source.description) \(pacing)\(frames.map { ", \($0) frames" } ?? "")\(mic ? "; Ctrl-C ends" : "")")
-        let interrupts = InterruptStopper { _ in loop.requestStop() }
+        let interrupts = try SignalWatcher([SIGINT, SIGTERM]) { _ in loop.requestStop() }
         var result = try loop.run()
         interrupts.cancel()
         if let note = Self.weightsNote(model) { result.notes.append(note) }

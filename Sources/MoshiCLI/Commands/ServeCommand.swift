@@ -46,45 +46,37 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let settings = try global.loadSettings()
         let logger = Logger(label: "moshi.serve")
-        // Signals are handled from the start: a handler (on whatever thread the kernel picks)
-        // writes the signal number to a pipe, and one thread reads it. During loading a signal
-        // ends the process (status 0); once the server runs it drains it.
+        // Signals are handled from the start (SignalWatcher). During loading SIGTERM or SIGINT
+        // ends the process (status 0); once the server runs it drains it; a second one exits at once.
         let running = RunningServer()
         let done = DispatchSemaphore(value: 0)
         let daemon = DaemonStatus(initialState: .loading)
         let notifier = SystemdNotifier()
         let metrics = ServerMetrics()
-        let readEnd = try SignalPipe.install([SIGTERM, SIGINT, SIGHUP])
         let configPath = global.config
-        let waiter = Thread {
-            while true {
-                var number: UInt8 = 0
-                let got = read(readEnd, &number, 1)
-                if got < 0 && errno == EINTR { continue }
-                if Int32(number) == SIGHUP {
-                    // Nothing is reopened (logs go to stderr, the journal's); the config file is
-                    // read again to check it and to report what a restart would change.
-                    do {
-                        let fresh = try SettingsLoader.load(configPath: configPath, environment: ProcessInfo.processInfo.environment)
-                        logger.notice("SIGHUP: configuration re-read and valid (log level \(fresh[SettingsCatalog.logLevel]), max_sessions \(fresh[SettingsCatalog.serverMaxSessions])); changes take effect at restart")
-                    } catch {
-                        logger.error("SIGHUP: the configuration no longer loads: \(error); still running with the old one")
-                    }
-                    continue
+        let signals = try SignalWatcher([SIGTERM, SIGINT, SIGHUP]) { number in
+            if number == SIGHUP {
+                // Nothing is reopened (logs go to stderr, the journal's); the config file is
+                // read again to check it and to report what a restart would change.
+                do {
+                    let fresh = try SettingsLoader.load(configPath: configPath, environment: ProcessInfo.processInfo.environment)
+                    logger.notice("SIGHUP: configuration re-read and valid (log level \(fresh[SettingsCatalog.logLevel]), max_sessions \(fresh[SettingsCatalog.serverMaxSessions])); changes take effect at restart")
+                } catch {
+                    logger.error("SIGHUP: the configuration no longer loads: \(error); still running with the old one")
                 }
-                _ = daemon.transition(to: .draining)
-                _ = try? notifier.stopping(status: "draining")
-                guard let server = running.server.withLock({ $0 }) else {
-                    logger.info("signal \(number) while loading: exiting")
-                    Foundation.exit(0)
-                }
-                logger.info("signal \(number): draining \(server.activeSessions) session(s)")
-                server.shutdown()
-                done.signal()
                 return
             }
+            _ = daemon.transition(to: .draining)
+            _ = try? notifier.stopping(status: "draining")
+            guard let server = running.server.withLock({ $0 }) else {
+                logger.info("signal \(number) while loading: exiting")
+                Foundation.exit(0)
+            }
+            logger.info("signal \(number): draining \(server.activeSessions) session(s)")
+            server.shutdown()
+            done.signal()
         }
-        waiter.start()
+        defer { signals.cancel() }
         // /healthz (503 while loading) and /metrics, up before the model so a supervisor sees progress.
         let metricsPort = settings[SettingsCatalog.serverMetricsPort]
         var health: HealthServer?
@@ -148,33 +140,4 @@ struct ServeCommand: ParsableCommand {
 /// The server once it runs, for the signal handlers.
 private final class RunningServer: Sendable {
     let server = Mutex<MoshiServer?>(nil)
-}
-
-/// Turns signals into bytes on a pipe (the self-pipe trick): the handler only calls `write`.
-private enum SignalPipe {
-    nonisolated(unsafe) static var writeEnd: Int32 = -1
-
-    /// Installs the handler for `signals`; returns the pipe's read end.
-    static func install(_ signals: [Int32]) throws -> Int32 {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw ValidationError("cannot create the signal pipe: \(String(cString: strerror(errno)))") }
-        writeEnd = fds[1]
-        for number in signals {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { number in
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(SignalPipe.writeEnd, &byte, 1)
-            }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = SA_RESTART
-            sigaction(number, &action, nil)
-        }
-        // A supervisor may start us with these signals blocked (a child inherits the mask of the
-        // thread that spawned it): unblock them so SIGTERM always reaches the handler.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for number in signals { sigaddset(&unblock, number) }
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        return fds[0]
-    }
 }
