@@ -10,7 +10,8 @@ final class ServerContext: Sendable {
     let factory: ConversationFactory
     let statistics: ServerStatistics
     let logger: Logger
-    private let queues: [DispatchQueue]
+    /// The serial compute queues sessions take turns on.
+    let queues: [DispatchQueue]
     private let sessions = Mutex(Table())
 
     private struct Table {
