@@ -21,3 +21,30 @@ public struct ServerConversation: @unchecked Sendable {
         self.textDecoder = textDecoder
     }
 }
+
+extension ConversationFactory {
+    /// Runs `frames` silent frames through a fresh conversation (processor and text decoder),
+    /// as a session would, then drops it: the weights are read (paged in from their mapped
+    /// files), the kernels' code and the allocator are warm before the first client. Returns
+    /// the frames the model ran. Call it before reporting ready.
+    @discardableResult
+    public func warmUp(frames: Int) throws -> Int {
+        guard frames > 0 else { return 0 }
+        let conversation = try makeConversation(options: SessionOptions())
+        let processor = conversation.processor
+        processor.reset()
+        conversation.textDecoder?.reset()
+        let silence = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
+        var output = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
+        var stages = [UInt64](repeating: 0, count: max(1, processor.stageNames.count))
+        for _ in 0..<frames {
+            let result = silence.withUnsafeBufferPointer { input in
+                output.withUnsafeMutableBufferPointer { out in
+                    stages.withUnsafeMutableBufferPointer { processor.process(input.baseAddress!, output: out.baseAddress!, stageNanoseconds: $0.baseAddress!) }
+                }
+            }
+            if let token = result.textToken { _ = conversation.textDecoder?.decode(token) }
+        }
+        return frames
+    }
+}

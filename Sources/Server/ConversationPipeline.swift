@@ -17,8 +17,10 @@ public enum AudioContainer: Sendable {
 enum PipelineEvent: Sendable {
     /// The conversation exists; audio may flow.
     case ready
-    /// Outgoing audio: one Opus packet (80 ms), or Ogg pages.
-    case audio([UInt8])
+    /// Outgoing audio: one Opus packet (80 ms), or Ogg pages. `arrivedAt` is when the input
+    /// that completed its frame reached the event loop (monotonic ns; 0 for the stream's
+    /// headers and end), for the reply-lag histogram.
+    case audio([UInt8], arrivedAt: UInt64)
     /// A piece of the model's transcript.
     case text(String)
     /// The session cannot go on; the reason is for the client.
@@ -56,12 +58,15 @@ final class ConversationPipeline: @unchecked Sendable {
     private var frameOut = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
     private var packet = [UInt8](repeating: 0, count: OpusEncoder.maximumPacketSize)
     private var stages: [UInt64] = []
+    private var budget: InputBudget
 
     /// Ogg input that shows no OpusHead within this many bytes is refused.
     static let oggSearchLimit = 64 * 1024
 
     init(factory: ConversationFactory, options: SessionOptions, input: AudioContainer, output: AudioContainer,
-         queue: DispatchQueue, statistics: ServerStatistics, events: @escaping @Sendable (PipelineEvent) -> Void) {
+         queue: DispatchQueue, statistics: ServerStatistics, inputAheadSeconds: Double,
+         events: @escaping @Sendable (PipelineEvent) -> Void) {
+        budget = InputBudget(aheadSamples: Int(inputAheadSeconds * Double(FrameTiming.sampleRate)))
         self.factory = factory
         self.options = options
         self.input = input
@@ -85,7 +90,7 @@ final class ConversationPipeline: @unchecked Sendable {
                 self.encoder = encoder
                 switch input {
                 case .opusPackets: opusDecoder = try OpusDecoder(sampleRate: FrameTiming.sampleRate, channelCount: 1)
-                case .ogg: oggDecoder = OggOpusDecoder(maximumPacketSize: 8192)
+                case .ogg: oggDecoder = OggOpusDecoder(maximumPacketSize: 8192, dropsPreSkip: false)
                 }
                 if output == .ogg {
                     oggWriter = try OggOpusWriter(head: OpusHead(preSkip: encoder.preSkip48k, inputSampleRate: FrameTiming.sampleRate),
@@ -99,18 +104,30 @@ final class ConversationPipeline: @unchecked Sendable {
         }
     }
 
-    /// Incoming audio: one Opus packet, or a piece of an Ogg stream.
-    func push(_ bytes: [UInt8]) {
+    /// Incoming audio: one Opus packet, or a piece of an Ogg stream, which reached the event
+    /// loop at `arrivedAt` (monotonic ns).
+    func push(_ bytes: [UInt8], arrivedAt: UInt64) {
         queue.async { [self] in
             defer { events(.consumed) }
             guard !closed, !failed, conversation != nil else { return }
-            let started = Self.now()
             switch input {
-            case .opusPackets: decodePacket(bytes)
-            case .ogg: decodeOgg(bytes)
+            case .opusPackets:
+                let started = Self.now()
+                decodePacket(bytes)
+                statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
+                runFrames(arrivedAt: arrivedAt)
+            case .ogg:
+                // Packet by packet, each frame run as soon as it is whole: the decoded audio
+                // waiting here never exceeds a frame and a packet, whatever the message holds.
+                oggDecoder?.push(bytes)
+                while !failed {
+                    let started = Self.now()
+                    guard decodeNextOggPacket() else { break }
+                    statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
+                    runFrames(arrivedAt: arrivedAt)
+                }
+                noteOggBytesWithoutHead(bytes.count)
             }
-            statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
-            runFrames()
         }
     }
 
@@ -131,7 +148,7 @@ final class ConversationPipeline: @unchecked Sendable {
             }
             if !concealed { pending.append(contentsOf: repeatElement(0, count: n)) }
             statistics.addConcealedFrame()
-            runFrames()
+            runFrames(arrivedAt: 0)
         }
     }
 
@@ -143,11 +160,11 @@ final class ConversationPipeline: @unchecked Sendable {
             if !failed, conversation != nil {
                 let n = FrameTiming.samplesPerFrame
                 if pending.count % n != 0 { pending.append(contentsOf: repeatElement(0, count: n - pending.count % n)) }
-                runFrames()
+                runFrames(arrivedAt: 0)
                 if let oggWriter {
                     var bytes: [UInt8] = []
                     try? oggWriter.finish(to: &bytes)
-                    if !bytes.isEmpty { events(.audio(bytes)) }
+                    if !bytes.isEmpty { events(.audio(bytes, arrivedAt: 0)) }
                 }
             }
             events(.finished)
@@ -183,6 +200,7 @@ final class ConversationPipeline: @unchecked Sendable {
                     guard duration <= pcm.count else {
                         throw OpusError(call: "opus_packet_get_nb_samples", badArgument: "a packet of \(duration) samples is longer than 120 ms")
                     }
+                    guard admit(samples: duration) else { return 0 }
                     let got = try opusDecoder.decode(data, into: pcm)
                     pending.append(contentsOf: pcm[0..<got])
                     return got
@@ -192,22 +210,36 @@ final class ConversationPipeline: @unchecked Sendable {
         if case .failure(let error) = result { fail("audio payload is not an Opus packet: \(error.message)") }
     }
 
-    private func decodeOgg(_ bytes: [UInt8]) {
-        guard let oggDecoder else { return }
-        oggDecoder.push(bytes)
+    /// Decodes one Ogg packet into `pending`; false when no complete packet is buffered (or the
+    /// session failed).
+    private func decodeNextOggPacket() -> Bool {
+        guard let oggDecoder else { return false }
         do {
-            try oggDecoder.decodeAvailable(appendingTo: &pending)
+            guard let got = try oggDecoder.decodeNextPacket(appendingTo: &pending) else { return false }
+            return admit(samples: got)
         } catch {
             fail(error.description)
-            return
-        }
-        if oggDecoder.reader.head == nil {
-            oggBytesWithoutHead += bytes.count
-            if oggBytesWithoutHead > Self.oggSearchLimit { fail("no Ogg Opus stream in the first \(Self.oggSearchLimit) bytes") }
+            return false
         }
     }
 
-    private func runFrames() {
+    private func noteOggBytesWithoutHead(_ count: Int) {
+        guard let oggDecoder, oggDecoder.reader.head == nil, !failed else { return }
+        oggBytesWithoutHead += count
+        if oggBytesWithoutHead > Self.oggSearchLimit { fail("no Ogg Opus stream in the first \(Self.oggSearchLimit) bytes") }
+    }
+
+    /// Counts `samples` of client audio against the real-time budget; fails the session (and
+    /// returns false) when the client is further ahead of real time than allowed.
+    private func admit(samples: Int) -> Bool {
+        guard budget.admit(samples: samples, now: Self.now()) else {
+            fail("input runs more than \(budget.aheadSamples * 1000 / FrameTiming.sampleRate) ms ahead of real time: send audio at the pace it was recorded")
+            return false
+        }
+        return true
+    }
+
+    private func runFrames(arrivedAt: UInt64) {
         guard let conversation, let encoder else { return }
         let n = FrameTiming.samplesPerFrame
         var used = 0
@@ -228,7 +260,7 @@ final class ConversationPipeline: @unchecked Sendable {
             }
             let computed = Self.now()
             stages.withUnsafeBufferPointer { statistics.addFrame(computeNanoseconds: computed - computeStart, stages: $0.baseAddress!) }
-            if result.producedAudio { emitAudio(encoder) }
+            if result.producedAudio { emitAudio(encoder, arrivedAt: arrivedAt) }
             if let token = result.textToken, let decoder = conversation.textDecoder {
                 let piece = decoder.decode(token)
                 if !piece.isEmpty { events(.text(piece)) }
@@ -238,7 +270,7 @@ final class ConversationPipeline: @unchecked Sendable {
         if used > 0 { pending.removeFirst(used) }
     }
 
-    private func emitAudio(_ encoder: OpusEncoder) {
+    private func emitAudio(_ encoder: OpusEncoder, arrivedAt: UInt64) {
         let count: Int
         do {
             count = try frameOut.withUnsafeBufferPointer { (pcm) throws(OpusError) -> Int in
@@ -259,9 +291,9 @@ final class ConversationPipeline: @unchecked Sendable {
                 fail("cannot write the reply's Ogg page: \(error)")
                 return
             }
-            events(.audio(bytes))
+            events(.audio(bytes, arrivedAt: arrivedAt))
         } else {
-            events(.audio(Array(packet[0..<count])))
+            events(.audio(Array(packet[0..<count]), arrivedAt: arrivedAt))
         }
     }
 
@@ -269,5 +301,30 @@ final class ConversationPipeline: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// How far ahead of real time a client's audio may run: from the first audio on, the audio
+/// received may exceed the time elapsed by at most `aheadSamples`. A client sending faster
+/// (a file at full speed, or a few bytes of Opus claiming minutes of audio) is refused instead
+/// of queued, so it cannot take the compute queue from the other sessions.
+struct InputBudget {
+    /// The allowance, in samples at 24 kHz.
+    let aheadSamples: Int
+    private var startNanoseconds: UInt64?
+    private var received = 0
+
+    init(aheadSamples: Int) { self.aheadSamples = max(0, aheadSamples) }
+
+    /// Counts `samples` received at `now` (monotonic ns); false when they put the client more
+    /// than `aheadSamples` ahead of real time.
+    mutating func admit(samples: Int, now: UInt64) -> Bool {
+        guard samples > 0 else { return true }
+        let start = startNanoseconds ?? now
+        startNanoseconds = start
+        let elapsed = Int((now &- start) / 1_000) * FrameTiming.sampleRate / 1_000_000
+        guard received + samples - elapsed <= aheadSamples else { return false }
+        received += samples
+        return true
     }
 }

@@ -16,6 +16,7 @@ public final class MoshiServer: Sendable {
     private let context: ServerContext
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
+    private let liveness = LivenessProbe()
 
     /// Binds and starts accepting. Throws when the address cannot be bound.
     /// - Parameter metrics: where the Prometheus counters go (shared with a `HealthServer`).
@@ -59,6 +60,17 @@ public final class MoshiServer: Sendable {
 
     /// Sessions open now.
     public var activeSessions: Int { context.activeSessions }
+
+    /// The watchdog's question: did every event loop and every compute queue run the probe
+    /// posted at the previous call? Then a new probe is posted to each and the answer is true.
+    /// While any is still outstanding (a loop or a compute path stuck since the previous call)
+    /// the answer is false and no new probe is posted. What clients do (silent, slow, none at
+    /// all) does not change the answer. The first call is always true.
+    public func answersLivenessProbe() -> Bool {
+        var loops: [any EventLoop] = []
+        for loop in group.makeIterator() { loops.append(loop) }
+        return liveness.check(loops: loops, queues: context.queues)
+    }
 
     /// Stops accepting, asks every session to finish its current frame, send the end of its
     /// stream and close, waits up to `configuration.drainTimeoutSeconds`, then closes what is

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     /// Input items (packets or Ogg chunks) queued for the compute queue before the server stops
     /// reading from the socket (TCP back-pressure on a client sending faster than real time).
     public var maximumInputBacklog: Int = 16
+    /// How far a client's audio may run ahead of real time (seconds): from its first audio on,
+    /// audio received beyond the time elapsed plus this is refused with an error and the
+    /// connection closed, never queued.
+    public var maximumInputAheadSeconds: Double = 2
     /// With no input audio for this long after audio started, the server conceals the missing
     /// frames (Opus PLC) so the conversation keeps its pace (milliseconds; 0 disables).
     public var jitterAllowanceMilliseconds: Int = 240

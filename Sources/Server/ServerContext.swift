@@ -13,7 +13,8 @@ final class ServerContext: Sendable {
     let logger: Logger
     /// TLS for clients that ask for it (from `configuration.tls`), or nil.
     let tlsContext: NIOSSLContext?
-    private let queues: [DispatchQueue]
+    /// The serial compute queues sessions take turns on.
+    let queues: [DispatchQueue]
     private let sessions = Mutex(Table())
 
     private struct Table {

@@ -53,6 +53,8 @@ public final class ServerStatistics: Sendable {
         update { $0.codecNanoseconds += ns }
         (incoming ? metrics.networkIn : metrics.networkOut).record(nanoseconds: ns)
     }
+    /// A reply's audio was handed to the socket `lagNanoseconds` after the input that completed its frame arrived.
+    func replied(lagNanoseconds: UInt64) { metrics.replyLag.record(nanoseconds: lagNanoseconds) }
     func received(_ bytes: Int) { update { $0.bytesIn += bytes }; metrics.bytesReceived(bytes) }
     func sent(_ bytes: Int) { update { $0.bytesOut += bytes }; metrics.bytesSent(bytes) }
     func protocolError() { update { $0.protocolErrors += 1 }; metrics.protocolError() }

@@ -45,7 +45,7 @@ final class SessionCore {
         let bound = NIOLoopBound(self, eventLoop: loop)
         let pipeline = ConversationPipeline(
             factory: server.factory, options: options, input: input, output: output, queue: slot.queue,
-            statistics: server.statistics, events: { event in loop.execute { bound.value.handle(event) } })
+            statistics: server.statistics, inputAheadSeconds: server.configuration.maximumInputAheadSeconds, events: { event in loop.execute { bound.value.handle(event) } })
         self.pipeline = pipeline
         pipeline.start()
         // Concealment is for the framed protocol, whose client sends one packet per 20-80 ms.
@@ -63,9 +63,10 @@ final class SessionCore {
     /// Incoming audio for the pipeline.
     func pushAudio(_ bytes: [UInt8]) {
         guard let pipeline, !finishing else { return }
-        lastAudio = .now()
+        let now = NIODeadline.now()
+        lastAudio = now
         inFlight += 1
-        pipeline.push(bytes)
+        pipeline.push(bytes, arrivedAt: now.uptimeNanoseconds)
     }
 
     /// Whether the handler may ask the socket for more bytes now; if not, `resumeRead` is
@@ -143,7 +144,9 @@ final class SessionCore {
         case .ready:
             ready = true
             onReady()
-        case .audio(let bytes): sendAudio(bytes)
+        case .audio(let bytes, let arrivedAt):
+            sendAudio(bytes)
+            if arrivedAt > 0 { server.statistics.replied(lagNanoseconds: NIODeadline.now().uptimeNanoseconds &- arrivedAt) }
         case .text(let text): sendText(text)
         case .failed(let reason): onFailed(reason)
         case .consumed:

@@ -107,7 +107,9 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             default: break  // Kyutai's servers ignore the other kinds from a client.
             }
         case .connectionClose:
-            core.finishInput()
+            // RFC 6455 5.5.1: after a Close, no more data frames. Answer with a Close and stop;
+            // a client that wants every reply waits for them before it closes.
+            closeSocket(code: .normalClosure)
         case .ping:
             var pong = frame.unmaskedData
             let data = pong.readSlice(length: pong.readableBytes) ?? context.channel.allocator.buffer(capacity: 0)

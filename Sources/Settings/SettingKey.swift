@@ -21,6 +21,9 @@ public struct SettingKey<Value: SettingValue>: Sendable {
 
     /// `section.name`.
     public var path: String { "\(section).\(name)" }
+    /// Why `value` is invalid for this key ("must be between 0 and 86400"), or nil when it is
+    /// fine: command-line options check their values with this, as config values are checked.
+    public func problem(with value: Value) -> String? { check(value) }
     /// `MOSHI_SECTION_NAME`.
     public var environmentVariable: String { "MOSHI_\(section.uppercased())_\(name.uppercased())" }
 

@@ -28,7 +28,7 @@ public enum SettingsCatalog {
         check: { ["f32", "f16", "bf16"].contains($0) ? nil : "must be \"f32\", \"f16\" or \"bf16\"" })
     public static let mimiCodebooks = SettingKey<Int>(
         "model", "mimi_codebooks", default: 8,
-        help: "Mimi codebooks used per frame (1 semantic + acoustic); Moshi 7B uses 8.",
+        help: "Mimi codebooks per frame (1 semantic + acoustic) for `moshi codec encode` and `roundtrip` when --codebooks is not given; a conversation always uses its language model's count (8 for Moshi 7B).",
         check: { (1...32).contains($0) ? nil : "must be between 1 and 32" })
 
     // MARK: [server]
@@ -51,8 +51,19 @@ public enum SettingsCatalog {
 
     public static let serverMetricsPort = SettingKey<Int>(
         "server", "metrics_port", default: 9898,
-        help: "HTTP port for /healthz and /metrics (Prometheus), on server.host; 0 turns the endpoint off.",
+        help: "HTTP port for /healthz and /metrics (Prometheus), on server.metrics_host; 0 turns the endpoint off.",
         check: { (0...65535).contains($0) ? nil : "must be between 0 and 65535" })
+    public static let serverMetricsHost = SettingKey<String>(
+        "server", "metrics_host", default: "127.0.0.1",
+        help: "Address of the /healthz and /metrics endpoint; separate from server.host, so opening the daemon to the network does not expose its metrics.",
+        check: { $0.isEmpty ? "must not be empty" : nil })
+    public static let serverLockWeights = SettingKey<Bool>(
+        "server", "lock_weights", default: false,
+        help: "Lock the mapped weights in RAM (mlockall) after loading, so they are never paged out; needs LimitMEMLOCK=infinity (or CAP_IPC_LOCK).")
+    public static let serverWarmupFrames = SettingKey<Int>(
+        "server", "warmup_frames", default: 4,
+        help: "Silent frames run through a conversation before the daemon reports ready (they fault the weights in); 0 skips the warm-up.",
+        check: { (0...1000).contains($0) ? nil : "must be between 0 and 1000" })
     public static let latePolicy = SettingKey<String>(
         "engine", "late_policy", default: "drop-oldest:2",
         help: "When compute falls behind the 80 ms frame: \"drop-oldest:N\" keeps the newest N waiting frames (stay live), \"grow-latency:N\" lets up to N frames queue before dropping (Docs/LATENCY.md).",
@@ -73,6 +84,7 @@ public enum SettingsCatalog {
         modelDirectory.erased, hfRepo.erased, kvCachePrecision.erased, mimiCodebooks.erased,
         latePolicy.erased,
         serverHost.erased, serverPort.erased, serverMaxSessions.erased, serverIdleTimeout.erased, serverMetricsPort.erased,
+        serverMetricsHost.erased, serverLockWeights.erased, serverWarmupFrames.erased,
     ]
 
     /// The sections, in order of first appearance.

@@ -200,4 +200,37 @@ import Testing
         vorbis[pages[0].byteRange.lowerBound + 27 + 1] = UInt8(ascii: "V")  // "OVusHead", CRC now wrong too
         #expect(throws: OggOpusError.noOpusStream) { _ = try AudioFile.decodeOggOpus(vorbis) }
     }
+
+    /// Decoding a long stream into one array grows it geometrically (a few reallocations), not
+    /// by exactly one packet each time (which made decoding quadratic in the stream's length).
+    @Test func decodedOutputGrowsGeometrically() throws {
+        let (packets, _) = try Self.packets(400)
+        let decoder = OggOpusDecoder()
+        decoder.push(try Self.stream(packets))
+        var output: [Float] = []
+        var capacity = output.capacity
+        var reallocations = 0
+        while let _ = try decoder.decodeNextPacket(appendingTo: &output) {
+            if output.capacity != capacity { reallocations += 1; capacity = output.capacity }
+        }
+        #expect(output.count > 399 * 480 - 200)
+        #expect(reallocations < 30)
+    }
+
+    /// A live reader keeps the pre-skip as audio: the first packet's samples all come out.
+    @Test func preSkipCanBeKeptAsAudio() throws {
+        let (packets, _) = try Self.packets(3)
+        let bytes = try Self.stream(packets, lastIsEnd: false)
+        let files = OggOpusDecoder()
+        files.push(bytes)
+        var dropped: [Float] = []
+        try files.decodeAvailable(appendingTo: &dropped)
+        let live = OggOpusDecoder(dropsPreSkip: false)
+        live.push(bytes)
+        var kept: [Float] = []
+        #expect(try live.decodeNextPacket(appendingTo: &kept) == 480)  // one packet, whole
+        try live.decodeAvailable(appendingTo: &kept)
+        #expect(kept.count == 3 * 480)
+        #expect(dropped.count == 3 * 480 - 156)
+    }
 }

@@ -71,6 +71,7 @@ func makeTestServer(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) th
     config.port = 0
     config.maximumSessions = 4
     config.idleTimeoutSeconds = 10
+    config.maximumInputAheadSeconds = 60  // most tests send their whole input at once
     adjust(&config)
     return try MoshiServer(configuration: config, factory: EchoFactory())
 }

@@ -22,7 +22,16 @@ public final class OggOpusDecoder {
     private var preSkip48k: Int64 = 0
     private var scratch: [Float]             // one packet of interleaved PCM: 120 ms stereo at 24 kHz
 
-    public init(maximumPacketSize: Int = 65536) {
+    /// Whether the OpusHead's pre-skip is dropped at the start of each stream.
+    public let dropsPreSkip: Bool
+
+    /// - Parameter dropsPreSkip: true for files (the decoded audio then lines up with what was
+    ///   encoded). A live server passes false: the pre-skip is then audio like the rest, and a
+    ///   frame is complete as soon as its packets arrived. Kyutai's clients write a pre-skip of
+    ///   3840 (80 ms): honouring it would hold every frame back until the next page, a whole
+    ///   frame of added reply latency. Kyutai's servers do not honour it either.
+    public init(maximumPacketSize: Int = 65536, dropsPreSkip: Bool = true) {
+        self.dropsPreSkip = dropsPreSkip
         reader = OggOpusReader(maximumPacketSize: maximumPacketSize)
         scratch = [Float](repeating: 0, count: 2 * Self.sampleRate * 120 / 1000)
     }
@@ -42,6 +51,17 @@ public final class OggOpusDecoder {
         while let packet = reader.nextPacket() {
             try decode(packet, appendingTo: &output)
         }
+        return output.count - before
+    }
+
+    /// Decodes the next complete packet, if any, and appends its PCM to `output`. Returns the
+    /// samples appended (possibly 0: a header, a pre-skipped or corrupt packet), or nil when no
+    /// complete packet is buffered. A live reader calls this packet by packet, so it never holds
+    /// more decoded audio than it is ready to use.
+    public func decodeNextPacket(appendingTo output: inout [Float]) throws(OggOpusError) -> Int? {
+        guard let packet = reader.nextPacket() else { return nil }
+        let before = output.count
+        try decode(packet, appendingTo: &output)
         return output.count - before
     }
 
@@ -81,11 +101,12 @@ public final class OggOpusDecoder {
         }
         var last = frames
         if let endGranule {
-            let allowed = max(0, (endGranule - preSkip48k) / 2) - emitted
+            let allowed = max(0, (endGranule - (dropsPreSkip ? preSkip48k : 0)) / 2) - emitted
             last = first + Int(max(0, min(Int64(last - first), allowed)))
         }
         guard last > first else { return }
-        output.reserveCapacity(output.count + last - first)
+        // No exact `reserveCapacity` here: `append` grows the array geometrically, so a stream
+        // decoded packet after packet costs linear time (an exact reserve per packet made it quadratic).
         for frame in first..<last {
             var sum: Float = 0
             for channel in 0..<channels { sum += pcm[frame * channels + channel] }
@@ -105,7 +126,7 @@ public final class OggOpusDecoder {
             throw .unsupportedChannelMapping(family: head.mappingFamily, channelCount: head.channelCount)
         }
         preSkip48k = Int64(head.preSkip)
-        preSkipRemaining = (head.preSkip + 1) / 2
+        preSkipRemaining = dropsPreSkip ? (head.preSkip + 1) / 2 : 0
         emitted = 0
         gain = head.outputGainFactor
     }

@@ -50,6 +50,7 @@ struct ChatCommand: ParsableCommand {
 
     func validate() throws {
         if let duration { guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be in (0, 86400] seconds") } }
+        if let record, (try? AudioFileKind(path: record)) != .wav { throw ValidationError("--record \(record): the recording is streamed as WAV; name it .wav") }
     }
 
     func run() throws {

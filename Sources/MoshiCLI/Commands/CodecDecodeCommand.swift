@@ -13,11 +13,15 @@ struct CodecDecodeCommand: ParsableCommand {
     @Argument(help: "Codes file (.npy).")
     var input: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Output WAV file.", valueName: "OUT.wav"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output audio: .wav, or .ogg/.opus for Ogg Opus (chosen by the extension).", valueName: "OUT.wav"))
     var output: String
 
-    @Option(help: "Sample format of the WAV file: s16 or f32.")
+    @Option(help: "Sample format of a WAV output: s16 or f32.")
     var sampleFormat: CodecSampleFormat = .s16
+
+    func validate() throws {
+        try CodecStreaming.checkOutputExtension(output)
+    }
 
     func run() throws {
         let bytes: Data
@@ -36,7 +40,7 @@ struct CodecDecodeCommand: ParsableCommand {
         do { audio = try CodecStreaming.decode(codes, decoder: decoder) } catch {
             throw CodecError("\(input): \(error)")
         }
-        try CodecStreaming.writeWAV(audio, to: output, format: sampleFormat)
+        try CodecStreaming.writeAudio(audio, to: output, format: sampleFormat)
         print("\(input): \(codes.frames) frames x \(codes.codebooks) codebooks -> \(audio.count) samples at 24 kHz -> \(output)")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Mimi
+import Settings
 
 /// `moshi codec encode IN.wav -o CODES.npy`: audio to Mimi codes.
 struct CodecEncodeCommand: ParsableCommand {
@@ -10,8 +11,8 @@ struct CodecEncodeCommand: ParsableCommand {
 
     @OptionGroup var weights: CodecWeightsOptions
 
-    @Option(help: "Codebooks per frame (1 semantic + N-1 acoustic, up to 32).")
-    var codebooks = 8
+    @Option(help: "Codebooks per frame (1 semantic + N-1 acoustic, up to 32). Default: model.mimi_codebooks (8).")
+    var codebooks: Int?
 
     @Argument(help: "Input audio (WAV at any rate and channel count; .ogg/.opus also read).")
     var input: String
@@ -20,12 +21,12 @@ struct CodecEncodeCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        guard (1...32).contains(codebooks) else { throw ValidationError("--codebooks must be between 1 and 32") }
+        if let codebooks, let problem = SettingsCatalog.mimiCodebooks.problem(with: codebooks) { throw ValidationError("--codebooks \(codebooks): \(problem)") }
     }
 
     func run() throws {
         let audio = try CodecStreaming.readAudio(input)
-        let encoder = MimiEncoder(weights: try weights.load(codebooks: codebooks))
+        let encoder = MimiEncoder(weights: try weights.load(codebooks: codebooks ?? weights.global.loadSettings()[SettingsCatalog.mimiCodebooks]))
         let codes = CodecStreaming.encode(audio, encoder: encoder)
         do {
             try Data(codes.npyBytes()).write(to: URL(fileURLWithPath: output))

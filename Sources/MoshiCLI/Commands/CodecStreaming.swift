@@ -1,3 +1,4 @@
+import ArgumentParser
 import AudioIO
 import Foundation
 import Mimi
@@ -45,13 +46,25 @@ enum CodecStreaming {
     }
 
     /// Writes 24 kHz mono `audio` as WAV (16-bit or 32-bit float).
-    static func writeWAV(_ audio: [Float], to path: String, format: CodecSampleFormat) throws {
+    /// Writes 24 kHz mono audio in the format `path`'s extension names: WAV (`.wav`, in
+    /// `format`) or Ogg Opus (`.ogg`, `.opus`).
+    static func writeAudio(_ audio: [Float], to path: String, format: CodecSampleFormat) throws {
         do {
-            try WAVFile(samples: audio, sampleRate: AudioFile.modelSampleRate, channelCount: 1)
-                .write(to: path, as: format == .f32 ? .float32 : .pcm16)
+            switch try AudioFileKind(path: path) {
+            case .wav:
+                try WAVFile(samples: audio, sampleRate: AudioFile.modelSampleRate, channelCount: 1)
+                    .write(to: path, as: format == .f32 ? .float32 : .pcm16)
+            case .oggOpus:
+                try AudioFile.write(path, samples: audio, sampleRate: AudioFile.modelSampleRate)
+            }
         } catch {
             throw CodecError("\(error)")
         }
+    }
+
+    /// Refuses an output path whose extension names no format we write (before any work is done).
+    static func checkOutputExtension(_ path: String) throws {
+        do { _ = try AudioFileKind(path: path) } catch { throw ValidationError("-o \(path): \(error)") }
     }
 }
 

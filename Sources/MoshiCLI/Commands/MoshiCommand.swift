@@ -12,10 +12,14 @@ public struct MoshiCommand: ParsableCommand {
             kyutai/moshiko-mlx-q4`, then `moshi chat --hf-repo kyutai/moshiko-mlx-q4` (or \
             `--model-dir DIR`). Settings: `moshi config`; docs: Docs/ in the source tree.
             """,
+        version: MoshiCommand.version,
         subcommands: [
             ProfileCommand.self, ChatCommand.self, ServeCommand.self, ClientCommand.self, RunCommand.self, LMCommand.self,
             CodecCommand.self, BenchCommand.self, DownloadCommand.self, InspectCommand.self, DevicesCommand.self, ConfigCommand.self,
         ]
     )
     public init() {}
+
+    /// What `moshi --version` prints.
+    public static let version = "0.1.0"
 }

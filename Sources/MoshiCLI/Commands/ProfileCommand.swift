@@ -68,6 +68,7 @@ struct ProfileCommand: ParsableCommand {
         if let frames, !(1...10_000_000).contains(frames) { throw ValidationError("--frames must be 1...10000000") }
         guard deadlineSlackMs >= 0, deadlineSlackMs <= 10_000 else { throw ValidationError("--deadline-slack-ms must be 0...10000") }
         guard (0...1000).contains(warmup) else { throw ValidationError("--warmup must be 0...1000") }
+        if let output, (try? AudioFileKind(path: output)) != .wav { throw ValidationError("--output \(output): the reply is streamed as WAV; name it .wav") }
     }
 
     func run() throws {

@@ -37,10 +37,16 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Seconds of silence from a client before it is closed; 0 disables (server.idle_timeout_s).", valueName: "seconds"))
     var idleTimeout: Double?
 
+    /// Each flag is checked by its configuration key's own rule, so `--idle-timeout inf` is
+    /// refused here as `idle_timeout_s = inf` is in the file.
     func validate() throws {
-        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
-        if let maxSessions, !(1...1024).contains(maxSessions) { throw ValidationError("--max-sessions must be 1...1024") }
-        if let idleTimeout, !(idleTimeout >= 0) { throw ValidationError("--idle-timeout must be >= 0") }
+        func check<V>(_ flag: String, _ value: V?, _ key: SettingKey<V>) throws {
+            if let value, let problem = key.problem(with: value) { throw ValidationError("--\(flag) \(value): \(problem) (\(key.path))") }
+        }
+        try check("host", host, SettingsCatalog.serverHost)
+        try check("port", port, SettingsCatalog.serverPort)
+        try check("max-sessions", maxSessions, SettingsCatalog.serverMaxSessions)
+        try check("idle-timeout", idleTimeout, SettingsCatalog.serverIdleTimeout)
     }
 
     func run() throws {
@@ -81,7 +87,7 @@ struct ServeCommand: ParsableCommand {
         let metricsPort = settings[SettingsCatalog.serverMetricsPort]
         var health: HealthServer?
         if metricsPort > 0 {
-            let endpoint = HealthServer(configuration: .init(host: host ?? settings[SettingsCatalog.serverHost], port: metricsPort),
+            let endpoint = HealthServer(configuration: .init(host: settings[SettingsCatalog.serverMetricsHost], port: metricsPort),
                                         routes: HealthRoutes(metrics: metrics, status: daemon, maxSessions: maxSessions ?? settings[SettingsCatalog.serverMaxSessions]))
             let bound = Mutex<Result<Int, any Error>?>(nil)
             let started = DispatchSemaphore(value: 0)
@@ -101,7 +107,28 @@ struct ServeCommand: ParsableCommand {
         }
         let model = modelOptions.resolved(settings)
         let pool = model.threadCount > 1 ? ThreadPool(threads: model.threadCount) : nil
+        // Loading a large model can take longer than TimeoutStartSec: ask systemd for more time
+        // every 10 s until ready (EXTEND_TIMEOUT_USEC, 30 s each).
+        let extender = notifier.isEnabled ? DispatchSource.makeTimerSource(queue: DispatchQueue(label: "moshi.extend-timeout")) : nil
+        extender?.schedule(deadline: .now(), repeating: .seconds(10))
+        extender?.setEventHandler { _ = try? notifier.extendTimeout(microseconds: 30_000_000) }
+        extender?.activate()
+        let loadStart = ContinuousClock.now
         let factory = try SessionFactory(loader: ModelLoader(options: model, settings: settings), pool: pool) { logger.info("\($0)") }
+        let loaded = ContinuousClock.now
+        if settings[SettingsCatalog.serverLockWeights] {
+            // Every mapping the process has now (the weights above all) stays in RAM.
+            guard mlockall(MCL_CURRENT) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw ValidationError("server.lock_weights: mlockall failed: \(reason); raise the limit (LimitMEMLOCK=infinity in the unit, or ulimit -l unlimited) or set server.lock_weights = false")
+            }
+        }
+        let warmupFrames = settings[SettingsCatalog.serverWarmupFrames]
+        try factory.warmUp(frames: warmupFrames)
+        let warmed = ContinuousClock.now
+        extender?.cancel()
+        let timing = "loaded in \(Self.seconds(loaded - loadStart)), warmed up (\(warmupFrames) silent frame(s)) in \(Self.seconds(warmed - loaded))"
+        FileHandle.standardOutput.write(Data("moshi serve: \(timing)\n".utf8))
 
         var config = ServerConfiguration()
         config.host = host ?? settings[SettingsCatalog.serverHost]
@@ -120,13 +147,9 @@ struct ServeCommand: ParsableCommand {
         FileHandle.standardOutput.write(Data("moshi serve: listening on \(config.host):\(server.port) (max \(config.maximumSessions) session(s))\n".utf8))
         _ = daemon.transition(to: .ready)
         _ = try? notifier.ready(status: "listening on \(config.host):\(server.port)")
-        // The watchdog pings while the server is alive: idle, or frames still moving.
-        let framesSeen = Atomic<Int>(0)
-        let watchdog = SystemdWatchdog(notifier: notifier, environment: ProcessInfo.processInfo.environment) {
-            let now = server.statistics.snapshot
-            let before = framesSeen.exchange(now.frames, ordering: .relaxed)
-            return now.sessionsActive == 0 || now.frames != before
-        }
+        // The watchdog pings while the event loops and compute queues answer its probes, whatever
+        // the clients do (a silent client makes no frames and must not look like a hang).
+        let watchdog = SystemdWatchdog(server: server, notifier: notifier, environment: ProcessInfo.processInfo.environment)
         watchdog?.start()
 
         done.wait()
@@ -134,6 +157,13 @@ struct ServeCommand: ParsableCommand {
         if let health { Task { await health.stop() } }
         let stats = server.statistics.snapshot
         logger.info("stopped: \(stats.sessionsOpened) session(s), \(stats.frames) frame(s), \(stats.sessionsRejected) rejected, \(stats.droppedAudioMessages) audio message(s) dropped; per frame: model \(String(format: "%.2f", stats.frames == 0 ? 0 : Double(stats.computeNanoseconds) / Double(stats.frames) / 1e6)) ms, network path (Opus decode/encode, framing) \(String(format: "%.3f", stats.codecMillisecondsPerFrame)) ms")
+    }
+}
+
+extension ServeCommand {
+    static func seconds(_ duration: Duration) -> String {
+        let (s, a) = duration.components
+        return String(format: "%.2f s", Double(s) + Double(a) / 1e18)
     }
 }
 

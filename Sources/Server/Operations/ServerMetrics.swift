@@ -47,6 +47,10 @@ public final class ServerMetrics: Sendable {
     public let networkOut: LatencyHistogram
     /// The measured end-to-end latency of frames whose audio reached the sink.
     public let frameLatency: LatencyHistogram
+    /// `moshi serve`: time from the client's audio that completed a frame arriving on the
+    /// socket to the reply's audio for that frame handed to the socket (the model's compute plus
+    /// what the network path adds).
+    public let replyLag: LatencyHistogram
 
     private let openSessionCount = Atomic<Int>(0)
     private let sessionsOpen: Gauge
@@ -63,6 +67,7 @@ public final class ServerMetrics: Sendable {
 
     private static let stageFamily = "moshi_stage_latency_seconds"
     private static let frameFamily = "moshi_frame_latency_seconds"
+    private static let replyLagFamily = "moshi_reply_lag_seconds"
 
     /// Creates the metrics. `processorStageNames` comes from the `FrameProcessor` the daemon serves.
     public init(processorStageNames: [String] = ServerMetrics.processorStageNames,
@@ -80,6 +85,7 @@ public final class ServerMetrics: Sendable {
         networkIn = pipeline[2]
         networkOut = pipeline[3]
         frameLatency = LatencyHistogram(name: Self.frameFamily, upperBoundsSeconds: latencyBoundsSeconds)
+        replyLag = LatencyHistogram(name: Self.replyLagFamily, upperBoundsSeconds: latencyBoundsSeconds)
 
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "moshi", metricName: metric, unitName: unit, helpText: help)
@@ -207,6 +213,10 @@ public final class ServerMetrics: Sendable {
                                     help: "Measured frame latency, capture to sink, seconds (frames whose audio was delivered).",
                                     type: "histogram", into: &buffer)
         frameLatency.emit(into: &buffer)
+        PrometheusText.appendHeader(name: Self.replyLagFamily,
+                                    help: "moshi serve: client audio completing a frame arrived -> that frame's reply written, seconds.",
+                                    type: "histogram", into: &buffer)
+        replyLag.emit(into: &buffer)
     }
 
     /// The whole exposition as bytes.

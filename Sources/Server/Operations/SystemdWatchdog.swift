@@ -42,11 +42,12 @@ public final class FrameHeartbeat: Sendable {
     }
 }
 
-/// Sends `WATCHDOG=1` every `interval` while `isAlive()` says so. A daemon whose frame loop is
-/// stuck stops pinging and systemd restarts it after `WatchdogSec`.
+/// Sends `WATCHDOG=1` every `interval` while `isAlive()` says so. A daemon whose event loops or
+/// compute path are stuck stops pinging and systemd restarts it after `WatchdogSec`.
 ///
-/// Typical `isAlive`: `metrics.openSessions == 0 || heartbeat.advancedSinceLastCheck()` (an idle
-/// daemon is alive if its timer fires; a busy one must have made progress).
+/// For `moshi serve`, `isAlive` is `MoshiServer.answersLivenessProbe` (see `init(server:...)`):
+/// a probe each event loop and compute queue must run within one interval. Frame counts are no
+/// measure of liveness: a connected client that sends nothing makes no frames.
 public final class SystemdWatchdog: @unchecked Sendable {  // DispatchSource is thread-safe; the rest is immutable or atomic
     /// Counts shared with the timer's handler.
     private final class Counts: Sendable {
@@ -65,6 +66,12 @@ public final class SystemdWatchdog: @unchecked Sendable {  // DispatchSource is 
                              isAlive: @escaping @Sendable () -> Bool) {
         guard notifier.isEnabled, let interval = WatchdogSettings.pingInterval(environment: environment) else { return nil }
         self.init(notifier: notifier, interval: interval, queue: queue, isAlive: isAlive)
+    }
+
+    /// The daemon's watchdog: pings while `server` answers its liveness probes, whatever its
+    /// clients do. Nil when systemd asked for no watchdog.
+    public convenience init?(server: MoshiServer, notifier: SystemdNotifier = SystemdNotifier(), environment: [String: String]) {
+        self.init(notifier: notifier, environment: environment) { server.answersLivenessProbe() }
     }
 
     /// A watchdog pinging every `interval` (not started).
