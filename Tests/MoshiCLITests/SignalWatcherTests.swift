@@ -39,12 +39,17 @@ import Testing
             while seen.all.count <= i && Date() < deadline { usleep(5_000) }
         }
         #expect(seen.all == [SIGUSR1, SIGHUP, SIGUSR1])
-        #expect(throws: SignalWatcherError.self) { _ = try SignalWatcher([SIGUSR2]) { _ in } }
+        // A second watcher of the same signal: both hear it; the action stays until the last goes.
+        let seenToo = Seen()
+        let second = try SignalWatcher([SIGUSR1]) { seenToo.add($0) }
         watcher.cancel()
+        #expect(Self.currentHandler(SIGUSR1) != before)
+        kill(getpid(), SIGUSR1)
+        let deadline = Date().addingTimeInterval(5)
+        while seenToo.all.isEmpty && Date() < deadline { usleep(5_000) }
+        #expect(seenToo.all == [SIGUSR1] && seen.all.count == 3)
+        second.cancel()
         #expect(Self.currentHandler(SIGUSR1) == before, "the previous action is back")
-        // A new watcher may be installed once the old one is gone.
-        let again = try SignalWatcher([SIGUSR2]) { _ in }
-        again.cancel()
     }
 
     @Test func stopRequestIsSetOnce() {

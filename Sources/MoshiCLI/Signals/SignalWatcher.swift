@@ -13,41 +13,63 @@ import Synchronization
 /// process was started with them blocked (a child inherits the mask of the thread that spawned
 /// it: supervisors, test runners and Dispatch workers block most signals). With
 /// `repeatEnds`, a second SIGINT or SIGTERM ends the process at once (status 128 + signal), so
-/// a stuck shutdown never needs SIGKILL. One watcher at a time; `cancel` restores the actions
-/// it replaced.
+/// a stuck shutdown never needs SIGKILL. Several may watch at once (commands run side by side
+/// in tests); `cancel` of the last one of a signal restores the action it replaced.
 final class SignalWatcher: Sendable {
-    private static let writeEnd = Atomic<Int32>(-1)
-    private static let delivered = Atomic<Int>(0)
-    nonisolated(unsafe) private static var previous: [Int32: sigaction] = [:]
+    /// The write ends of the watchers' pipes (-1: free); the handler writes to each. Plain
+    /// 32-bit slots, read in the handler without locks, changed only under `registry`.
+    nonisolated(unsafe) private static let slots: UnsafeMutablePointer<Int32> = {
+        let slots = UnsafeMutablePointer<Int32>.allocate(capacity: maximumWatchers)
+        slots.initialize(repeating: -1, count: maximumWatchers)
+        return slots
+    }()
+    static let maximumWatchers = 8
+
+    /// Per signal: how many watchers want it and the action that was there before the first.
+    private struct Registry: @unchecked Sendable {
+        var users: [Int32: Int] = [:]
+        var previous: [Int32: sigaction] = [:]
+    }
+    private static let registry = Mutex(Registry())
 
     private let signals: [Int32]
-    private let readEnd: Int32
+    private let slot: Int
     private let cancelled = StopRequest()
 
     /// Starts watching `signals`; `onSignal` runs on the watcher's thread for each one.
     init(_ signals: [Int32], repeatEnds: Bool = true, onSignal: @escaping @Sendable (Int32) -> Void) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SignalWatcherError("cannot create the signal pipe: \(String(cString: strerror(errno)))") }
-        guard Self.writeEnd.compareExchange(expected: -1, desired: fds[1], ordering: .sequentiallyConsistent).exchanged else {
+        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)   // a full pipe never blocks the handler
+        let slot: Int? = Self.registry.withLock { registry in
+            guard let free = (0..<Self.maximumWatchers).first(where: { Self.slots[$0] < 0 }) else { return nil }
+            Self.slots[free] = fds[1]
+            for number in signals {
+                registry.users[number, default: 0] += 1
+                guard registry.users[number] == 1 else { continue }
+                var action = sigaction()
+                action.__sigaction_handler.sa_handler = { number in
+                    var byte = UInt8(truncatingIfNeeded: number)
+                    for i in 0..<SignalWatcher.maximumWatchers {
+                        let fd = SignalWatcher.slots[i]
+                        if fd >= 0 { _ = write(fd, &byte, 1) }
+                    }
+                }
+                sigemptyset(&action.sa_mask)
+                action.sa_flags = SA_RESTART
+                var old = sigaction()
+                sigaction(number, &action, &old)
+                registry.previous[number] = old
+            }
+            return free
+        }
+        guard let slot else {
             close(fds[0]); close(fds[1])
-            throw SignalWatcherError("a signal watcher is already installed")
+            throw SignalWatcherError("too many signal watchers at once (\(Self.maximumWatchers))")
         }
         self.signals = signals
-        readEnd = fds[0]
-        Self.delivered.store(0, ordering: .relaxed)
-        for number in signals {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { number in
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(SignalWatcher.writeEnd.load(ordering: .relaxed), &byte, 1)
-            }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = SA_RESTART
-            var old = sigaction()
-            sigaction(number, &action, &old)
-            Self.previous[number] = old
-        }
-        let readEnd = self.readEnd
+        self.slot = slot
+        let readEnd = fds[0]
         let cancelled = self.cancelled
         let watched = signals
         let thread = Thread {
@@ -62,7 +84,7 @@ final class SignalWatcher: Sendable {
                 if got < 0 && errno == EINTR { continue }
                 if got <= 0 || cancelled.isRequested { break }
                 let number = Int32(byte)
-                SignalWatcher.delivered.add(1, ordering: .relaxed)
+                guard watched.contains(number) else { continue }   // another watcher's signal
                 if number == SIGINT || number == SIGTERM {
                     stops += 1
                     if repeatEnds && stops > 1 { _exit(128 + number) }
@@ -81,20 +103,24 @@ final class SignalWatcher: Sendable {
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
-    /// Stops watching and puts back the actions it replaced. Idempotent.
+    /// Stops watching; the last watcher of a signal puts back the action it found. Idempotent.
     func cancel() {
         guard cancelled.requestFirst() else { return }
-        for number in signals {
-            if var old = Self.previous.removeValue(forKey: number) { sigaction(number, &old, nil) }
+        Self.registry.withLock { registry in
+            for number in signals {
+                registry.users[number, default: 1] -= 1
+                if registry.users[number] == 0, var old = registry.previous.removeValue(forKey: number) {
+                    sigaction(number, &old, nil)
+                    registry.users[number] = nil
+                }
+            }
+            let fd = Self.slots[slot]
+            Self.slots[slot] = -1
+            if fd >= 0 { close(fd) }   // the watcher's thread reads end-of-file and ends
         }
-        let fd = Self.writeEnd.exchange(-1, ordering: .sequentiallyConsistent)
-        if fd >= 0 { close(fd) }   // the watcher's thread reads end-of-file and ends
     }
 
     deinit { cancel() }
-
-    /// Signals handled since the last watcher was installed (tests).
-    static var deliveredCount: Int { delivered.load(ordering: .relaxed) }
 }
 
 struct SignalWatcherError: Error, CustomStringConvertible {
