@@ -64,6 +64,12 @@ public enum SettingsCatalog {
         "server", "warmup_frames", default: 4,
         help: "Silent frames run through a conversation before the daemon reports ready (they fault the weights in); 0 skips the warm-up.",
         check: { (0...1000).contains($0) ? nil : "must be between 0 and 1000" })
+    public static let serverTLSCertificate = SettingKey<String>(
+        "server", "tls_cert", default: "",
+        help: "PEM certificate chain (leaf first) for TLS on server.port; empty: plain TCP only. With server.tls_key, a client that opens with a TLS handshake gets TLS (https://, wss://, framed or Ogg inside TLS) and plain clients still work.")
+    public static let serverTLSKey = SettingKey<String>(
+        "server", "tls_key", default: "",
+        help: "PEM private key of server.tls_cert.")
     public static let latePolicy = SettingKey<String>(
         "engine", "late_policy", default: "drop-oldest:2",
         help: "When compute falls behind the 80 ms frame: \"drop-oldest:N\" keeps the newest N waiting frames (stay live), \"grow-latency:N\" lets up to N frames queue before dropping (Docs/LATENCY.md).",
@@ -85,6 +91,7 @@ public enum SettingsCatalog {
         latePolicy.erased,
         serverHost.erased, serverPort.erased, serverMaxSessions.erased, serverIdleTimeout.erased, serverMetricsPort.erased,
         serverMetricsHost.erased, serverLockWeights.erased, serverWarmupFrames.erased,
+        serverTLSCertificate.erased, serverTLSKey.erased,
     ]
 
     /// The sections, in order of first appearance.

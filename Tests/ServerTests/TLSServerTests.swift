@@ -157,6 +157,39 @@ import Testing
         #expect(replies.last?.0 == 0x8, "closed with a close frame")
     }
 
+    @Test func unreadableOrMismatchedFilesAreClearErrors() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moshi-tls-files-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path
+        try Self.identity.certificatePEM.write(toFile: cert, atomically: true, encoding: .utf8)
+        #expect { try TLSIdentity.load(certificatePath: "/nonexistent/cert.pem", keyPath: "/nonexistent/key.pem") } throws: {
+            ($0 as? TLSIdentityError)?.description.contains("cannot read the TLS certificate /nonexistent/cert.pem") == true
+        }
+        #expect { try TLSIdentity.load(certificatePath: cert, keyPath: cert) } throws: {
+            ($0 as? TLSIdentityError)?.description.contains("cannot read the TLS private key") == true
+        }
+    }
+
+    /// `moshi serve --tls-self-signed` as a real process: it prints the fingerprint, and the
+    /// certificate it presents has that fingerprint; the page comes over https.
+    @Test(.enabled(if: ServeSignalTests.moshiExecutable != nil && OggServerTests.tool("openssl") != nil && OggServerTests.tool("curl") != nil,
+                   "needs the moshi executable, openssl and curl"))
+    func serveWithASelfSignedCertificatePrintsItsFingerprint() throws {
+        let (process, output, log, _) = try InheritedSignalMaskTests.start(["serve", "--synthetic", "--port", "0", "--tls-self-signed"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let printed = try #require(output.waitForLine(containing: "SHA-256 fingerprint", seconds: 30), "\(log.all)")
+        let fingerprint = try #require(printed.split(separator: " ").last.map(String.init))
+        let line = try #require(output.waitForLine(containing: "listening on", seconds: 90), "\(log.all)")
+        #expect(line.contains("TLS too: https://"))
+        let address = try #require(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") })
+        let port = try #require(Int(address.split(separator: ":")[1]))
+        let presented = try Self.output("openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256").text
+        #expect(presented.contains(fingerprint), "printed \(fingerprint), presented \(presented)")
+        #expect(try Self.output("curl -sk --max-time 10 https://127.0.0.1:\(port)/").text.contains("<title>SwiftMoshi</title>"))
+        kill(process.processIdentifier, SIGTERM)
+    }
+
     @Test func aClientHelloOnAPlainServerIsClosed() throws {
         let server = try makeTestServer()
         defer { server.shutdown() }

@@ -37,6 +37,15 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Seconds of silence from a client before it is closed; 0 disables (server.idle_timeout_s).", valueName: "seconds"))
     var idleTimeout: Double?
 
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain for TLS on the same port (server.tls_cert); needs --tls-key.", valueName: "file"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert (server.tls_key).", valueName: "file"))
+    var tlsKey: String?
+
+    @Flag(name: .customLong("tls-self-signed"), help: "Make a self-signed certificate at start (for this host's names and addresses) and print its SHA-256 fingerprint: https:// and wss:// without a certificate of your own.")
+    var tlsSelfSigned = false
+
     /// Each flag is checked by its configuration key's own rule, so `--idle-timeout inf` is
     /// refused here as `idle_timeout_s = inf` is in the file.
     func validate() throws {
@@ -47,11 +56,43 @@ struct ServeCommand: ParsableCommand {
         try check("port", port, SettingsCatalog.serverPort)
         try check("max-sessions", maxSessions, SettingsCatalog.serverMaxSessions)
         try check("idle-timeout", idleTimeout, SettingsCatalog.serverIdleTimeout)
+        if tlsSelfSigned && (tlsCertificate != nil || tlsKey != nil) { throw ValidationError("--tls-self-signed makes its own certificate: leave out --tls-cert and --tls-key") }
+        if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    /// The TLS identity asked for (flags, then server.tls_cert / server.tls_key), or nil.
+    func tlsIdentity(_ settings: Settings, host: String, logger: Logger) throws -> TLSIdentity? {
+        if tlsSelfSigned {
+            var names = ["localhost", "127.0.0.1"]
+            var buffer = [CChar](repeating: 0, count: 256)
+            if gethostname(&buffer, buffer.count) == 0 {
+                let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if !name.isEmpty, !names.contains(name) { names.append(name) }
+            }
+            if host != "0.0.0.0", host != "::", !names.contains(host) { names.append(host) }
+            let identity = try TLSIdentity.selfSigned(names: names)
+            logger.notice("TLS: self-signed certificate for \(names.joined(separator: ", ")), SHA-256 fingerprint \(identity.fingerprintSHA256)")
+            FileHandle.standardOutput.write(Data("moshi serve: self-signed certificate, SHA-256 fingerprint \(identity.fingerprintSHA256)\n".utf8))
+            return identity
+        }
+        let certificate = tlsCertificate ?? settings[SettingsCatalog.serverTLSCertificate]
+        let key = tlsKey ?? settings[SettingsCatalog.serverTLSKey]
+        if certificate.isEmpty && key.isEmpty { return nil }
+        guard !certificate.isEmpty, !key.isEmpty else { throw ValidationError("TLS needs both server.tls_cert and server.tls_key") }
+        do {
+            let identity = try TLSIdentity.load(certificatePath: certificate, keyPath: key)
+            logger.notice("TLS: \(certificate), SHA-256 fingerprint \(identity.fingerprintSHA256)")
+            return identity
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
         let settings = try global.loadSettings()
         let logger = Logger(label: "moshi.serve")
+        // TLS first: a bad certificate path fails before gigabytes of weights are loaded.
+        let tls = try tlsIdentity(settings, host: host ?? settings[SettingsCatalog.serverHost], logger: logger)
         // Signals are handled from the start (SignalWatcher). During loading SIGTERM or SIGINT
         // ends the process (status 0); once the server runs it drains it; a second one exits at once.
         let running = RunningServer()
@@ -135,6 +176,7 @@ struct ServeCommand: ParsableCommand {
         config.port = port ?? settings[SettingsCatalog.serverPort]
         config.maximumSessions = maxSessions ?? settings[SettingsCatalog.serverMaxSessions]
         config.idleTimeoutSeconds = idleTimeout ?? settings[SettingsCatalog.serverIdleTimeout]
+        config.tls = tls
         // Sessions sharing one thread pool take turns on one compute queue; without a pool each
         // CPU can run a session's frame.
         config.computeQueues = pool == nil ? min(config.maximumSessions, ThreadPool.availableCPUs) : 1
@@ -144,7 +186,7 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(config.host):\(config.port): \(error)")
         }
         running.server.withLock { $0 = server }
-        FileHandle.standardOutput.write(Data("moshi serve: listening on \(config.host):\(server.port) (max \(config.maximumSessions) session(s))\n".utf8))
+        FileHandle.standardOutput.write(Data("moshi serve: listening on \(config.host):\(server.port) (max \(config.maximumSessions) session(s)\(tls == nil ? "" : "; TLS too: https://\(config.host):\(server.port)/"))\n".utf8))
         _ = daemon.transition(to: .ready)
         _ = try? notifier.ready(status: "listening on \(config.host):\(server.port)")
         // The watchdog pings while the event loops and compute queues answer its probes, whatever
