@@ -7,8 +7,9 @@ set -euo pipefail
 build_pkgs=(pkg-config libasound2-dev libopus-dev libogg-dev libspeexdsp-dev libopenblas-dev)
 # Tests: real tools the interoperability tests call (ALSA plugins, opus-tools, ffmpeg, sox, espeak-ng,
 # socat for the Ogg-over-TCP tests, python3 for the fake Hugging Face hub and the wss:// client,
-# chromium for the browser-page test, curl and openssl for the TLS tests).
-test_pkgs=(alsa-utils opus-tools ffmpeg sox espeak-ng socat python3 chromium curl openssl)
+# chromium for the browser-page test, curl and openssl for the TLS tests, nginx for the shipped
+# nginx configurations).
+test_pkgs=(alsa-utils opus-tools ffmpeg sox espeak-ng socat python3 chromium curl openssl nginx)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--with-test-tools" ]; then want+=("${test_pkgs[@]}"); fi
