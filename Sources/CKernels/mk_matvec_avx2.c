@@ -133,9 +133,9 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const float *xv, const 
         __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
         for (int k = 0; k < bpg; k++) {
             const int64_t b = g * bpg + k;
-            const float *xb = xv + b * MK_BLOCK;   // MLX4: x reordered evens/odds per 16 (xp)
-            __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
-            __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
+            const float *xb = xv + b * MK_BLOCK;   // MLX4: x reordered evens, then odds per 32 (xp)
+            __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + (is4 ? 16 : 8));
+            __m256 x2 = _mm256_loadu_ps(xb + (is4 ? 8 : 16)), x3 = _mm256_loadu_ps(xb + 24);
             for (int i = 0; i < nr; i++) {
                 if (is4) {
                     const uint8_t *p = row + i * rb + b * 16;
