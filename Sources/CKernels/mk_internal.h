@@ -75,8 +75,7 @@ typedef struct {
     int32_t *qsum;   // [nb] int8 path: sum of the int8 values of each block
     void *kvec;      // [nb][8] exact Q4_0: floats -8 * (x[l] + x[l+8] + x[l+16] + x[l+24]);
                      //         int8 Q4_0 / MLX8 / Q8_0: int32 lane corrections (see mk_matvec.c)
-    float *xp;       // [cols] exact MLX4 and BF16: x with every 32 values reordered evens, then
-                     //        odds (BF16: a tail of cols % 32 values is left out)
+    float *xp;       // [cols] exact MLX4: x with every 32 values reordered evens, then odds
     int8_t *xq;      // [cols] int8 path: x quantized per block, in order
     int8_t *xqp;     // [cols] int8 MLX4: xq with every 32 values reordered evens, then odds
 } mk_scratch_view;

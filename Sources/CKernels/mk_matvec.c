@@ -157,16 +157,6 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
     case MK_FORMAT_MLX8:
         prepare_group_sums(w, x, sv);
         break;
-    case MK_FORMAT_BF16:
-        // A 32-bit word holds elements 2k (low half) and 2k+1 (high): x reordered to match, per
-        // 32 values (the AVX-512 kernel; the tail of cols % 32 values reads x itself).
-        for (int64_t c = 0; c + 32 <= w->cols; c += 32) {
-            for (int k = 0; k < 16; k++) {
-                sv.xp[c + k] = x[c + 2 * k];
-                sv.xp[c + 16 + k] = x[c + 2 * k + 1];
-            }
-        }
-        break;
     default:
         break;
     }

@@ -2,16 +2,16 @@
 // Compiled for the baseline ISA with per-function target attributes; mk_matvec.c calls these
 // only when mk_path_available(MK_PATH_AVX512) (cpuid and the OS's zmm state, via xgetbv).
 //
-// Exact products: f32, bf16 and f16 rows in 512-bit registers (bf16: one 64-byte load gives 32
-// weights, the even ones by a shift and the odd ones by a mask, against x reordered to match);
-// Q8_0, Q4_0 and MLX exact stay on the AVX2 kernels, which are compute-bound the same way.
+// Exact products: Q4_0 and MLX 4-bit look their nibbles up in a 16-entry table of dequantized
+// values (vpermps); f32, bf16, f16, Q8_0 and MLX 8-bit run the AVX2 kernels (512-bit versions of
+// the dense rows were measured slower from memory on Zen 4: bf16 16 vs 20 GB/s on one core).
 // int8-activation products: the AVX2 kernels' structure (four rows share each block of x) with
 // vpdpbusd, which multiplies unsigned by signed bytes and sums four products into a 32-bit lane
 // without saturation, in one instruction instead of vpmaddubsw + vpmaddwd (+ vpabsb/vpsignb):
 //   Q8_0   signed q is fed as q + 128 (xor 0x80); the lane corrections (-128 * xq) start the sum.
 //   Q4_0   the raw nibbles; the lane corrections (-8 * xq) start the sum.
 //   MLX8   q is unsigned already: no correction at all.
-//   MLX4   the nibbles of two blocks, as the AVX2 pair kernel arranges them.
+// MLX4 int8 runs the AVX2 pair kernel (its vpdpbusd version was 10 % slower from memory on Zen 4).
 // Integer sums are exact, so results equal mk_rows_i8_scalar's up to the order of float sums.
 #if defined(__x86_64__)
 #include "mk_avx2.h"
@@ -19,71 +19,9 @@
 #define T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define TI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline
 
-// ---- exact f32, bf16, f16 ----------------------------------------------------------------------
-
 TI float hsum512(__m512 v) {
     __m256 s = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
     return mk_hsum(s);
-}
-
-TI float dense_element(const uint8_t *row, int64_t i, int format) {
-    switch (format) {
-    case MK_FORMAT_BF16: return mk_bfloat_to_float(mk_load_u16(row + 2 * i));
-    case MK_FORMAT_F16: return _cvtsh_ss(mk_load_u16(row + 2 * i));
-    default: return mk_load_f32(row + 4 * i);
-    }
-}
-
-/// 16 weights of an f32 or f16 row from element i.
-TI __m512 load16(const uint8_t *row, int64_t i, int format) {
-    if (format == MK_FORMAT_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
-    return _mm512_loadu_ps(row + 4 * i);
-}
-
-/// bf16: 32 weights per 64-byte load; `xp` is x with every 32 values reordered evens, then odds.
-TI float bf16_row(const uint8_t *row, const float *x, const float *xp, int64_t n) {
-    const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        __m512i v0 = _mm512_loadu_si512(row + 2 * i), v1 = _mm512_loadu_si512(row + 2 * i + 64);
-        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), _mm512_loadu_ps(xp + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v0, high)), _mm512_loadu_ps(xp + i + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v1, 16)), _mm512_loadu_ps(xp + i + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v1, high)), _mm512_loadu_ps(xp + i + 48), a3);
-    }
-    for (; i + 32 <= n; i += 32) {
-        __m512i v = _mm512_loadu_si512(row + 2 * i);
-        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), _mm512_loadu_ps(xp + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), _mm512_loadu_ps(xp + i + 16), a1);
-    }
-    float s = hsum512(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-    for (; i < n; i++) s += dense_element(row, i, MK_FORMAT_BF16) * x[i];
-    return s;
-}
-
-TI float f32_f16_row(const uint8_t *row, const float *x, int64_t n, int format) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(load16(row, i, format), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(load16(row, i + 16, format), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(load16(row, i + 32, format), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(load16(row, i + 48, format), _mm512_loadu_ps(x + i + 48), a3);
-    }
-    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(load16(row, i, format), _mm512_loadu_ps(x + i), a0);
-    float s = hsum512(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-    for (; i < n; i++) s += dense_element(row, i, format) * x[i];
-    return s;
-}
-
-TI void dense_rows(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int format) {
-    const int64_t rb = mk_row_bytes(w);
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + r * rb;
-        float dot = format == MK_FORMAT_BF16 ? bf16_row(row, x, sv->xp, w->cols) : f32_f16_row(row, x, w->cols, format);
-        mk_store(out, r, dot);
-    }
 }
 
 // ---- exact 4-bit: the 16 dequantized values of a block or group as a table ------------------
@@ -100,6 +38,7 @@ TI void q4_0_exact_group(const uint8_t *row, int64_t rb, int nr, const float *x,
     for (int i = 0; i < 4; i++) acc[i] = acc2[i] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         __m512 x0 = _mm512_loadu_ps(x + b * MK_BLOCK), x1 = _mm512_loadu_ps(x + b * MK_BLOCK + 16);
+        if (b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * MK_Q4_0_BYTES);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * MK_Q4_0_BYTES;
             __m512 table = _mm512_mul_ps(_mm512_broadcastss_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)blk))), levels);
@@ -144,6 +83,7 @@ TI void mlx4_exact_group(const mk_matrix *w, int64_t r, int nr, const float *xp,
         for (int k = 0; k < bpg; k++) {
             const int64_t b = g * bpg + k;
             __m512 xe = _mm512_loadu_ps(xp + b * MK_BLOCK), xo = _mm512_loadu_ps(xp + b * MK_BLOCK + 16);
+            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
             for (int i = 0; i < nr; i++) {
                 __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + i * rb + b * 16)));
                 acc[i] = _mm512_fmadd_ps(_mm512_permutexvar_ps(v, table[i]), xe, acc[i]);
@@ -169,9 +109,6 @@ TI void mlx4_exact_rows(const mk_matrix *w, const float *xp, mk_out out, int64_t
 
 T void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     switch (w->format) {
-    case MK_FORMAT_F32: dense_rows(w, x, sv, out, r0, r1, MK_FORMAT_F32); break;
-    case MK_FORMAT_BF16: dense_rows(w, x, sv, out, r0, r1, MK_FORMAT_BF16); break;
-    case MK_FORMAT_F16: dense_rows(w, x, sv, out, r0, r1, MK_FORMAT_F16); break;
     case MK_FORMAT_Q4_0: q4_0_exact_rows(w, x, out, r0, r1); break;
     case MK_FORMAT_MLX4:
         switch (w->scale_type) {
@@ -180,7 +117,7 @@ T void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view 
         default: mlx4_exact_rows(w, sv->xp, out, r0, r1, MK_SCALE_F32); break;
         }
         break;
-    default: mk_rows_avx2(w, x, sv, out, r0, r1); break;      // Q8_0, MLX8
+    default: mk_rows_avx2(w, x, sv, out, r0, r1); break;      // f32, bf16, f16, Q8_0, MLX8
     }
 }
 
@@ -200,6 +137,7 @@ TI void gguf_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view
         __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
         __m256 xd = _mm256_set1_ps(sv->xd[b]);
         __m256i k = _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
+        if (is_q8 || b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * bb);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * bb;
             __m256i q = is_q8 ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip) : nibbles(blk + 2);
@@ -227,100 +165,39 @@ TI void gguf_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int
 
 // ---- int8 activations: MLX affine 4- and 8-bit -------------------------------------------------
 
-/// Blocks b and b+1 as the pair kernel reads them (see mk_matvec_i8_avx2.c's mlx4_pair_x).
-TI void mlx4_pair_x(const mk_scratch_view *sv, int64_t b, __m256i *xe, __m256i *xo, __m256 *xd) {
-    __m256i x0 = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
-    __m256i x1 = _mm256_loadu_si256((const __m256i *)(sv->xqp + (b + 1) * MK_BLOCK));
-    *xe = _mm256_permute2x128_si256(x0, x1, 0x20);
-    *xo = _mm256_permute2x128_si256(x0, x1, 0x31);
-    *xd = _mm256_set_m128(_mm_set1_ps(sv->xd[b + 1]), _mm_set1_ps(sv->xd[b]));
-}
-
-/// 64 packed 4-bit weights (32 bytes) against a pair's activations: lanes 0-3 block b, 4-7 b+1.
-TI __m256 mlx4_pair_dot(const uint8_t *p, __m256i xe, __m256i xo) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    __m256i v = _mm256_loadu_si256((const __m256i *)p);
-    __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-    __m256i dot = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), lo, xe), hi, xo);
-    return _mm256_cvtepi32_ps(dot);
-}
-
-TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *sv, int stype, __m256 *acc) {
-    const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size, nb = w->cols / MK_BLOCK;
-    const int bpg = w->group_size / MK_BLOCK;
-    const uint8_t *row = (const uint8_t *)w->data + r * rb;
-    if (bpg == 1) {
-        int64_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            __m256i xe, xo;
-            __m256 xd;
-            mlx4_pair_x(sv, b, &xe, &xo, &xd);
-            for (int i = 0; i < nr; i++) {
-                __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
-                const int64_t gi = (r + i) * groups + b;
-                __m256 sc = _mm256_set_m128(_mm_set1_ps(mk_scale_value(w->scales, stype, gi + 1)), _mm_set1_ps(mk_scale_value(w->scales, stype, gi)));
-                acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(xd, sc), acc[i]);
-            }
-        }
-        for (; b < nb; b++) {      // an odd last block
-            __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xqp + b * MK_BLOCK));
-            __m256 xd = _mm256_set1_ps(sv->xd[b]);
-            for (int i = 0; i < nr; i++) {
-                __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles(row + i * rb + b * 16), xq);
-                __m256 sc = mk_bcast_scale(w->scales, stype, (r + i) * groups + b);
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(xd, sc), acc[i]);
-            }
-        }
-        return;
-    }
-    for (int64_t g = 0; g < groups; g++) {
-        __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-        for (int k = 0; k < bpg; k += 2) {
-            const int64_t b = g * bpg + k;
-            __m256i xe, xo;
-            __m256 xd;
-            mlx4_pair_x(sv, b, &xe, &xo, &xd);
-            for (int i = 0; i < nr; i++) s[i] = _mm256_fmadd_ps(mlx4_pair_dot(row + i * rb + b * 16, xe, xo), xd, s[i]);
-        }
-        for (int i = 0; i < nr; i++) acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, (r + i) * groups + g), s[i], acc[i]);
-    }
-}
-
-TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *sv, int is4, int stype, float *dots) {
+/// MLX 8-bit: q is unsigned, so vpdpbusd takes it as it is (no correction).
+TI void mlx8_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *sv, int stype, float *dots) {
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-    if (is4) {
-        mlx4_pairs(w, r, nr, sv, stype, acc);
-    } else {
-        for (int64_t g = 0; g < groups; g++) {
-            __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-            for (int k = 0; k < bpg; k++) {
-                const int64_t b = g * bpg + k;
-                __m256 xd = _mm256_set1_ps(sv->xd[b]);
-                __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
-                for (int i = 0; i < nr; i++) {
-                    __m256i q = _mm256_loadu_si256((const __m256i *)(row + i * rb + b * 32));
-                    __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, xq);      // q unsigned, exact
-                    s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), xd, s[i]);
-                }
+    for (int64_t g = 0; g < groups; g++) {
+        __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+        for (int k = 0; k < bpg; k++) {
+            const int64_t b = g * bpg + k;
+            __m256 xd = _mm256_set1_ps(sv->xd[b]);
+            __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
+            if (b % 2 == 0) mk_prefetch_next_group(row, rb, nr, b * 32);
+            for (int i = 0; i < nr; i++) {
+                __m256i q = _mm256_loadu_si256((const __m256i *)(row + i * rb + b * 32));
+                __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, xq);
+                s[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), xd, s[i]);
             }
-            for (int i = 0; i < nr; i++) acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, (r + i) * groups + g), s[i], acc[i]);
         }
+        for (int i = 0; i < nr; i++) acc[i] = _mm256_fmadd_ps(mk_bcast_scale(w->scales, stype, (r + i) * groups + g), s[i], acc[i]);
     }
     for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]) + mk_bias_dot(w->biases, stype, (r + i) * groups, sv->xsum, groups);
 }
 
-TI void mlx_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int is4, int stype) {
+TI void mlx8_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int stype) {
     float dots[4];
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4) {
-        mlx_group(w, r, 4, sv, is4, stype, dots);
+        mlx8_group(w, r, 4, sv, stype, dots);
         for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
     }
     for (; r < r1; r++) {
-        mlx_group(w, r, 1, sv, is4, stype, dots);
+        mlx8_group(w, r, 1, sv, stype, dots);
         mk_store(out, r, dots[0]);
     }
 }
@@ -329,21 +206,16 @@ T void mk_rows_i8_avx512(const mk_matrix *w, const float *x, const mk_scratch_vi
     switch (w->format) {
     case MK_FORMAT_Q8_0: gguf_rows(w, sv, out, r0, r1, 1); break;
     case MK_FORMAT_Q4_0: gguf_rows(w, sv, out, r0, r1, 0); break;
-    case MK_FORMAT_MLX4: case MK_FORMAT_MLX8: {
-        int is4 = w->format == MK_FORMAT_MLX4;
+    case MK_FORMAT_MLX8:
         switch (w->scale_type) {
-        case MK_SCALE_F16:
-            if (is4) mlx_rows(w, sv, out, r0, r1, 1, MK_SCALE_F16); else mlx_rows(w, sv, out, r0, r1, 0, MK_SCALE_F16);
-            break;
-        case MK_SCALE_BF16:
-            if (is4) mlx_rows(w, sv, out, r0, r1, 1, MK_SCALE_BF16); else mlx_rows(w, sv, out, r0, r1, 0, MK_SCALE_BF16);
-            break;
-        default:
-            if (is4) mlx_rows(w, sv, out, r0, r1, 1, MK_SCALE_F32); else mlx_rows(w, sv, out, r0, r1, 0, MK_SCALE_F32);
-            break;
+        case MK_SCALE_F16: mlx8_rows(w, sv, out, r0, r1, MK_SCALE_F16); break;
+        case MK_SCALE_BF16: mlx8_rows(w, sv, out, r0, r1, MK_SCALE_BF16); break;
+        default: mlx8_rows(w, sv, out, r0, r1, MK_SCALE_F32); break;
         }
         break;
-    }
+    case MK_FORMAT_MLX4:
+        mk_rows_i8_avx2(w, x, sv, out, r0, r1);     // a vpdpbusd version measured 10 % slower from memory
+        break;
     default:
         mk_rows_avx512(w, x, sv, out, r0, r1);      // formats without an int8 path stay exact
         break;

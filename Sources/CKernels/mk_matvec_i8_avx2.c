@@ -33,6 +33,7 @@ TI void gguf_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view
         __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
         __m256 xd = _mm256_set1_ps(sv->xd[b]);
         __m256i k = is_q8 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
+        if (is_q8 || b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * bb);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * bb;
             __m256i dot;
@@ -97,6 +98,7 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
             __m256i xe, xo;
             __m256 xd;
             mlx4_pair_x(sv, b, &xe, &xo, &xd);
+            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
             for (int i = 0; i < nr; i++) {
                 __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
                 const int64_t gi = (r + i) * groups + b;
@@ -122,6 +124,7 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
             __m256i xe, xo;
             __m256 xd;
             mlx4_pair_x(sv, b, &xe, &xo, &xd);
+            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
             for (int i = 0; i < nr; i++) {
                 __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
                 s[i] = _mm256_fmadd_ps(dot, xd, s[i]);
@@ -148,6 +151,7 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *
                 // q in 0..255 is multiplied as q - 128; the lane corrections add 128 * xq back.
                 __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
                 __m256i kv = _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
+                if (b % 2 == 0) mk_prefetch_next_group(row, rb, nr, b * 32);
                 for (int i = 0; i < nr; i++) {
                     __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(row + i * rb + b * 32)), flip);
                     __m256i dot = _mm256_add_epi32(dot_s8s8(q, xq), kv);
