@@ -2,9 +2,10 @@
 // Compiled for the baseline ISA with per-function target attributes; mk_matvec.c calls these
 // only when mk_path_available(MK_PATH_AVX512) (cpuid and the OS's zmm state, via xgetbv).
 //
-// Exact products: Q4_0 and MLX 4-bit look their nibbles up in a 16-entry table of dequantized
-// values (vpermps); f32, bf16, f16, Q8_0 and MLX 8-bit run the AVX2 kernels (512-bit versions of
-// the dense rows were measured slower from memory on Zen 4: bf16 16 vs 20 GB/s on one core).
+// Exact products: Q4_0 looks its nibbles up in a 16-entry table of dequantized values (vpermps,
+// 7 % faster than AVX2 on Zen 4); f32, bf16, f16, Q8_0 and MLX run the AVX2 kernels (512-bit
+// versions of the dense rows were slower from memory on Zen 4, bf16 16 vs 20 GB/s on one core,
+// and the table version of MLX 4-bit 10 % slower with groups of 32).
 // int8-activation products: the AVX2 kernels' structure (four rows share each block of x) with
 // vpdpbusd, which multiplies unsigned by signed bytes and sums four products into a 32-bit lane
 // without saturation, in one instruction instead of vpmaddubsw + vpmaddwd (+ vpabsb/vpsignb):
@@ -24,12 +25,11 @@ TI float hsum512(__m512 v) {
     return mk_hsum(s);
 }
 
-// ---- exact 4-bit: the 16 dequantized values of a block or group as a table ------------------
+// ---- exact Q4_0: a block's 16 dequantized values as a table -----------------------------------
 //
 // vpermps looks up 16 nibbles at once (it reads only the low 4 bits of each index, so the low
-// nibble needs no mask), which replaces the mask, the int-to-float conversion and the separate
-// scale and bias terms of the AVX2 kernels. The table holds exactly the reference's values:
-// Q4_0 d * (q - 8), MLX scale * q + bias (rounded after the product and after the sum).
+// nibble needs no mask), which replaces the mask, the int-to-float conversion and the -8 term
+// of the AVX2 kernel. The table holds exactly the reference's values d * (q - 8).
 
 /// Q4_0: 16 bytes hold elements 0..15 (low nibbles) and 16..31 (high), in order.
 TI void q4_0_exact_group(const uint8_t *row, int64_t rb, int nr, const float *x, int64_t nb, float *dots) {
@@ -65,59 +65,10 @@ TI void q4_0_exact_rows(const mk_matrix *w, const float *x, mk_out out, int64_t 
     }
 }
 
-/// MLX 4-bit: 16 bytes hold elements 2k (low nibbles) and 2k+1 (high), against `xp` (x
-/// reordered per 32 values: evens, then odds).
-TI void mlx4_exact_group(const mk_matrix *w, int64_t r, int nr, const float *xp, int stype, float *dots) {
-    const __m512 levels = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
-    const int bpg = w->group_size / MK_BLOCK;
-    const uint8_t *row = (const uint8_t *)w->data + r * rb;
-    __m512 acc[4], acc2[4], table[4];
-    for (int i = 0; i < 4; i++) acc[i] = acc2[i] = table[i] = _mm512_setzero_ps();
-    for (int64_t g = 0; g < groups; g++) {
-        for (int i = 0; i < nr; i++) {
-            const int64_t gi = (r + i) * groups + g;
-            __m512 scaled = _mm512_mul_ps(_mm512_set1_ps(mk_scale_value(w->scales, stype, gi)), levels);
-            table[i] = _mm512_add_ps(scaled, _mm512_set1_ps(mk_scale_value(w->biases, stype, gi)));
-        }
-        for (int k = 0; k < bpg; k++) {
-            const int64_t b = g * bpg + k;
-            __m512 xe = _mm512_loadu_ps(xp + b * MK_BLOCK), xo = _mm512_loadu_ps(xp + b * MK_BLOCK + 16);
-            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
-            for (int i = 0; i < nr; i++) {
-                __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + i * rb + b * 16)));
-                acc[i] = _mm512_fmadd_ps(_mm512_permutexvar_ps(v, table[i]), xe, acc[i]);
-                acc2[i] = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table[i]), xo, acc2[i]);
-            }
-        }
-    }
-    for (int i = 0; i < nr; i++) dots[i] = hsum512(_mm512_add_ps(acc[i], acc2[i]));
-}
-
-TI void mlx4_exact_rows(const mk_matrix *w, const float *xp, mk_out out, int64_t r0, int64_t r1, int stype) {
-    float dots[4];
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-        mlx4_exact_group(w, r, 4, xp, stype, dots);
-        for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
-    }
-    for (; r < r1; r++) {
-        mlx4_exact_group(w, r, 1, xp, stype, dots);
-        mk_store(out, r, dots[0]);
-    }
-}
-
 T void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     switch (w->format) {
     case MK_FORMAT_Q4_0: q4_0_exact_rows(w, x, out, r0, r1); break;
-    case MK_FORMAT_MLX4:
-        switch (w->scale_type) {
-        case MK_SCALE_F16: mlx4_exact_rows(w, sv->xp, out, r0, r1, MK_SCALE_F16); break;
-        case MK_SCALE_BF16: mlx4_exact_rows(w, sv->xp, out, r0, r1, MK_SCALE_BF16); break;
-        default: mlx4_exact_rows(w, sv->xp, out, r0, r1, MK_SCALE_F32); break;
-        }
-        break;
-    default: mk_rows_avx2(w, x, sv, out, r0, r1); break;      // f32, bf16, f16, Q8_0, MLX8
+    default: mk_rows_avx2(w, x, sv, out, r0, r1); break;      // f32, bf16, f16, Q8_0, MLX
     }
 }
 
