@@ -94,6 +94,24 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
     if (bpg == 1) {
         int64_t b = 0;
+        // Eight groups' scales per row at a time, spread to each pair's [s_b x4 | s_b+1 x4] by
+        // one permute (instead of two scalar conversions and an insert per pair and row).
+        for (; b + 8 <= nb; b += 8) {
+            __m256 sc8[4];
+            for (int i = 0; i < nr; i++) sc8[i] = mk_load8_scales(w->scales, stype, (r + i) * groups + b);
+            for (int p = 0; p < 8; p += 2) {
+                __m256i xe, xo;
+                __m256 xd;
+                mlx4_pair_x(sv, b + p, &xe, &xo, &xd);
+                if (p % 4 == 0) mk_prefetch_next_group(row, rb, nr, (b + p) * 16);
+                const __m256i spread = _mm256_setr_epi32(p, p, p, p, p + 1, p + 1, p + 1, p + 1);
+                for (int i = 0; i < nr; i++) {
+                    __m256 dot = mlx4_pair_dot(row + i * rb + (b + p) * 16, xe, xo);
+                    __m256 sc = _mm256_permutevar8x32_ps(sc8[i], spread);
+                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(xd, sc), acc[i]);
+                }
+            }
+        }
         for (; b + 2 <= nb; b += 2) {
             __m256i xe, xo;
             __m256 xd;
