@@ -95,7 +95,7 @@ static void attend_task(void *raw, int64_t task, int thread) {
     const mk_attention *a = (const mk_attention *)raw;
 #if defined(__x86_64__)
     int path = a->path == MK_PATH_BEST ? mk_best_path() : a->path;
-    if (path == MK_PATH_AVX2 && mk_best_path() == MK_PATH_AVX2 && a->head_dim % 8 == 0) {
+    if ((path == MK_PATH_AVX2 || path == MK_PATH_AVX512) && mk_path_available(path) && a->head_dim % 8 == 0) {
         head_avx2(a, task, a->format);
         return;
     }

@@ -69,7 +69,7 @@ double mk_read_bandwidth_probe(mk_pool *pool, const void *data, int64_t bytes) {
     memset(&job, 0, sizeof job);
     job.data = data;
     job.bytes = bytes;
-    job.wide = mk_best_path() == MK_PATH_AVX2;
+    job.wide = mk_path_available(MK_PATH_AVX2);
     int threads = mk_pool_threads(pool);
     int64_t pieces = (int64_t)threads * 16;               // contiguous pieces, handed out in turn
     int64_t chunk = (bytes + pieces - 1) / pieces;

@@ -74,8 +74,8 @@ typedef struct {
     float *xd;       // [nb] int8 path: scale of each 32-block of x (max|x| / 127)
     int32_t *qsum;   // [nb] int8 path: sum of the int8 values of each block
     void *kvec;      // [nb][8] exact Q4_0: floats -8 * (x[l] + x[l+8] + x[l+16] + x[l+24]);
-                     //         int8 Q4_0 / MLX8: int32 lane corrections (see mk_matvec.c)
-    float *xp;       // [cols] exact MLX4: x with every 16 values reordered evens, then odds
+                     //         int8 Q4_0 / MLX8 / Q8_0: int32 lane corrections (see mk_matvec.c)
+    float *xp;       // [cols] exact MLX4: x with every 32 values reordered evens, then odds
     int8_t *xq;      // [cols] int8 path: x quantized per block, in order
     int8_t *xqp;     // [cols] int8 MLX4: xq with every 32 values reordered evens, then odds
 } mk_scratch_view;
@@ -143,6 +143,8 @@ void mk_quantize_scalar(const float *x, int64_t nb, int8_t *xq, float *xd, int32
 void mk_rows_avx2(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_rows_i8_avx2(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_quantize_avx2(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t *qsum);
+void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_rows_i8_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 #endif
 #if defined(__aarch64__)
 void mk_rows_neon(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);

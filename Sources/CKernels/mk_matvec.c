@@ -2,6 +2,8 @@
 // chosen once from the CPU's features, and the split of rows over the thread pool.
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include "mk_internal.h"
 #include "mk_cpu.h"
 
@@ -34,6 +36,7 @@ int mk_matrix_check(const mk_matrix *w) {
 static const mk_kernel_table scalar_table = { mk_rows_scalar, mk_rows_i8_scalar, mk_quantize_scalar };
 #if defined(__x86_64__)
 static const mk_kernel_table avx2_table = { mk_rows_avx2, mk_rows_i8_avx2, mk_quantize_avx2 };
+static const mk_kernel_table avx512_table = { mk_rows_avx512, mk_rows_i8_avx512, mk_quantize_avx2 };
 #endif
 #if defined(__aarch64__)
 static const mk_kernel_table neon_table = { mk_rows_neon, mk_rows_i8_neon, mk_quantize_scalar };
@@ -41,15 +44,49 @@ static const mk_kernel_table neon_table = { mk_rows_neon, mk_rows_i8_neon, mk_qu
 
 static int best_path = MK_PATH_SCALAR;
 static pthread_once_t best_once = PTHREAD_ONCE_INIT;
+static int cpu_features;                     // read once (cpuid traps in some virtual machines)
+static pthread_once_t features_once = PTHREAD_ONCE_INIT;
 
-static void choose_best_path(void) {
-    int f = mk_cpu_features();
+static void read_features(void) { cpu_features = mk_cpu_features(); }
+
+int mk_path_available(int path) {
+    pthread_once(&features_once, read_features);
+    int f = cpu_features;
     (void)f;
+    switch (path) {
+    case MK_PATH_SCALAR: return 1;
 #if defined(__x86_64__)
-    if ((f & MK_CPU_AVX2_FMA) && (f & MK_CPU_F16C)) best_path = MK_PATH_AVX2;
-#elif defined(__aarch64__)
-    best_path = MK_PATH_NEON;
+    case MK_PATH_AVX2: return (f & MK_CPU_AVX2_FMA) && (f & MK_CPU_F16C);
+    case MK_PATH_AVX512: {
+        const int need = MK_CPU_AVX2_FMA | MK_CPU_F16C | MK_CPU_AVX512F | MK_CPU_AVX512BW | MK_CPU_AVX512VL | MK_CPU_AVX512VNNI;
+        return (f & need) == need;
+    }
 #endif
+#if defined(__aarch64__)
+    case MK_PATH_NEON: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+/// The highest path this CPU runs, capped by MOSHI_KERNEL_PATH when it names a lower one.
+static void choose_best_path(void) {
+    static const int order[] = { MK_PATH_AVX512, MK_PATH_AVX2, MK_PATH_NEON };
+    int cap = -1;
+    const char *env = getenv("MOSHI_KERNEL_PATH");
+    if (env) {
+        if (!strcmp(env, "scalar")) cap = MK_PATH_SCALAR;
+        else if (!strcmp(env, "avx2")) cap = MK_PATH_AVX2;
+        else if (!strcmp(env, "avx512")) cap = MK_PATH_AVX512;
+        else if (!strcmp(env, "neon")) cap = MK_PATH_NEON;
+    }
+    best_path = MK_PATH_SCALAR;
+    if (cap == MK_PATH_SCALAR) return;
+    for (unsigned i = 0; i < sizeof order / sizeof order[0]; i++) {
+        int p = order[i];
+        if (cap == MK_PATH_AVX2 && p == MK_PATH_AVX512) continue;
+        if (mk_path_available(p)) { best_path = p; return; }
+    }
 }
 
 int mk_best_path(void) {
@@ -58,10 +95,11 @@ int mk_best_path(void) {
 }
 
 static const mk_kernel_table *table_for(int path) {
-    int best = mk_best_path();
-    if (path == MK_PATH_BEST) path = best;
+    if (path == MK_PATH_BEST) path = mk_best_path();
+    if (!mk_path_available(path)) return &scalar_table;
 #if defined(__x86_64__)
-    if (path == MK_PATH_AVX2 && best == MK_PATH_AVX2) return &avx2_table;
+    if (path == MK_PATH_AVX512) return &avx512_table;
+    if (path == MK_PATH_AVX2) return &avx2_table;
 #endif
 #if defined(__aarch64__)
     if (path == MK_PATH_NEON) return &neon_table;
@@ -106,11 +144,12 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
         break;
     }
     case MK_FORMAT_MLX4:
-        // A byte holds elements 2k (low nibble) and 2k+1 (high): x reordered to match.
-        for (int64_t c = 0; c < w->cols; c += 16) {
-            for (int k = 0; k < 8; k++) {
+        // A byte holds elements 2k (low nibble) and 2k+1 (high): x reordered to match, per 32
+        // values (16 bytes): evens, then odds.
+        for (int64_t c = 0; c < w->cols; c += 32) {
+            for (int k = 0; k < 16; k++) {
                 sv.xp[c + k] = x[c + 2 * k];
-                sv.xp[c + 8 + k] = x[c + 2 * k + 1];
+                sv.xp[c + 16 + k] = x[c + 2 * k + 1];
             }
         }
         prepare_group_sums(w, x, sv);
@@ -126,10 +165,11 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
 static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv, mk_quantize_fn quantize) {
     int64_t nb = w->cols / MK_BLOCK;
     quantize(x, nb, sv.xq, sv.xd, sv.qsum);
-    // Lane corrections for the AVX2 kernels (lane l covers bytes 4l..4l+3 of a block):
-    // Q4_0 multiplies the raw nibbles q, so subtracts 8 * xq; MLX8 multiplies q - 128, so adds 128 * xq.
-    if (w->format == MK_FORMAT_Q4_0 || w->format == MK_FORMAT_MLX8) {
-        int32_t factor = w->format == MK_FORMAT_Q4_0 ? -8 : 128;
+    // Lane corrections for the AVX2 and AVX-512 kernels (lane l covers bytes 4l..4l+3 of a block):
+    // Q4_0 multiplies the raw nibbles q, so subtracts 8 * xq; AVX2 MLX8 multiplies q - 128, so
+    // adds 128 * xq; AVX-512 Q8_0 multiplies q + 128 as unsigned bytes (vpdpbusd), so subtracts 128 * xq.
+    if (w->format == MK_FORMAT_Q4_0 || w->format == MK_FORMAT_MLX8 || w->format == MK_FORMAT_Q8_0) {
+        int32_t factor = w->format == MK_FORMAT_Q4_0 ? -8 : w->format == MK_FORMAT_MLX8 ? 128 : -128;
         int32_t *k = sv.kvec;
         for (int64_t b = 0; b < nb; b++) {
             const int8_t *qb = sv.xq + b * MK_BLOCK;

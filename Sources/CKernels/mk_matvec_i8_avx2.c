@@ -33,6 +33,7 @@ TI void gguf_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view
         __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
         __m256 xd = _mm256_set1_ps(sv->xd[b]);
         __m256i k = is_q8 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
+        if (is_q8 || b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * bb);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * bb;
             __m256i dot;
@@ -93,10 +94,29 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
     if (bpg == 1) {
         int64_t b = 0;
+        // Eight groups' scales per row at a time, spread to each pair's [s_b x4 | s_b+1 x4] by
+        // one permute (instead of two scalar conversions and an insert per pair and row).
+        for (; b + 8 <= nb; b += 8) {
+            __m256 sc8[4];
+            for (int i = 0; i < nr; i++) sc8[i] = mk_load8_scales(w->scales, stype, (r + i) * groups + b);
+            for (int p = 0; p < 8; p += 2) {
+                __m256i xe, xo;
+                __m256 xd;
+                mlx4_pair_x(sv, b + p, &xe, &xo, &xd);
+                if (p % 4 == 0) mk_prefetch_next_group(row, rb, nr, (b + p) * 16);
+                const __m256i spread = _mm256_setr_epi32(p, p, p, p, p + 1, p + 1, p + 1, p + 1);
+                for (int i = 0; i < nr; i++) {
+                    __m256 dot = mlx4_pair_dot(row + i * rb + (b + p) * 16, xe, xo);
+                    __m256 sc = _mm256_permutevar8x32_ps(sc8[i], spread);
+                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(xd, sc), acc[i]);
+                }
+            }
+        }
         for (; b + 2 <= nb; b += 2) {
             __m256i xe, xo;
             __m256 xd;
             mlx4_pair_x(sv, b, &xe, &xo, &xd);
+            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
             for (int i = 0; i < nr; i++) {
                 __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
                 const int64_t gi = (r + i) * groups + b;
@@ -122,6 +142,7 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
             __m256i xe, xo;
             __m256 xd;
             mlx4_pair_x(sv, b, &xe, &xo, &xd);
+            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
             for (int i = 0; i < nr; i++) {
                 __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
                 s[i] = _mm256_fmadd_ps(dot, xd, s[i]);
@@ -148,6 +169,7 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *
                 // q in 0..255 is multiplied as q - 128; the lane corrections add 128 * xq back.
                 __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
                 __m256i kv = _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
+                if (b % 2 == 0) mk_prefetch_next_group(row, rb, nr, b * 32);
                 for (int i = 0; i < nr; i++) {
                     __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(row + i * rb + b * 32)), flip);
                     __m256i dot = _mm256_add_epi32(dot_s8s8(q, xq), kv);

@@ -195,6 +195,9 @@ public final class LMWeights: @unchecked Sendable {
     }
 
     /// The number formats of the matrices, e.g. "bf16" or "mlx_q4_g32 + bf16".
+    /// The format of most of a step's bytes (the temporal layers' feed-forward input).
+    public var mainFormat: WeightFormat { temporalLayers.first?.linearIn.format ?? textHead.format }
+
     public var formatSummary: String {
         var counts: [String: Int] = [:]
         for m in stepMatrices + [textEmbedding] { counts[m.format.description, default: 0] += 1 }

@@ -10,6 +10,9 @@ public struct CPUFeatures: OptionSet, Sendable, CustomStringConvertible {
     public static let avx512F = CPUFeatures(rawValue: Int32(MK_CPU_AVX512F))
     public static let avx512BW = CPUFeatures(rawValue: Int32(MK_CPU_AVX512BW))
     public static let neon = CPUFeatures(rawValue: Int32(MK_CPU_NEON))
+    public static let avx512VL = CPUFeatures(rawValue: Int32(MK_CPU_AVX512VL))
+    public static let avx512VNNI = CPUFeatures(rawValue: Int32(MK_CPU_AVX512VNNI))
+    public static let avx512BF16 = CPUFeatures(rawValue: Int32(MK_CPU_AVX512BF16))
 
     /// The features of this machine's CPU.
     public static let current = CPUFeatures(rawValue: mk_cpu_features())
@@ -18,6 +21,9 @@ public struct CPUFeatures: OptionSet, Sendable, CustomStringConvertible {
         var names: [String] = []
         if contains(.avx512F) { names.append("avx512f") }
         if contains(.avx512BW) { names.append("avx512bw") }
+        if contains(.avx512VL) { names.append("avx512vl") }
+        if contains(.avx512VNNI) { names.append("avx512vnni") }
+        if contains(.avx512BF16) { names.append("avx512bf16") }
         if contains(.avx2FMA) { names.append("avx2+fma") }
         if contains(.f16c) { names.append("f16c") }
         if contains(.neon) { names.append("neon") }

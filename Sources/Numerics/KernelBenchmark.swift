@@ -122,6 +122,23 @@ public enum KernelBenchmark {
         }
     }
 
+    /// One core's compute rate for a format: GB/s of weight bytes a product processes when the
+    /// matrix (`bytes`, 512 KiB by default: [rows, `columns`]) stays in this core's cache, on the
+    /// calling thread. Above the per-core share of the read bandwidth, the format is memory-bound;
+    /// below it, the arithmetic is the limit.
+    public static func computeRate(format: WeightFormat, precision: MatvecPrecision, columns: Int = 4096,
+                                   bytes: Int = 512 << 10, runs: Int = 100) throws(MatvecError) -> Measurement {
+        let matrix = try BenchmarkMatrix(format: format, columns: columns, bytes: bytes, pool: ThreadPool(threads: 1))
+        let x = FloatBuffer(count: columns), y = FloatBuffer(count: matrix.weights.rows)
+        var rng: UInt64 = 0x1234_5678
+        for i in 0..<columns { x[i] = Float(Int64(bitPattern: AlignedBytes.next(&rng)) >> 40) / Float(1 << 23) }
+        let mv = try Matvec(matrix.weights, precision: precision)
+        return time(bytes: matrix.weights.storageBytes, runs: runs) { sink in
+            mv.run(x.pointer, into: y.pointer, pool: nil)
+            sink += Double(y[0])
+        }
+    }
+
     public static func run(_ configuration: Configuration, progress: (String) -> Void = { _ in }) throws(MatvecError) -> Report {
         let c = configuration
         guard c.threads >= 1, c.runs >= 1, c.columns >= 64, c.columns % 64 == 0, c.matrixBytes >= 1, c.readBytes >= 4096,

@@ -21,17 +21,28 @@ public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case avx2 = 1
     /// NEON (arm64): f32, bf16, f16 vectorised; quantized formats use the scalar loops.
     case neon = 2
+    /// AVX-512 F/BW/VL + VNNI (x86-64, with AVX2 + FMA + F16C): 512-bit f32/bf16/f16 rows and
+    /// vpdpbusd int8 products; exact quantized products use the AVX2 kernels.
+    case avx512 = 3
     /// The fastest path this CPU supports (chosen once from `CPUFeatures`).
     case best = 99
 
     /// The path `.best` resolves to on this machine.
+    /// `MOSHI_KERNEL_PATH=scalar|avx2|avx512|neon` in the environment caps it (read once).
     public static var bestAvailable: KernelPath { KernelPath(rawValue: Int32(mk_best_path())) ?? .scalar }
+
+    /// Every concrete path this CPU runs (scalar first), whatever `MOSHI_KERNEL_PATH` says:
+    /// what tests compare against the scalar reference.
+    public static var available: [KernelPath] {
+        [.scalar, .avx2, .neon, .avx512].filter { mk_path_available($0.rawValue) != 0 }
+    }
 
     public var description: String {
         switch self {
         case .scalar: "scalar"
         case .avx2: "avx2+fma+f16c"
         case .neon: "neon"
+        case .avx512: "avx512+vnni"
         case .best: KernelPath.bestAvailable.description
         }
     }

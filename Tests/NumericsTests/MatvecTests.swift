@@ -4,10 +4,13 @@ import Testing
 
 /// y for one matrix, vector, precision and path.
 func product(_ m: WeightMatrix, _ x: [Float], precision: MatvecPrecision = .exact, path: KernelPath = .best,
-             pool: ThreadPool? = nil, bias: [Float]? = nil, initial: [Float]? = nil) throws -> [Float] {
+             pool: ThreadPool? = nil, bias: [Float]? = nil, initial: [Float]? = nil, misalignX: Bool = false) throws -> [Float] {
     let mv = try Matvec(m, precision: precision)
     var y = initial ?? [Float](repeating: .nan, count: m.rows)
-    x.withUnsafeBufferPointer { xp in
+    // misalignX: x one float past a 64-byte boundary, so no kernel may assume aligned activations.
+    let shifted = misalignX ? [Float(0)] + x : x
+    shifted.withUnsafeBufferPointer { whole in
+        let xp = UnsafeBufferPointer(rebasing: whole[(misalignX ? 1 : 0)...])
         y.withUnsafeMutableBufferPointer { yp in
             if let bias {
                 bias.withUnsafeBufferPointer { mv.run(xp.baseAddress!, into: yp.baseAddress!, pool: pool, bias: $0.baseAddress!, accumulate: initial != nil, path: path) }
@@ -18,6 +21,9 @@ func product(_ m: WeightMatrix, _ x: [Float], precision: MatvecPrecision = .exac
     }
     return y
 }
+
+/// The SIMD paths this CPU runs (every one is checked against the scalar reference).
+let simdPaths = KernelPath.available.filter { $0 != .scalar }
 
 /// sum_c |w[r, c] x[c]| per row: the scale a float error is measured against.
 func magnitudes(_ m: WeightMatrix, _ x: [Float]) throws -> [Double] {
@@ -41,11 +47,39 @@ func magnitudes(_ m: WeightMatrix, _ x: [Float]) throws -> [Double] {
             let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: trial % 2 == 1)
             let x = (0..<cols).map { _ in rng.float() }
             let reference = try product(t.matrix, x, path: .scalar)
-            let fast = try product(t.matrix, x, path: .best)
             let scale = try magnitudes(t.matrix, x)
-            for r in 0..<rows {
-                #expect(abs(Double(fast[r]) - Double(reference[r])) <= 1e-5 * scale[r] + 1e-30,
-                        "\(format) trial \(trial) [\(rows)x\(cols)] row \(r): \(fast[r]) vs \(reference[r])")
+            for path in [KernelPath.best] + simdPaths {
+                let fast = try product(t.matrix, x, path: path, misalignX: trial % 2 == 0)
+                for r in 0..<rows {
+                    #expect(abs(Double(fast[r]) - Double(reference[r])) <= 1e-5 * scale[r] + 1e-30,
+                            "\(format) \(path) trial \(trial) [\(rows)x\(cols)] row \(r): \(fast[r]) vs \(reference[r])")
+                }
+            }
+        }
+    }
+
+    /// Every path on wide ragged shapes (many blocks, rows past the 4-row and 16-row kernels,
+    /// dense columns past the 64-wide loops), split over 1, 2 and 3 threads.
+    @Test(arguments: allTestFormats)
+    func everyPathMatchesScalarOnWideShapesAndThreads(format: WeightFormat) throws {
+        var rng = SplitMix(seed: 17)
+        let multiple = columnMultiple(format)
+        let cols = multiple == 1 ? 1000 + rng.int(1...63) : multiple * (1024 / multiple + rng.int(1...3))
+        let rows = 61 + 16 * rng.int(1...4)
+        let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: true)
+        let x = (0..<cols).map { _ in rng.float() }
+        let scale = try magnitudes(t.matrix, x)
+        let precisions: [MatvecPrecision] = mk_format_has_i8(format.kernelMatrixFormat) != 0 ? [.exact, .int8Activations] : [.exact]
+        for precision in precisions {
+            let reference = try product(t.matrix, x, precision: precision, path: .scalar)
+            for path in simdPaths {
+                for threads in [1, 2, 3] {
+                    let fast = try product(t.matrix, x, precision: precision, path: path, pool: ThreadPool(threads: threads), misalignX: true)
+                    for r in 0..<rows {
+                        #expect(abs(Double(fast[r]) - Double(reference[r])) <= 1e-5 * scale[r] + 1e-30,
+                                "\(format) \(precision) \(path) \(threads) threads [\(rows)x\(cols)] row \(r): \(fast[r]) vs \(reference[r])")
+                    }
+                }
             }
         }
     }
@@ -82,6 +116,12 @@ func magnitudes(_ m: WeightMatrix, _ x: [Float]) throws -> [Double] {
                 errorSquares += (Double(fast[r]) - Double(exact[r])) * (Double(fast[r]) - Double(exact[r]))
                 norm += Double(exact[r]) * Double(exact[r])
             }
+            for path in simdPaths {
+                let other = try product(t.matrix, x, precision: .int8Activations, path: path, misalignX: true)
+                for r in 0..<rows {
+                    #expect(abs(Double(other[r]) - Double(reference[r])) <= 1e-5 * scale[r] + 1e-30, "\(format) \(path) row \(r)")
+                }
+            }
             let relative = (errorSquares / max(norm, 1e-30)).squareRoot()
             #expect(relative < 1e-2, "\(format): int8 path relative L2 error \(relative)")
             #expect(relative > 0, "\(format): the int8 path should differ from the exact one")
@@ -108,12 +148,18 @@ func magnitudes(_ m: WeightMatrix, _ x: [Float]) throws -> [Double] {
         var q = [[Int8]](repeating: [Int8](repeating: 0, count: x.count), count: 2)
         var d = [[Float]](repeating: [Float](repeating: 0, count: 6), count: 2)
         var s = [[Int32]](repeating: [Int32](repeating: 0, count: 6), count: 2)
-        for (i, path) in [KernelPath.scalar, .best].enumerated() {
+        let paths = [KernelPath.scalar, .best] + simdPaths
+        q = [[Int8]](repeating: q[0], count: paths.count)
+        d = [[Float]](repeating: d[0], count: paths.count)
+        s = [[Int32]](repeating: s[0], count: paths.count)
+        for (i, path) in paths.enumerated() {
             mk_quantize_activations(x, 6, &q[i], &d[i], &s[i], path.rawValue)
         }
-        #expect(q[0] == q[1])
-        #expect(d[0] == d[1])
-        #expect(s[0] == s[1])
+        for i in 1..<paths.count {
+            #expect(q[0] == q[i], "\(paths[i])")
+            #expect(d[0] == d[i], "\(paths[i])")
+            #expect(s[0] == s[i], "\(paths[i])")
+        }
         // Hand-computed: block 1 has d = 1, so xq = x rounded to nearest even, clamped.
         #expect(d[0][1] == 1)
         let expected: [Int8] = (0..<31).map { j in Int8((Float(j - 16) + 0.5).rounded(.toNearestOrEven)) } + [127]
@@ -128,12 +174,14 @@ func magnitudes(_ m: WeightMatrix, _ x: [Float]) throws -> [Double] {
         for format in [WeightFormat.q4_0, .bf16, .mlxAffine(bits: 8, groupSize: 64, scaleType: .f16)] {
             let t = TestMatrix(rows: 1003, cols: 512, format: format, rng: &rng)
             let x = (0..<512).map { _ in rng.float() }
-            let one = try product(t.matrix, x)
-            let oneInt8 = try product(t.matrix, x, precision: .int8Activations)
-            for threads in [1, 2, 3] {
-                let pool = ThreadPool(threads: threads)
-                #expect(try product(t.matrix, x, pool: pool) == one, "\(format), \(threads) threads")
-                #expect(try product(t.matrix, x, precision: .int8Activations, pool: pool) == oneInt8, "\(format), \(threads) threads")
+            for path in [KernelPath.best] + simdPaths {
+                let one = try product(t.matrix, x, path: path)
+                let oneInt8 = try product(t.matrix, x, precision: .int8Activations, path: path)
+                for threads in [1, 2, 3] {
+                    let pool = ThreadPool(threads: threads)
+                    #expect(try product(t.matrix, x, path: path, pool: pool) == one, "\(format) \(path), \(threads) threads")
+                    #expect(try product(t.matrix, x, precision: .int8Activations, path: path, pool: pool) == oneInt8, "\(format) \(path), \(threads) threads")
+                }
             }
         }
     }

@@ -16,9 +16,11 @@ enum {
 };
 /// Storage of MLX scales and biases.
 enum { MK_SCALE_F32 = 0, MK_SCALE_F16 = 1, MK_SCALE_BF16 = 2 };
-/// Which implementation runs. BEST is chosen once from mk_cpu_features(); a path this CPU or
-/// build lacks falls back to SCALAR.
-enum { MK_PATH_SCALAR = 0, MK_PATH_AVX2 = 1, MK_PATH_NEON = 2, MK_PATH_BEST = 99 };
+/// Which implementation runs. BEST is chosen once from mk_cpu_features() (and capped by the
+/// environment variable MOSHI_KERNEL_PATH=scalar|avx2|avx512|neon, to run a lower path); a path
+/// this CPU or build lacks falls back to SCALAR. AVX512 is AVX-512 F/BW/VL with VNNI (vpdpbusd)
+/// for the int8 products; it also needs AVX2 + FMA + F16C.
+enum { MK_PATH_SCALAR = 0, MK_PATH_AVX2 = 1, MK_PATH_NEON = 2, MK_PATH_AVX512 = 3, MK_PATH_BEST = 99 };
 /// How activations are treated: EXACT multiplies f32 x by exactly the dequantized weights;
 /// INT8 quantizes x per 32-block to int8 (scale max|x|/127, round to nearest, ties to even) and
 /// takes integer dot products (Q8_0, Q4_0, MLX 4/8-bit; other formats stay exact): the result is
@@ -61,6 +63,8 @@ int mk_matrix_check(const mk_matrix *w);
 
 /// The path MK_PATH_BEST resolves to on this CPU.
 int mk_best_path(void);
+/// Whether this CPU and build can run `path` (whatever MOSHI_KERNEL_PATH says): 1 or 0.
+int mk_path_available(int path);
 /// Whether a format has an int8-activation path.
 int mk_format_has_i8(int32_t format);
 

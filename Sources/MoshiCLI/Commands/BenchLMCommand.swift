@@ -91,6 +91,10 @@ struct BenchLMCommand: ParsableCommand {
         let gbps = max(read.bestGBps, readAfter.bestGBps)
         let ratio = Double(bytes) / (p50 / 1000) / (gbps * 1e9)
         let format = options.random ? options.format : lm.weights.formatSummary
+        // One core's rate on a cache-resident matrix of the main format: above the per-core share
+        // of the read bandwidth the step is memory-bound, below it compute-bound.
+        let core = try KernelBenchmark.computeRate(format: lm.weights.mainFormat, precision: options.precision, columns: config.dim)
+        let perCoreRead = gbps / Double(max(threads, 1))
         if json {
             let fields: [(String, String)] = [
                 ("model", quote(lm.source)), ("format", quote(format)), ("threads", "\(threads)"),
@@ -102,6 +106,8 @@ struct BenchLMCommand: ParsableCommand {
                 ("read_gbps", f3(gbps)), ("ratio", String(format: "%.4f", ratio)),
                 ("kv_cache", quote(options.cachePrecision.rawValue)), ("matvec_precision", quote(options.precision.rawValue)),
                 ("random_weights", options.random ? "true" : "false"), ("load_s", f3(loadSeconds)),
+                ("core_compute_gbps", f3(core.bestGBps)), ("core_compute_format", quote(lm.weights.mainFormat.description)),
+                ("kernel_path", quote(KernelPath.bestAvailable.description)),
             ]
             print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         } else {
@@ -113,6 +119,10 @@ struct BenchLMCommand: ParsableCommand {
             print("  depformer p50 \(f3(percentile(depformer, 0.5))) ms   p99 \(f3(percentile(depformer, 0.99))) ms")
             print(String(format: "  reads %.3f GB per step -> %.1f GB/s at p50; read bandwidth %.1f GB/s; ratio %.0f %%",
                          Double(bytes) / 1e9, Double(bytes) / (p50 / 1000) / 1e9, gbps, ratio * 100))
+            let bound = core.bestGBps >= perCoreRead ? "memory-bound" : "compute-bound"
+            print("  one core computes \(String(format: "%.1f", core.bestGBps)) GB/s of \(lm.weights.mainFormat) weights from cache "
+                  + "(\(KernelPath.bestAvailable), \(options.precision.rawValue)); read bandwidth per thread "
+                  + "\(String(format: "%.1f", perCoreRead)) GB/s: \(bound)")
         }
     }
 
