@@ -4,8 +4,26 @@ import Testing
 @testable import Numerics
 
 @Suite struct CPUFeaturesTests {
-    @Test func describesTheMachine() {
-        #expect(!CPUFeatures.current.description.isEmpty)
+    /// The features found by cpuid/xgetbv agree with what the kernel tells /proc/cpuinfo (an
+    /// independent reading: Linux lists a flag only when the OS saves its register state).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/cpuinfo")))
+    func featuresMatchTheKernelsCPUFlags() throws {
+        let text = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("flags") || $0.hasPrefix("Features") })
+        let flags = Set(line.split(separator: ":").last.map { $0.split(separator: " ").map(String.init) } ?? [])
+        let f = CPUFeatures.current
+        #if arch(x86_64)
+        #expect(f.contains(.avx2FMA) == (flags.contains("avx2") && flags.contains("fma")))
+        #expect(f.contains(.f16c) == flags.contains("f16c"))
+        #expect(f.contains(.avx512F) == flags.contains("avx512f"))
+        #expect(f.contains(.avx512BW) == flags.contains("avx512bw"))
+        #expect(f.contains(.avx512VL) == flags.contains("avx512vl"))
+        #expect(f.contains(.avx512VNNI) == flags.contains("avx512_vnni"))
+        #expect(f.contains(.avx512BF16) == flags.contains("avx512_bf16"))
+        #elseif arch(arm64)
+        #expect(f.contains(.neon) == (flags.contains("asimd") || flags.contains("neon")))
+        #endif
+        #expect(!f.description.isEmpty)
     }
 
     /// The paths follow the features (so a CPU with AVX-512 VNNI is tested on that path), and
