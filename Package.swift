@@ -3,7 +3,7 @@
 // SwiftMoshi: a Moshi-style full-duplex speech-dialogue server for Linux.
 // The target list is the architecture (Docs/ARCHITECTURE.md); dependencies point down only:
 //
-//   moshi ─▶ MoshiCLI ─▶ Server ─▶ Engine ─▶ Mimi, MoshiLM, AudioIO ─▶ Weights ─▶ Numerics ─▶ C bridges
+//   moshi ─▶ MoshiCLI ─▶ Server ─▶ Engine ─▶ Mimi, MoshiLM, AudioIO ─▶ Weights ─▶ MoshiNumerics ─▶ C bridges
 //
 import PackageDescription
 import class Foundation.ProcessInfo
@@ -27,19 +27,18 @@ var targets: [Target] = [
     ),
 
     // MARK: Numerics and weight files
-    .target(name: "Numerics", dependencies: ["CKernels", "CBLAS"], swiftSettings: optimized),
-    .target(name: "Weights", dependencies: ["Numerics"], swiftSettings: optimized),
+    .target(name: "MoshiNumerics", dependencies: ["CKernels", "CBLAS"], swiftSettings: optimized),
+    .target(name: "Weights", dependencies: ["MoshiNumerics"], swiftSettings: optimized),
 
     // MARK: Models (no I/O) and audio I/O
-    .target(name: "Mimi", dependencies: ["Numerics", "Weights"], swiftSettings: optimized),
-    .target(name: "MoshiLM", dependencies: ["Numerics", "Weights"], swiftSettings: optimized),
+    .target(name: "Mimi", dependencies: ["MoshiNumerics", "Weights"], swiftSettings: optimized),
+    .target(name: "MoshiLM", dependencies: ["MoshiNumerics", "Weights"], swiftSettings: optimized),
     .target(name: "AudioIO", dependencies: ["CALSA", "COpus", "COgg", "CSpeexDSP"]),
 
     // MARK: Engine, server, configuration, command line
     .target(name: "Engine", dependencies: [
         "Mimi", "MoshiLM", "AudioIO", .product(name: "Logging", package: "swift-log"),
-        // hdrhistogram-swift depends on apple/swift-numerics, whose module is also called Numerics.
-        .product(name: "Histogram", package: "hdrhistogram-swift", moduleAliases: ["Numerics": "SwiftNumerics"]),
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
     ]),
     .target(name: "Server", dependencies: [
         "Engine", "AudioIO", .product(name: "Logging", package: "swift-log"),
@@ -61,7 +60,7 @@ var targets: [Target] = [
     .target(
         name: "MoshiCLI",
         dependencies: [
-            "Numerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings", "ModelHub",
+            "MoshiNumerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings", "ModelHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -69,13 +68,13 @@ var targets: [Target] = [
     .executableTarget(name: "moshi", dependencies: ["MoshiCLI"]),
 
     // MARK: Tests
-    .testTarget(name: "NumericsTests", dependencies: ["Numerics"], resources: [.copy("Ops/Fixtures")], swiftSettings: optimized),
-    .testTarget(name: "WeightsTests", dependencies: ["Weights", "Numerics"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "MimiTests", dependencies: ["Mimi", "Weights", "Numerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
+    .testTarget(name: "MoshiNumericsTests", dependencies: ["MoshiNumerics"], resources: [.copy("Ops/Fixtures")], swiftSettings: optimized),
+    .testTarget(name: "WeightsTests", dependencies: ["Weights", "MoshiNumerics"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "MimiTests", dependencies: ["Mimi", "Weights", "MoshiNumerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
     .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
     .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
     .testTarget(name: "MoshiCLITests", dependencies: ["MoshiCLI"]),
-    .testTarget(name: "MoshiLMTests", dependencies: ["MoshiLM", "Weights", "Numerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
+    .testTarget(name: "MoshiLMTests", dependencies: ["MoshiLM", "Weights", "MoshiNumerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "AudioIO"]),
     .testTarget(name: "ModelHubTests", dependencies: ["ModelHub"]),
     .testTarget(name: "ServerTests", dependencies: [

@@ -1,5 +1,5 @@
 import CBLAS
-import Numerics
+import MoshiNumerics
 
 // The one dense product every Mimi layer reduces to, and the small vector passes around it.
 

@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// Mimi's streaming decoder: one frame of RVQ codes in, one 80 ms frame of 24 kHz mono audio
 /// out, with all state carried between calls, as the reference's `MimiModel.decode` inside

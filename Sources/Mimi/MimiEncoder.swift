@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// Mimi's streaming encoder: one 80 ms frame of 24 kHz mono audio in, one frame of RVQ codes
 /// out, with all state (conv histories, transformer KV caches and positions) carried between

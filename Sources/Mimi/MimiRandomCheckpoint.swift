@@ -1,5 +1,5 @@
 import Glibc
-import Numerics
+import MoshiNumerics
 import Weights
 
 /// A Mimi checkpoint of random weights with exactly the official names and shapes

@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// The points inside Mimi whose values the reference fixtures record, for localising a
 /// mismatch (`MimiEncoder.intermediate(_:)`, `MimiDecoder.intermediate(_:)`).

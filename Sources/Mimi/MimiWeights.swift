@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 import Weights
 
 /// Every weight of a Mimi codec, loaded once and checked against the configuration, then

@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// SEANet's residual block, streaming: `x += conv1x1(ELU(conv_k(ELU(x))))` in place, with the
 /// k-tap conv's history carried between calls (identity skip, dilation 1).

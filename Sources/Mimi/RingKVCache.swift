@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// One attention layer's keys and values for the last `capacity` latent steps (the reference's
 /// `RingKVCache`): step `p` lives in slot `p % capacity`, and each slot remembers which step it

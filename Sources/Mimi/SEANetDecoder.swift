@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// SEANet's decoder, streaming: `[stepsPerFrame, dimension]` latent steps in, `[frameSize]`
 /// audio out. conv k7 to 16 x filters -> per ratio (8, 6, 5, 4): ELU, stride-r transposed conv

@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// SEANet's encoder, streaming: audio `[frameSize]` in, `[stepsPerFrame, dimension]` latent
 /// steps out (time-major). conv k7 -> per ratio (4, 5, 6, 8): residual block, ELU, stride-r conv

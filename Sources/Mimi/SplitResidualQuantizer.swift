@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// The split residual vector quantizer, streaming one latent vector at a time. Encoding: both
 /// `rvq_first` and `rvq_rest` project the same latent (1x1, no bias); `rvq_first` picks code 0,

@@ -1,5 +1,5 @@
 import Glibc
-import Numerics
+import MoshiNumerics
 
 /// A causal convolution's streaming state (the reference's `StreamingConv1d`): an input buffer
 /// whose first `history = kernelSize - stride` steps hold the end of the previous call's input,

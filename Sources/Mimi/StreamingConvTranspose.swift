@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// A transposed convolution's streaming state (the reference's `StreamingConvTranspose1d`, for
 /// kernel = 2 x stride): each input step t writes `lower · x[t]` to output block t and

@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// Mimi's encoder or decoder transformer, streaming (`ProjectedTransformer` with identity
 /// projections): pre-norm layers `x += s1 * attn(LN1(x)); x += s2 * linear2(GELU(linear1(LN2(x))))`

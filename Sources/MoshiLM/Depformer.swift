@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// The depth transformer: within one temporal step, `dep_q` positions, one per generated
 /// codebook. Position k reads `depformer_in[k](temporal output)` plus the embedding of the

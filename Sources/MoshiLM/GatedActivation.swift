@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import MoshiNumerics
 
 extension LMConfig.Activation {
     /// `y[i] = act(h[i]) * h[hidden + i]` for one row of `2 * hidden` values (the reference's
@@ -9,7 +9,7 @@ extension LMConfig.Activation {
         case .silu:
             siluGate(h, rows: 1, hidden: hidden, into: y)
         case .gelu:
-            Numerics.gelu(h, count: hidden, into: y)
+            MoshiNumerics.gelu(h, count: hidden, into: y)
             for i in 0..<hidden { y[i] *= h[hidden + i] }
         case .relu:
             for i in 0..<hidden { y[i] = max(h[i], 0) * h[hidden + i] }

@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// The matrices of one pre-norm transformer layer as both of Moshi's transformers use it:
 /// attention with a fused QKV projection, then a gated feed-forward. No biases, no layer scale.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Numerics
+import MoshiNumerics
 
 /// The streaming generator, with the reference `LMGen`'s delay semantics: one call per user
 /// frame. Each stream (text, the model's codebooks, the user's codebooks) has a delay in

@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 import Weights
 
 /// The Moshi language model for streaming inference: the temporal transformer stepped once

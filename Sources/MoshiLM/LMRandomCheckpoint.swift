@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 import Weights
 
 /// The stored number format of a language-model checkpoint, as published by Kyutai.

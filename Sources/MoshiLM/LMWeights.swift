@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 import Weights
 
 /// One temporal transformer layer: pre-norm attention and gated feed-forward.

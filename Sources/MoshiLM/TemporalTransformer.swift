@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// The temporal transformer stepped one token at a time: per layer, pre-norm multi-head
 /// attention with RoPE at the absolute step over a ring KV cache of `context` steps, then a

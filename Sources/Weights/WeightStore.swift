@@ -1,4 +1,4 @@
-import Numerics
+import MoshiNumerics
 
 /// What the models load weights from: tensors by name, whatever the file format. A
 /// `SafetensorsFile`, a `GGUFFile` or several files together (`WeightFiles`).

@@ -1,7 +1,7 @@
 import Foundation
 import Mimi
 import MoshiLM
-import Numerics
+import MoshiNumerics
 import Testing
 @testable import Engine
 

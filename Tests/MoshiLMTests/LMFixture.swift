@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import MoshiNumerics
 import Weights
 @testable import MoshiLM
 

@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import MoshiNumerics
 import Testing
 import Weights
 @testable import MoshiLM

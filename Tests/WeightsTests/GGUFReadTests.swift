@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Numerics
+import MoshiNumerics
 @testable import Weights
 
 @Suite struct GGUFReadTests {

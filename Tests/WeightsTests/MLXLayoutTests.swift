@@ -1,5 +1,5 @@
 import Testing
-import Numerics
+import MoshiNumerics
 @testable import Weights
 
 @Suite struct MLXLayoutTests {

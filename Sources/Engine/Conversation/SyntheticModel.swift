@@ -1,6 +1,6 @@
 import Mimi
 import MoshiLM
-import Numerics
+import MoshiNumerics
 
 /// The synthetic model (`--synthetic`, `moshi profile`'s default): the real Mimi architecture and
 /// a language model with Moshi's structure (`LMConfig.synthetic`), with random weights from a

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Numerics
+import MoshiNumerics
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import MoshiLM
-import Numerics
+import MoshiNumerics
 
 /// `moshi bench lm`: milliseconds per generator step, and how close a step comes to the
 /// machine's memory read bandwidth (a step reads every weight once, plus the KV cache).

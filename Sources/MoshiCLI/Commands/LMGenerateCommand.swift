@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Mimi
 import MoshiLM
-import Numerics
+import MoshiNumerics
 
 
 /// `moshi lm generate`: the streaming generator over a file of user codes, one step per frame,

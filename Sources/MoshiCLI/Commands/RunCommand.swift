@@ -2,7 +2,7 @@ import ArgumentParser
 import AudioIO
 import Engine
 import Foundation
-import Numerics
+import MoshiNumerics
 
 /// `moshi run`: the whole pipeline offline, like the reference's `run_inference.py`: a WAV of
 /// the user in, the model's reply WAV out (aligned with the input) and its transcript.

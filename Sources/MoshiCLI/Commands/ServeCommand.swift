@@ -2,7 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
-import Numerics
+import MoshiNumerics
 import Server
 import Settings
 import Synchronization

@@ -1,7 +1,7 @@
 import Engine
 import Foundation
 import MoshiLM
-import Numerics
+import MoshiNumerics
 import Settings
 
 extension ModelLoader {

@@ -2,7 +2,7 @@ import Engine
 import Foundation
 import Mimi
 import MoshiLM
-import Numerics
+import MoshiNumerics
 
 /// The weights a command runs, loaded once (language model, Mimi, text tokenizer), and fresh
 /// conversations over them: each `session` has its own KV caches, generator and Mimi state,

@@ -4,7 +4,7 @@ import Engine
 import Mimi
 import ModelHub
 import MoshiLM
-import Numerics
+import MoshiNumerics
 import Settings
 import Weights
 

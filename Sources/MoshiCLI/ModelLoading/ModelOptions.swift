@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import MoshiLM
-import Numerics
+import MoshiNumerics
 import Settings
 
 /// Where the model comes from and how it runs: shared by `moshi lm generate`, `run`, `profile`,

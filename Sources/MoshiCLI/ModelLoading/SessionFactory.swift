@@ -1,6 +1,6 @@
 import Engine
 import MoshiLM
-import Numerics
+import MoshiNumerics
 import Server
 
 /// The server's conversations: the weights loaded once (`LoadedModel`) and a fresh

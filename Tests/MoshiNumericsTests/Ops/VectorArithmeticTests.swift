@@ -1,5 +1,5 @@
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct VectorArithmeticTests {
     @Test func elementwiseHelpersMatchScalarLoops() {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct RMSNormTests {
     func rms(_ x: [Float], alpha: [Float], eps: Float, rows: Int) -> [Float] {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 /// Plain float64 references written from the PyTorch definitions, and the comparison.
 enum NaiveConvolution {

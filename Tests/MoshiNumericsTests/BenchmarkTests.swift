@@ -1,5 +1,5 @@
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct BenchmarkTests {
     /// A small run: every key present once in the JSON, rates positive, the table names each path.

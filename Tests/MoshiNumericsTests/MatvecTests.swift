@@ -1,6 +1,6 @@
 import CKernels
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 /// y for one matrix, vector, precision and path.
 func product(_ m: WeightMatrix, _ x: [Float], precision: MatvecPrecision = .exact, path: KernelPath = .best,

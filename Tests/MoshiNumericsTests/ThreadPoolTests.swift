@@ -1,7 +1,7 @@
 import Glibc
 import Synchronization
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct ThreadPoolTests {
     @Test(arguments: [1, 2, 3])

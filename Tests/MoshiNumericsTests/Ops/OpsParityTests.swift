@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 /// Inputs and PyTorch / moshi==0.2.13 outputs from `Fixtures/make_ops_fixtures.py` (float32 values, exact).
 struct OpsFixtures: Decodable {

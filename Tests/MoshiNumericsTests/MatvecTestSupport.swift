@@ -1,5 +1,5 @@
 import CKernels
-@testable import Numerics
+@testable import MoshiNumerics
 
 /// A weight matrix in some format together with the memory it views (kept alive by the value).
 final class TestMatrix: @unchecked Sendable {

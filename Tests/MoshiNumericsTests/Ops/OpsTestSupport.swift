@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import MoshiNumerics
 
 /// Deterministic test data for the `Ops` tests.
 struct TestData {

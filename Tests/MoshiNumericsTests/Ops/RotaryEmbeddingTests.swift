@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct RotaryEmbeddingTests {
     @Test func frequenciesAreMaxPeriodToTheMinusTwoIOverD() {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct MatmulTests {
     func random(_ count: Int, _ rng: inout SplitMix) -> [Float] { (0..<count).map { _ in rng.float() } }

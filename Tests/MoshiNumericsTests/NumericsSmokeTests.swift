@@ -1,7 +1,7 @@
 import CKernels
 import Foundation
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct CPUFeaturesTests {
     /// The features found by cpuid/xgetbv agree with what the kernel tells /proc/cpuinfo (an

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 /// Timings of the primitives at the sizes Mimi and the LM use per 80 ms frame. Off by default
 /// (timings are not assertions); run with `MOSHI_OPS_BENCH=1 swift test --filter OpsBenchmarks`.

@@ -1,6 +1,6 @@
 import CKernels
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 /// The dequantizer gives exactly what each format's definition says, for hand-made blocks.
 @Suite struct QuantDequantizationTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Numerics
+@testable import MoshiNumerics
 
 @Suite struct CodebookSearchTests {
     func search(_ x: [Float], count: Int, codebook: [Float], entries: Int, dimension: Int) -> [Int32] {
