@@ -113,7 +113,7 @@ final class ConversationPipeline: @unchecked Sendable {
             switch input {
             case .opusPackets:
                 let started = Self.now()
-                decodePacket(bytes)
+                decodePacket(bytes, arrivedAt: arrivedAt)
                 statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
                 runFrames(arrivedAt: arrivedAt)
             case .ogg:
@@ -122,7 +122,7 @@ final class ConversationPipeline: @unchecked Sendable {
                 oggDecoder?.push(bytes)
                 while !failed {
                     let started = Self.now()
-                    guard decodeNextOggPacket() else { break }
+                    guard decodeNextOggPacket(arrivedAt: arrivedAt) else { break }
                     statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
                     runFrames(arrivedAt: arrivedAt)
                 }
@@ -190,7 +190,7 @@ final class ConversationPipeline: @unchecked Sendable {
         events(.failed(reason))
     }
 
-    private func decodePacket(_ bytes: [UInt8]) {
+    private func decodePacket(_ bytes: [UInt8], arrivedAt: UInt64) {
         guard let opusDecoder else { return }
         guard !bytes.isEmpty else { fail("empty audio message (an Opus packet was expected)"); return }
         let result: Result<Int, OpusError> = bytes.withUnsafeBufferPointer { data in
@@ -200,7 +200,7 @@ final class ConversationPipeline: @unchecked Sendable {
                     guard duration <= pcm.count else {
                         throw OpusError(call: "opus_packet_get_nb_samples", badArgument: "a packet of \(duration) samples is longer than 120 ms")
                     }
-                    guard admit(samples: duration) else { return 0 }
+                    guard admit(samples: duration, arrivedAt: arrivedAt) else { return 0 }
                     let got = try opusDecoder.decode(data, into: pcm)
                     pending.append(contentsOf: pcm[0..<got])
                     return got
@@ -212,11 +212,11 @@ final class ConversationPipeline: @unchecked Sendable {
 
     /// Decodes one Ogg packet into `pending`; false when no complete packet is buffered (or the
     /// session failed).
-    private func decodeNextOggPacket() -> Bool {
+    private func decodeNextOggPacket(arrivedAt: UInt64) -> Bool {
         guard let oggDecoder else { return false }
         do {
             guard let got = try oggDecoder.decodeNextPacket(appendingTo: &pending) else { return false }
-            return admit(samples: got)
+            return admit(samples: got, arrivedAt: arrivedAt)
         } catch {
             fail(error.description)
             return false
@@ -230,9 +230,11 @@ final class ConversationPipeline: @unchecked Sendable {
     }
 
     /// Counts `samples` of client audio against the real-time budget; fails the session (and
-    /// returns false) when the client is further ahead of real time than allowed.
-    private func admit(samples: Int) -> Bool {
-        guard budget.admit(samples: samples, now: Self.now()) else {
+    /// returns false) when the client is further ahead of real time than allowed. Time is when
+    /// the bytes reached the server, not when this queue got to them: a backlog (a slow start
+    /// of the conversation, a busy queue) is not the client running ahead.
+    private func admit(samples: Int, arrivedAt: UInt64) -> Bool {
+        guard budget.admit(samples: samples, now: arrivedAt == 0 ? Self.now() : arrivedAt) else {
             fail("input runs more than \(budget.aheadSamples * 1000 / FrameTiming.sampleRate) ms ahead of real time: send audio at the pace it was recorded")
             return false
         }

@@ -156,6 +156,9 @@ class Session {
     this.playback.port.onmessage = (e) => {
       stats.bufferedMs = e.data.bufferedMs; stats.underflows = e.data.underflows; render();
     };
+    // Until the handshake the microphone only moves the meter: audio from before the model was
+    // ready is dropped, not sent in a burst (the server refuses input far ahead of real time).
+    this.capture.port.onmessage = (e) => this.encode(e.data);
     this.context.createMediaStreamSource(this.stream).connect(this.capture);
     await this.context.resume();
 
@@ -187,7 +190,7 @@ class Session {
     if (kind === 0) {                                   // handshake: the model is ready
       setStatus("talking");
       this.socket.send(concat(new Uint8Array([1]), concat(this.muxer.headers[0], this.muxer.headers[1])));
-      this.capture.port.onmessage = (e) => this.encode(e.data);
+      this.talking = true;
     } else if (kind === 1) {
       stats.bytesReceived += payload.length;
       for (const packet of this.demuxer.push(payload)) {
@@ -209,7 +212,7 @@ class Session {
 
   encode({ samples, rms }) {
     $("meter").firstElementChild.style.width = `${Math.min(100, Math.sqrt(rms) * 180)}%`;
-    if (this.encoder.state !== "configured") return;
+    if (!this.talking || !this.encoder || this.encoder.state !== "configured") return;
     const data = new AudioData({ format: "f32", sampleRate: MODEL_RATE, numberOfFrames: samples.length,
                                  numberOfChannels: 1, timestamp: this.timestamp, data: samples });
     this.timestamp += samples.length * 1e6 / MODEL_RATE;
