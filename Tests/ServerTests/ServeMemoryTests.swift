@@ -18,26 +18,8 @@ import Testing
 
     @Test(.enabled(if: ServeSignalTests.moshiExecutable != nil, "the moshi executable is not built next to the tests"))
     func connectAndAbortCyclesLeaveTheDaemonsMemoryFlat() throws {
-        let executable = try #require(ServeSignalTests.moshiExecutable)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("moshi-serve-mem-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("moshi.toml").path
-        try "".write(toFile: config, atomically: true, encoding: .utf8)  // no user or system config
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--synthetic", "--port", "0", "--max-sessions", "4", "--config", config]
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MOSHI_") && $0.key != "NOTIFY_SOCKET" && $0.key != "WATCHDOG_USEC" }
-        environment["MOSHI_SERVER_METRICS_PORT"] = "0"
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try ServeSignalTests.runWithNoSignalsBlocked(process)
-        let output = ServeSignalTests.LineReader(stdout.fileHandleForReading)
-        let log = ServeSignalTests.LineReader(stderr.fileHandleForReading)
+        // A real daemon, no user or system config (the child-process start the signal tests use).
+        let (process, output, log, _) = try InheritedSignalMaskTests.start(["serve", "--synthetic", "--port", "0", "--max-sessions", "4"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         let line = try #require(output.waitForLine(containing: "listening on", seconds: 90), "no listening line; log:\n\(log.all)")
