@@ -67,32 +67,4 @@ public struct KyutaiModelFiles: Sendable, Equatable {
         self.textTokenizer = textTokenizer
         self.config = existing(Self.configFileName)
     }
-
-    /// The files for a run: those in `modelDirectory` when it is given (`--model-dir`), else those of
-    /// `repo` in the Hugging Face cache (the snapshot `refs/main` names, else the newest complete
-    /// one). A repo missing from the cache is an error that says how to get it.
-    public static func locate(
-        modelDirectory: String?, repo: String, cache: HuggingFaceCache, languageModelFile: String? = nil
-    ) throws(HubError) -> KyutaiModelFiles {
-        if let modelDirectory, !modelDirectory.isEmpty {
-            return try KyutaiModelFiles(directory: modelDirectory, languageModelFile: languageModelFile)
-        }
-        let id = try RepoID(repo)
-        let snapshots = cache.snapshotDirectories(for: id)
-        guard !snapshots.isEmpty else {
-            throw HubError(.notInCache,
-                "\(id) is not in the Hugging Face cache (\(cache.root)); run `moshi download \(id)` "
-                + "or pass --model-dir with a directory holding its files")
-        }
-        var firstError: HubError?
-        for snapshot in snapshots {
-            do {
-                return try KyutaiModelFiles(directory: snapshot, languageModelFile: languageModelFile)
-            } catch {
-                firstError = firstError ?? error
-            }
-        }
-        throw HubError(.missingFiles,
-            "\(id) is in the cache but incomplete: \(firstError?.message ?? "no usable snapshot"); run `moshi download \(id)` to finish it")
-    }
 }

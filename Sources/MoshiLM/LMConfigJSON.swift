@@ -1,4 +1,5 @@
 import Foundation
+import Weights
 
 extension LMConfig {
     /// Keys of a repository `config.json` that describe other parts of the checkpoint (file
@@ -33,11 +34,11 @@ extension LMConfig {
     /// derived sizes follow the reference's rules; keys for features this port lacks are refused
     /// with their name unless they hold their default.
     public init(json data: Data, source: String = "LM config") throws(LMConfigError) {
-        let parsed: JSONValue
-        do { parsed = try JSONValue.parse(data) } catch {
-            throw LMConfigError("\(source): not valid JSON (\(error))")
-        }
-        guard case .object(let root) = parsed else { throw LMConfigError("\(source): the top level must be a JSON object") }
+        try self.init(config: try LMConfig.parseObject(data, source: source), source: source)
+    }
+
+    /// The configuration in an already parsed config object (`source` names it in errors).
+    public init(config root: [String: JSONValue], source: String) throws(LMConfigError) {
         let keys = JSONKeys(root, source: source)
         for (key, fallback) in LMConfig.unsupportedUnlessDefault.sorted(by: { $0.key < $1.key }) {
             if let value = root[key], value.rendered != "null", value.rendered != fallback {
@@ -93,20 +94,29 @@ extension LMConfig {
     }
 
     /// Sampling defaults a repository `config.json` carries (`lm_gen_config`), if any.
-    public static func generationDefaults(json data: Data) -> LMSampling? {
-        guard case .object(let root)? = try? JSONValue.parse(data), case .object(let gen)? = root["lm_gen_config"] else { return nil }
+    static func generationDefaults(config root: [String: JSONValue]) -> LMSampling? {
+        guard let gen = root["lm_gen_config"]?.object else { return nil }
         var sampling = LMSampling.referenceDefaults
         if case .number(let t)? = gen["temp"] { sampling.audioTemperature = Float(t) }
         if case .number(let t)? = gen["temp_text"] { sampling.textTemperature = Float(t) }
-        if case .number(let k)? = gen["top_k"] { sampling.audioTopK = Int(k) }
-        if case .number(let k)? = gen["top_k_text"] { sampling.textTopK = Int(k) }
+        if let k = gen["top_k"]?.integer { sampling.audioTopK = k }
+        if let k = gen["top_k_text"]?.integer { sampling.textTopK = k }
         return sampling
     }
 
-    /// Keys of `data` this loader neither reads nor knows to skip (for a warning in the log).
-    public static func unknownKeys(json data: Data) -> [String] {
-        guard case .object(let root)? = try? JSONValue.parse(data) else { return [] }
-        return root.keys.filter { !knownKeys.contains($0) && !nonModelKeys.contains($0) && unsupportedUnlessDefault[$0] == nil }.sorted()
+    /// Keys of a config this loader neither reads nor knows to skip (for a warning in the log).
+    static func unknownKeys(config root: [String: JSONValue]) -> [String] {
+        root.keys.filter { !knownKeys.contains($0) && !nonModelKeys.contains($0) && unsupportedUnlessDefault[$0] == nil }.sorted()
+    }
+
+    /// The top-level object of JSON text, or an error naming `source`.
+    static func parseObject(_ data: Data, source: String) throws(LMConfigError) -> [String: JSONValue] {
+        let parsed: JSONValue
+        do { parsed = try JSONValue.parse(data) } catch {
+            throw LMConfigError("\(source): not valid JSON (\(error.description))")
+        }
+        guard let root = parsed.object else { throw LMConfigError("\(source): the top level must be a JSON object") }
+        return root
     }
 }
 

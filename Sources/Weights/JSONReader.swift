@@ -133,6 +133,30 @@ struct JSONReader {
         return value
     }
 
+    /// Reads a number of any form (fraction, exponent) as a `Double`.
+    mutating func readNumber() throws(JSONError) -> Double {
+        skipWhitespace()
+        let start = position
+        try skipNumber()
+        let digits = String(decoding: UnsafeRawBufferPointer(rebasing: text[start..<position]), as: UTF8.self)
+        guard let value = Double(digits), value.isFinite else { throw fail("number out of range", at: start) }
+        return value
+    }
+
+    /// Reads `true` or `false`.
+    mutating func readBool() throws(JSONError) -> Bool {
+        skipWhitespace()
+        if peek() == UInt8(ascii: "t") { try literal("true"); return true }
+        try literal("false")
+        return false
+    }
+
+    /// Reads `null`.
+    mutating func readNull() throws(JSONError) {
+        skipWhitespace()
+        try literal("null")
+    }
+
     /// Skips one value of any kind, checking its syntax.
     mutating func skipValue() throws(JSONError) {
         skipWhitespace()

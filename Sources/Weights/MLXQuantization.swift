@@ -34,39 +34,28 @@ public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
 
     /// As `fromConfig(path:)`, for JSON text in memory.
     public static func fromConfig(json text: UnsafeRawBufferPointer, file: String) throws(WeightFileError) -> MLXQuantization? {
-        var reader = JSONReader(text)
-        do throws(JSONError) {
-            var found: MLXQuantization?
-            var top = try reader.beginObject()
-            while let key = try reader.nextKey(in: &top) {
-                guard key == "quantization" || key == "quantization_config",
-                      reader.peekKind() == UInt8(ascii: "{") else {
-                    try reader.skipValue()
-                    continue
-                }
-                var bits: Int?
-                var groupSize: Int?
-                var object = try reader.beginObject()
-                while let field = try reader.nextKey(in: &object) {
-                    switch field {
-                    case "bits": bits = try reader.readInteger()
-                    case "group_size": groupSize = try reader.readInteger()
-                    default: try reader.skipValue()
-                    }
-                }
-                guard let bits, let groupSize else {
-                    throw JSONError(message: "\(key) needs integer \"bits\" and \"group_size\"", offset: reader.position)
-                }
-                found = MLXQuantization(bits: bits, groupSize: groupSize)
+        let root: JSONValue
+        do { root = try JSONValue.parse(text) } catch {
+            throw WeightFileError(.format, file: file, "config JSON \(error.description)")
+        }
+        guard let members = root.object else { throw WeightFileError(.format, file: file, "config JSON: the top level must be an object") }
+        return try fromConfig(members, file: file)
+    }
+
+    /// As `fromConfig(path:)`, for a config already parsed (`file` names it in errors).
+    public static func fromConfig(_ config: [String: JSONValue], file: String) throws(WeightFileError) -> MLXQuantization? {
+        for key in ["quantization", "quantization_config"] {
+            guard let object = config[key]?.object else { continue }
+            guard let bits = object["bits"]?.integer, let groupSize = object["group_size"]?.integer else {
+                throw WeightFileError(.format, file: file, "config JSON: \(key) needs integer \"bits\" and \"group_size\"")
             }
-            try reader.expectEnd()
-            if let found, !found.isSupported {
-                throw JSONError(message: "quantization \(found) is not supported (bits 4 or 8, group size 32, 64 or 128)", offset: 0)
+            let found = MLXQuantization(bits: bits, groupSize: groupSize)
+            guard found.isSupported else {
+                throw WeightFileError(.format, file: file, "config JSON: quantization \(found) is not supported (bits 4 or 8, group size 32, 64 or 128)")
             }
             return found
-        } catch {
-            throw WeightFileError(.format, file: file, "config JSON at byte \(error.offset): \(error.message)")
         }
+        return nil
     }
 
     /// Works out the quantization of one packed matrix and its logical column count from the

@@ -52,17 +52,44 @@ import Testing
         #expect(throws: HubError.self) { try KyutaiModelFiles(directory: dir + "/absent") }
     }
 
-    @Test func locatePrefersTheModelDirectoryThenTheCache() throws {
-        let dir = try Self.directory(with: Self.shared + ["model.q8.gguf"])
+    @Test func selectionPrefersNamedFilesThenTheModelDirectoryThenTheCache() throws {
+        let dir = try Self.directory(with: Self.shared + ["model.q8.gguf", "config.json"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let root = try Self.directory(with: [])
         defer { try? FileManager.default.removeItem(atPath: root) }
         let cache = HuggingFaceCache(root: root)
+        let all: Set<ModelFileSelection.Part> = [.languageModel, .mimi]
+        func select(_ named: ModelFileSelection = ModelFileSelection(), needs: Set<ModelFileSelection.Part> = all,
+                    dir: String?, repo: String? = "kyutai/moshiko-candle-q8", repoNamed: Bool = false) throws(HubError) -> ModelFileSelection {
+            try ModelFileSelection.select(named: named, needs: needs, modelDirectory: dir, repo: repo, repoNamed: repoNamed, cache: cache)
+        }
 
-        #expect(try KyutaiModelFiles.locate(modelDirectory: dir, repo: "kyutai/x", cache: cache).languageModel == dir + "/model.q8.gguf")
+        let fromDir = try select(dir: dir, repo: "kyutai/x", repoNamed: true)
+        #expect(fromDir.languageModel == dir + "/model.q8.gguf" && fromDir.mimi == dir + "/" + KyutaiModelFiles.mimiFileName)
+        #expect(fromDir.textTokenizer == dir + "/" + KyutaiModelFiles.textTokenizerFileName && fromDir.config == dir + "/config.json")
+        #expect(fromDir.directory == dir)
+        // Named files win over the directory's.
+        let named = try select(ModelFileSelection(languageModel: "/elsewhere/model.safetensors", config: "/elsewhere/c.json"), dir: dir)
+        #expect(named.languageModel == "/elsewhere/model.safetensors" && named.config == "/elsewhere/c.json" && named.mimi == fromDir.mimi)
+        // A directory lacking a needed part names it and what the directory holds.
+        let partial = try Self.directory(with: ["model.q8.gguf"])
+        defer { try? FileManager.default.removeItem(atPath: partial) }
         do {
-            _ = try KyutaiModelFiles.locate(modelDirectory: nil, repo: "kyutai/moshiko-candle-q8", cache: cache)
-            Issue.record("a repo absent from the cache was found")
+            _ = try select(dir: partial)
+            Issue.record("a model directory without Mimi was accepted")
+        } catch {
+            #expect(error.message == "model directory \(partial) lacks Mimi weights (\(KyutaiModelFiles.mimiFileName)); it holds: model.q8.gguf")
+        }
+        // ... unless that part is named.
+        #expect(try select(ModelFileSelection(mimi: "/m.safetensors"), dir: partial).mimi == "/m.safetensors")
+        // No directory and the default repo absent: nothing found, no error (the caller reports what it lacks).
+        let nothing = try select(dir: nil)
+        #expect(nothing.languageModel == nil && nothing.directory == nil)
+        // A config next to a named LM file is found.
+        #expect(try select(ModelFileSelection(languageModel: dir + "/model.q8.gguf"), dir: nil).config == dir + "/config.json")
+        do {
+            _ = try select(dir: nil, repoNamed: true)
+            Issue.record("a named repo absent from the cache was found")
         } catch {
             #expect(error.kind == .notInCache)
             #expect(error.message.contains("run `moshi download kyutai/moshiko-candle-q8`"))
@@ -71,23 +98,24 @@ import Testing
         // An incomplete snapshot (refs/main) is skipped for a complete older one.
         let repo = try RepoID("kyutai/moshiko-candle-q8")
         let complete = cache.snapshotDirectory(repo, commit: "1111111111111111111111111111111111111111")
-        let partial = cache.snapshotDirectory(repo, commit: "2222222222222222222222222222222222222222")
-        for (snapshot, names) in [(complete, Self.shared + ["model.q8.gguf"]), (partial, ["model.q8.gguf"])] {
+        let newer = cache.snapshotDirectory(repo, commit: "2222222222222222222222222222222222222222")
+        for (snapshot, names) in [(complete, Self.shared + ["model.q8.gguf"]), (newer, ["model.q8.gguf"])] {
             try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
             for name in names { try Data("x".utf8).write(to: URL(fileURLWithPath: snapshot + "/" + name)) }
         }
         try FileManager.default.createDirectory(atPath: cache.repoDirectory(repo) + "/refs", withIntermediateDirectories: true)
         try Data("2222222222222222222222222222222222222222".utf8).write(to: URL(fileURLWithPath: cache.refPath(repo)))
-        let found = try KyutaiModelFiles.locate(modelDirectory: "", repo: "kyutai/moshiko-candle-q8", cache: cache)
-        #expect(found.directory == complete)
+        #expect(try select(dir: "").directory == complete)
+        // ... but when only the LM is needed (Mimi named), refs/main's snapshot serves.
+        #expect(try select(ModelFileSelection(mimi: "/m.safetensors"), dir: nil).directory == newer)
 
         try FileManager.default.removeItem(atPath: complete)
         do {
-            _ = try KyutaiModelFiles.locate(modelDirectory: nil, repo: "kyutai/moshiko-candle-q8", cache: cache)
+            _ = try select(dir: nil)
             Issue.record("an incomplete snapshot was accepted")
         } catch {
             #expect(error.kind == .missingFiles)
-            #expect(error.message.hasPrefix("kyutai/moshiko-candle-q8 is in the cache but incomplete"))
+            #expect(error.message.hasPrefix("kyutai/moshiko-candle-q8 is in the cache but incomplete: snapshot \(newer) lacks Mimi weights"))
         }
     }
 }

@@ -46,9 +46,12 @@ import Testing
         json += #", "moshi_name": "model.safetensors", "mimi_name": "tokenizer-e351c8d8-checkpoint125.safetensors", "tokenizer_name": "tokenizer_spm_32k_3.model", "model_type": "moshi", "lm_gen_config": {"temp": 0.6, "temp_text": 0.5, "top_k": 100, "top_k_text": 10}, "something_new": 1}"#
         let data = Data(json.utf8)
         #expect(try LMConfig(json: data) == LMConfig.moshi7B)
-        let sampling = try #require(LMConfig.generationDefaults(json: data))
+        let file = try LMConfigFile(json: data, source: "config.json")
+        #expect(file.config == LMConfig.moshi7B)
+        let sampling = try #require(file.generationDefaults)
         #expect(sampling == LMSampling(textTemperature: 0.5, textTopK: 10, audioTemperature: 0.6, audioTopK: 100))
-        #expect(LMConfig.unknownKeys(json: data) == ["something_new"])
+        #expect(file.unknownKeys == ["something_new"])
+        #expect(file.mlxQuantization == nil)
     }
 
     @Test func badValuesNameTheKey() {

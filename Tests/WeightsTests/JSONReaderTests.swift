@@ -58,3 +58,38 @@ import Testing
         #expect(throws: JSONError.self) { try withReader(deep) { try $0.skipValue() } }
     }
 }
+
+@Suite struct JSONValueTests {
+    func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+        let bytes = Array(text.utf8)
+        let result: Result<JSONValue, JSONSyntaxError> = bytes.withUnsafeBytes { raw in
+            do throws(JSONSyntaxError) { return .success(try JSONValue.parse(raw)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    @Test func buildsTheTreeKeepingBooleansNumbersAndNullApart() throws {
+        let value = try parse(#" {"a": [1, -2.5e3, true, false, null, "x\u00e9\n"], "b": {"c": {}}, "a2": 0, "a2": 7} "#)
+        let object = try #require(value.object)
+        #expect(object["a"] == .array([.number(1), .number(-2500), .bool(true), .bool(false), .null, .string("xé\n")]))
+        #expect(object["b"] == .object(["c": .object([:])]))
+        #expect(object["a2"]?.integer == 7)  // the last of repeated keys wins
+        #expect(JSONValue.number(2.5).integer == nil && JSONValue.bool(true).integer == nil)
+        #expect(try parse("[]") == .array([]) && (try parse("3")).rendered == "3")
+    }
+
+    @Test func errorsSayWhereAndWhat() {
+        #expect(throws: JSONSyntaxError.self) { try parse(#"{"a": 01}"#) }
+        #expect(throws: JSONSyntaxError.self) { try parse(#"{"a": 1} x"#) }
+        #expect(throws: JSONSyntaxError.self) { try parse("tru") }
+        #expect(throws: JSONSyntaxError.self) { try parse("1e999") }
+        do {
+            _ = try parse(#"{"a": [1, 2,]}"#)
+            Issue.record("a trailing comma was accepted")
+        } catch {
+            #expect(error.offset == 12 && error.description.hasPrefix("at byte 12: "))
+        }
+        let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        #expect(throws: JSONSyntaxError.self) { try parse(deep) }
+    }
+}

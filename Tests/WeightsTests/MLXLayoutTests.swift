@@ -131,7 +131,7 @@ import MoshiNumerics
         #expect(try parse(#"{"quantization_config": {"bits": 4, "group_size": 32}}"#) == MLXQuantization(bits: 4, groupSize: 32))
         #expect(try parse(#"{"dim": 4096}"#) == nil)
         let unsupported = try #require(weightError { _ = try parse(#"{"quantization": {"group_size": 64, "bits": 6}}"#) })
-        #expect(unsupported.description.contains("config.json: config JSON at byte 0: quantization 6-bit groups of 64 is not supported"))
+        #expect(unsupported.description.contains("config.json: config JSON: quantization 6-bit groups of 64 is not supported"))
         let incomplete = try #require(weightError { _ = try parse(#"{"quantization": {"bits": 4}}"#) })
         #expect(incomplete.description.contains("quantization needs integer \"bits\" and \"group_size\""))
         let broken = try #require(weightError { _ = try parse(#"{"quantization": "#) })

@@ -74,10 +74,12 @@ struct ChatCommand: ParsableCommand {
 
         let display = ChatDisplay(quiet: quiet)
         let devices = try session.openDevices()  // before the model: a missing device fails fast
-        let conversation = try makeConversation(model, settings: settings, defaultToSynthetic: false) { display.note($0) }
-        display.note(conversation.describe)
-        let loop = try session.makeLoop(devices: devices, processor: conversation.processor,
-                                        textDecoder: conversation.textDecoder, describe: conversation.describe)
+        let loaded = try LoadedModel(options: model, settings: settings) { display.note($0) }
+        let conversation = try loaded.session()
+        let describe = loaded.summary(of: conversation)
+        display.note(describe)
+        let loop = try session.makeLoop(devices: devices, processor: conversation,
+                                        textDecoder: loaded.textDecoder(), describe: describe)
         display.note("listening on \(loop.source.description), speaking on \(loop.sink.description)"
                      + (record.map { ", recording to \($0)" } ?? "") + "; Ctrl-C ends")
         let interrupts = try SignalWatcher([SIGINT, SIGTERM]) { _ in loop.requestStop() }

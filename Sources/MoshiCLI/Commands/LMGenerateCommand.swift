@@ -34,8 +34,9 @@ struct LMGenerateCommand: ParsableCommand {
         let model = modelOptions.resolved(settings)
         let loader = ModelLoader(options: model, settings: settings)
         let pool = model.threadCount > 1 ? ThreadPool(threads: model.threadCount) : nil
-        let lm = try loader.loadLM(pool: pool)
-        let tokenizer = try loader.loadTokenizer()
+        let files = try loader.selectFiles(needs: loader.neededParts.intersection([.languageModel]))
+        let lm = try loader.loadLM(files: files, pool: pool)
+        let tokenizer = try loader.loadTokenizer(files: files)
         guard let bytes = FileManager.default.contents(atPath: userCodes) else { throw ModelLoadError("cannot read \(userCodes)") }
         let codes: MimiCodes
         do { codes = try MimiCodes(npy: [UInt8](bytes)) } catch { throw ModelLoadError("\(userCodes): \(error.description)") }

@@ -75,7 +75,8 @@ struct ProfileCommand: ParsableCommand {
         let settings = try global.loadSettings()
         let policy = loopOptions.policy(settings)
         let source = try makeSource()  // before the model: a missing device or file fails fast
-        let conversation = try makeConversation(model, settings: settings, defaultToSynthetic: true) { Self.say($0) }
+        let loaded = try LoadedModel(options: model, settings: settings, defaultToSynthetic: true) { Self.say($0) }
+        let session = try loaded.session()
         let sink: AudioSink = output.map { WAVFileSink(path: $0) } ?? NullSink()
         var configuration = FrameLoopConfiguration()
         configuration.pacing = fast ? .asFastAsPossible : .realTime
@@ -88,8 +89,8 @@ struct ProfileCommand: ParsableCommand {
         configuration.queueCapacity = max(32, Self.bound(policy) + 2)
         if let frames { configuration.recordCapacity = max(frames, 1) }
 
-        let loop = try FrameLoop(source: source, processor: conversation.processor, sink: sink, configuration: configuration,
-                                 textDecoder: conversation.textDecoder, processorDescription: conversation.describe)
+        let loop = try FrameLoop(source: source, processor: session, sink: sink, configuration: configuration,
+                                 textDecoder: loaded.textDecoder(), processorDescription: loaded.summary(of: session))
         let pacing = fast ? "as fast as possible" : "in real time"
         Self.say("profiling \(source.description) \(pacing)\(frames.map { ", \($0) frames" } ?? "")\(mic ? "; Ctrl-C ends" : "")")
         let interrupts = try SignalWatcher([SIGINT, SIGTERM]) { _ in loop.requestStop() }

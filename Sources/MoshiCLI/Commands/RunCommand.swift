@@ -37,15 +37,15 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let settings = try global.loadSettings()
-        let model = modelOptions.resolved(settings)
         let samples = try AudioFile.readMono24k(input)
         let frameSize = FrameTiming.samplesPerFrame
         let frames = (samples.count + frameSize - 1) / frameSize
         guard frames >= 1 else { throw ValidationError("\(input) holds no audio") }
-        let pool = model.threadCount > 1 ? ThreadPool(threads: model.threadCount) : nil
         let log = { (line: String) in FileHandle.standardError.write(Data((line + "\n").utf8)) }
-        let loaded = try ModelLoader(options: model, settings: settings).makeConversation(pool: pool, progress: log)
-        let session = loaded.session
+        let loaded = try LoadedModel(options: modelOptions, settings: settings, progress: log)
+        let session = try loaded.session()
+        let textDecoder = loaded.textDecoder()
+        log("memory: \(session.generator.model.memorySummary)")
         var padded = samples
         padded += [Float](repeating: 0, count: frames * frameSize - samples.count)
         var reply = [Float](repeating: 0, count: frames * frameSize)
@@ -62,13 +62,13 @@ struct RunCommand: ParsableCommand {
                 }
             }
             if let token = result.textToken {
-                let piece = loaded.textDecoder?.decode(token) ?? ""
+                let piece = textDecoder?.decode(token) ?? ""
                 text += piece
                 if !piece.isEmpty { FileHandle.standardOutput.write(Data(piece.utf8)) }
             }
         }
         let seconds = Date().timeIntervalSince(start)
-        if loaded.textDecoder != nil { print("") }
+        if textDecoder != nil { print("") }
         reply.removeLast(reply.count - samples.count)
         if stereo {
             var interleaved = [Float](repeating: 0, count: 2 * samples.count)

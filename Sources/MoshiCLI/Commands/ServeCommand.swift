@@ -146,8 +146,6 @@ struct ServeCommand: ParsableCommand {
             logger.info("health and metrics on http://\(endpoint.configuration.host):\(endpoint.port ?? metricsPort)/healthz and /metrics")
             health = endpoint
         }
-        let model = modelOptions.resolved(settings)
-        let pool = model.threadCount > 1 ? ThreadPool(threads: model.threadCount) : nil
         // Loading a large model can take longer than TimeoutStartSec: ask systemd for more time
         // every 10 s until ready (EXTEND_TIMEOUT_USEC, 30 s each).
         let extender = notifier.isEnabled ? DispatchSource.makeTimerSource(queue: DispatchQueue(label: "moshi.extend-timeout")) : nil
@@ -155,7 +153,8 @@ struct ServeCommand: ParsableCommand {
         extender?.setEventHandler { _ = try? notifier.extendTimeout(microseconds: 30_000_000) }
         extender?.activate()
         let loadStart = ContinuousClock.now
-        let factory = try SessionFactory(loader: ModelLoader(options: model, settings: settings), pool: pool) { logger.info("\($0)") }
+        let model = try LoadedModel(options: modelOptions, settings: settings) { logger.info("\($0)") }
+        let factory = SessionFactory(model: model)
         let loaded = ContinuousClock.now
         if settings[SettingsCatalog.serverLockWeights] {
             // Every mapping the process has now (the weights above all) stays in RAM.
@@ -179,7 +178,7 @@ struct ServeCommand: ParsableCommand {
         config.tls = tls
         // Sessions sharing one thread pool take turns on one compute queue; without a pool each
         // CPU can run a session's frame.
-        config.computeQueues = pool == nil ? min(config.maximumSessions, ThreadPool.availableCPUs) : 1
+        config.computeQueues = model.pool == nil ? min(config.maximumSessions, ThreadPool.availableCPUs) : 1
 
         let server: MoshiServer
         do { server = try MoshiServer(configuration: config, factory: factory, metrics: metrics, logger: logger) } catch {

@@ -23,44 +23,41 @@ struct LoadedLM {
     let synthetic: Bool
 }
 
-/// Finds and loads the model files named by `ModelOptions` and the settings: explicit paths
-/// first, then `--model-dir` / `model.model_dir`, then the Hugging Face cache for
-/// `--hf-repo` / `model.hf_repo`.
+/// Loads the model files `ModelOptions` and the settings name. Where each file comes from is
+/// decided once, by ModelHub (`ModelFileSelection.select`): explicit paths first, then
+/// `--model-dir` / `model.model_dir`, then the Hugging Face cache for `--hf-repo` /
+/// `model.hf_repo`. Commands that run a whole conversation go through `LoadedModel`.
 struct ModelLoader {
-    static let lmFileNames = KyutaiModelFiles.languageModelFileNames
-    static let mimiFileName = KyutaiModelFiles.mimiFileName
-    static let tokenizerFileName = KyutaiModelFiles.textTokenizerFileName
-
     let options: ModelOptions
     let settings: Settings
     let logger = Logger(label: "moshi.model")
 
-    /// The folder holding the repo's files, if any was named or found in the cache.
-    func modelDirectory() throws -> String? {
-        if let dir = options.modelDir ?? nonEmpty(settings[SettingsCatalog.modelDirectory]) {
-            guard FileManager.default.fileExists(atPath: dir) else { throw ModelLoadError("model directory \(dir) does not exist") }
-            return dir
-        }
-        let name = options.hfRepo ?? settings[SettingsCatalog.hfRepo]
-        let cache = HuggingFaceCache(environment: ProcessInfo.processInfo.environment)
-        let repo: RepoID
-        do { repo = try RepoID(name) } catch { throw ModelLoadError("--hf-repo: \(error)") }
-        let snapshot = cache.snapshotDirectories(for: repo).first
-        if snapshot == nil, options.hfRepo != nil {
-            throw ModelLoadError("\(name) is not in the Hugging Face cache (\(cache.root)); run `moshi download \(name)` or pass --model-dir")
-        }
-        return snapshot
+    /// The parts a run of these options needs from files (none for synthetic weights; Mimi only
+    /// when named for random ones).
+    var neededParts: Set<ModelFileSelection.Part> {
+        if options.synthetic { return [] }
+        if options.random { return [] }
+        return [.languageModel, .mimi]
     }
 
-    private func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
-
-    private func find(_ names: [String], in dir: String?) -> String? {
-        guard let dir else { return nil }
-        return names.map { (dir as NSString).appendingPathComponent($0) }.first { FileManager.default.fileExists(atPath: $0) }
+    /// Where each file comes from. With synthetic or random weights only explicitly named files are used.
+    func selectFiles(needs: Set<ModelFileSelection.Part>) throws -> ModelFileSelection {
+        let named = ModelFileSelection(languageModel: options.lm, mimi: options.mimi, textTokenizer: options.tokenizer, config: options.lmConfig)
+        if options.synthetic || options.random { return named }
+        let directory = options.modelDir ?? settings[SettingsCatalog.modelDirectory]
+        do {
+            return try ModelFileSelection.select(
+                named: named, needs: needs, modelDirectory: directory, repo: options.hfRepo ?? settings[SettingsCatalog.hfRepo],
+                repoNamed: options.hfRepo != nil, cache: HuggingFaceCache(environment: ProcessInfo.processInfo.environment))
+        } catch where error.kind == .missingFiles {
+            throw ModelLoadError(error.message + "; or name the files (--lm FILE, --mimi FILE), or try --synthetic")
+        } catch {
+            throw ModelLoadError(error.message)
+        }
     }
 
-    /// The language model: synthetic, random (`--random`), or from files.
-    func loadLM(pool: ThreadPool?) throws -> LoadedLM {
+    /// The language model: synthetic, random (`--random`), or from `files`.
+    func loadLM(files: ModelFileSelection, pool: ThreadPool?) throws -> LoadedLM {
         if options.synthetic {
             let config = LMConfig.synthetic
             return LoadedLM(weights: try SyntheticModel.languageModel(pool: pool), sampling: options.sampling(),
@@ -73,24 +70,21 @@ struct ModelLoader {
             return LoadedLM(weights: try LMWeights(store: store, config: config), sampling: options.sampling(),
                             source: "random \(options.format) weights in \(options.preset)'s shapes (timings are real, outputs mean nothing)", synthetic: true)
         }
-        let dir = try modelDirectory()
-        guard let path = options.lm ?? find(ModelLoader.lmFileNames, in: dir) else {
+        guard let path = files.languageModel else {
             throw ModelLoadError("""
                 no language-model weights: pass --lm FILE, --model-dir DIR, --hf-repo ORG/NAME (after `moshi download`), \
-                or --synthetic to try without weights (looked for \(ModelLoader.lmFileNames.joined(separator: ", "))\(dir.map { " in \($0)" } ?? ""))
+                or --synthetic to try without weights (looked for \(KyutaiModelFiles.languageModelFileNames.joined(separator: ", "))\(files.directory.map { " in \($0)" } ?? ""))
                 """)
         }
-        let configPath = options.lmConfig ?? find(["config.json"], in: dir ?? (path as NSString).deletingLastPathComponent)
         var config = LMConfig.moshi7B
         var sampling = options.sampling()
         var mlx: MLXQuantization? = nil
-        if let configPath {
-            guard let data = FileManager.default.contents(atPath: configPath) else { throw ModelLoadError("cannot read \(configPath)") }
-            config = try LMConfig(json: data, source: configPath)
-            if let defaults = LMConfig.generationDefaults(json: data) { sampling = options.sampling(defaults: defaults) }
-            let unknown = LMConfig.unknownKeys(json: data)
-            if !unknown.isEmpty { logger.warning("\(configPath): ignoring keys \(unknown.joined(separator: ", "))") }
-            mlx = try MLXQuantization.fromConfig(path: configPath)
+        if let configPath = files.config {
+            let file = try LMConfigFile(contentsOf: configPath)
+            config = file.config
+            if let defaults = file.generationDefaults { sampling = options.sampling(defaults: defaults) }
+            if !file.unknownKeys.isEmpty { logger.warning("\(configPath): ignoring keys \(file.unknownKeys.joined(separator: ", "))") }
+            mlx = file.mlxQuantization
         }
         logger.info("mapping \(path) ...")
         let store = try WeightFiles.open(path: path, mlxQuantization: mlx)
@@ -98,15 +92,19 @@ struct ModelLoader {
         return LoadedLM(weights: weights, sampling: sampling, source: "\((path as NSString).lastPathComponent) (\(weights.layout) layout, \(weights.formatSummary))", synthetic: false)
     }
 
+    /// The language model alone (`moshi bench lm`, `moshi lm generate`).
+    func loadLM(pool: ThreadPool?) throws -> LoadedLM {
+        try loadLM(files: selectFiles(needs: neededParts.intersection([.languageModel])), pool: pool)
+    }
+
     /// The Mimi weights with `codebooks` codebooks in use (synthetic: random weights of the official shapes).
-    func loadMimi(codebooks: Int = 8) throws -> (weights: MimiWeights, source: String) {
+    func loadMimi(files: ModelFileSelection, codebooks: Int = 8) throws -> (weights: MimiWeights, source: String) {
         let config = MimiConfig.official(codebooks: codebooks)
         if options.synthetic || (options.random && options.mimi == nil) {
             return (try SyntheticModel.mimi(codebooks: codebooks), "synthetic Mimi (random weights, official shapes)")
         }
-        let dir = try modelDirectory()
-        guard let path = options.mimi ?? find([ModelLoader.mimiFileName], in: dir) else {
-            throw ModelLoadError("no Mimi weights: pass --mimi FILE (\(ModelLoader.mimiFileName)) or --model-dir DIR")
+        guard let path = files.mimi else {
+            throw ModelLoadError("no Mimi weights: pass --mimi FILE (\(KyutaiModelFiles.mimiFileName)) or --model-dir DIR")
         }
         do {
             return (try MimiWeights(path: path, config: config), (path as NSString).lastPathComponent)
@@ -115,11 +113,10 @@ struct ModelLoader {
         }
     }
 
-    /// The text tokenizer, when given or found next to the model.
-    func loadTokenizer() throws -> SentencePieceModel? {
+    /// The text tokenizer, when named or found next to the model.
+    func loadTokenizer(files: ModelFileSelection) throws -> SentencePieceModel? {
         if options.synthetic { return nil }
-        let dir = options.random ? nil : try modelDirectory()
-        guard let path = options.tokenizer ?? find([ModelLoader.tokenizerFileName], in: dir) else { return nil }
+        guard let path = files.textTokenizer else { return nil }
         do { return try SentencePieceModel(path: path) } catch { throw ModelLoadError(error.description) }
     }
 }

@@ -9,8 +9,8 @@ final class SessionFactory: ConversationFactory, @unchecked Sendable {
     let model: LoadedModel
     var modelDescription: String { model.lm.source }
 
-    init(loader: ModelLoader, pool: ThreadPool?, progress: (String) -> Void) throws {
-        model = try LoadedModel(loader: loader, pool: pool, progress: progress)
+    init(model: LoadedModel) {
+        self.model = model
     }
 
     /// A new conversation: the server's sampling with the client's `options` over it.
