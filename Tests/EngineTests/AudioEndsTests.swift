@@ -44,7 +44,7 @@ import Testing
     @Test func wavStreamWriterWritesReadableFilesInBothEncodings() throws {
         let directory = TemporaryDirectory()
         let stereo: [Float] = (0..<200).map { Float($0 % 50) / 64 - 0.3 }
-        for encoding in [WAVStreamWriter.Encoding.pcm16, .float32] {
+        for encoding in WAVStreamWriter.supportedFormats {
             let path = directory.path("\(encoding).wav")
             let writer = try WAVStreamWriter(path: path, channelCount: 2, encoding: encoding, maximumFramesPerWrite: 30)
             try stereo.withUnsafeBufferPointer { try writer.write($0.baseAddress!, frames: 100) }
@@ -53,8 +53,20 @@ import Testing
             #expect(file.channelCount == 2 && file.sampleRate == 24000 && file.samples.count == 200)
             let tolerance: Float = encoding == .pcm16 ? 1 / 32768 : 0
             #expect(zip(file.samples, stereo).allSatisfy { abs($0 - $1) <= tolerance })
+            // The same bytes WAVFile writes for the same samples: one header builder.
+            let whole = try WAVFile(samples: stereo, sampleRate: 24000, channelCount: 2).encoded(as: encoding)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(whole))
         }
-        #expect(throws: AudioSinkError.self) { _ = try WAVStreamWriter(path: "/nonexistent/dir/x.wav") }
+        // A mono file too.
+        let odd = directory.path("mono.wav")
+        let writer = try WAVStreamWriter(path: odd, channelCount: 1, encoding: .pcm16)
+        let three: [Float] = [0.5, -0.5, 0.25]
+        try three.withUnsafeBufferPointer { try writer.write($0.baseAddress!, frames: 3) }
+        try writer.close()
+        #expect(try WAVFile(contentsOf: odd).samples == three)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: odd)) == Data(try WAVFile(samples: three, sampleRate: 24000).encoded()))
+        #expect(throws: WAVError.self) { _ = try WAVStreamWriter(path: "/nonexistent/dir/x.wav") }
+        #expect(throws: WAVError.self) { _ = try WAVStreamWriter(path: directory.path("x.wav"), encoding: .pcm24) }
     }
 
     @Test func stereoRecorderKeepsUserLeftAndModelRightInStep() throws {

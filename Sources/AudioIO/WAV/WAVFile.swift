@@ -134,36 +134,11 @@ public struct WAVFile: Sendable, Equatable {
         guard (1...Self.maximumChannelCount).contains(channelCount) else { throw .invalidHeader("\(channelCount) channels") }
         guard sampleRate > 0, sampleRate <= Int(UInt32.max) else { throw .invalidHeader("sample rate \(sampleRate)") }
         guard samples.count % channelCount == 0 else { throw .invalidHeader("\(samples.count) samples is not a whole number of \(channelCount)-channel frames") }
-        let useExtensible = extensible ?? (channelCount > 2 || format.bitsPerSample > 16)
         let bytesPerSample = format.bitsPerSample / 8
         let dataSize = samples.count * bytesPerSample
-        guard dataSize <= Int(UInt32.max) - 80 else { throw .invalidHeader("\(dataSize) bytes of samples do not fit a RIFF file") }
-        let fmtSize = useExtensible ? 40 : (format.isFloat ? 18 : 16)
-        let formatTag: UInt16 = format.isFloat ? 3 : 1
-
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(dataSize + 80)
-        bytes += Array("RIFF".utf8)
-        bytes.appendLittleEndian(UInt32(4 + (8 + fmtSize) + (8 + dataSize) + (dataSize & 1)))
-        bytes += Array("WAVEfmt ".utf8)
-        bytes.appendLittleEndian(UInt32(fmtSize))
-        bytes.appendLittleEndian(useExtensible ? 0xFFFE : formatTag)
-        bytes.appendLittleEndian(UInt16(channelCount))
-        bytes.appendLittleEndian(UInt32(sampleRate))
-        bytes.appendLittleEndian(UInt32(sampleRate * channelCount * bytesPerSample))
-        bytes.appendLittleEndian(UInt16(channelCount * bytesPerSample))
-        bytes.appendLittleEndian(UInt16(format.bitsPerSample))
-        if useExtensible {
-            bytes.appendLittleEndian(UInt16(22))                       // cbSize
-            bytes.appendLittleEndian(UInt16(format.bitsPerSample))     // valid bits
-            bytes.appendLittleEndian(UInt32(channelCount == 1 ? 0x4 : channelCount == 2 ? 0x3 : 0))  // speaker mask
-            bytes.appendLittleEndian(formatTag)                        // SubFormat GUID: tag-0000-0010-8000-00aa00389b71
-            bytes += [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71]
-        } else if format.isFloat {
-            bytes.appendLittleEndian(UInt16(0))                        // cbSize
-        }
-        bytes += Array("data".utf8)
-        bytes.appendLittleEndian(UInt32(dataSize))
+        guard dataSize <= WAVHeader.maximumDataSize else { throw .invalidHeader("\(dataSize) bytes of samples do not fit a RIFF file") }
+        var bytes = WAVHeader.bytes(format: format, channelCount: channelCount, sampleRate: sampleRate, dataSize: dataSize, extensible: extensible)
+        bytes.reserveCapacity(bytes.count + dataSize + 1)
         for sample in samples {
             switch format {
             case .pcm8: bytes.append(UInt8(Int(quantize(sample, scale: 128)) + 128))

@@ -1,3 +1,4 @@
+import AudioIO
 import Foundation
 import Synchronization
 
@@ -51,7 +52,7 @@ public final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; wri
     /// Creates the file and starts the writer thread.
     public func start() throws {
         guard !started else { return }
-        writer = try WAVStreamWriter(path: path, channelCount: 2)
+        do { writer = try WAVStreamWriter(path: path, channelCount: 2) } catch { throw AudioSinkError(target: path, message: error.description) }
         started = true
         let thread = Thread { [self] in
             while !stopRequested.load(ordering: .acquiring) {
@@ -85,7 +86,7 @@ public final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; wri
         writerDone.wait()
         writePairs(final: true)
         if failure == nil {
-            do { try writer?.close() } catch { failure = error }
+            do { try writer?.close() } catch { failure = AudioSinkError(target: path, message: error.description) }
         }
         if let failure { throw failure }
     }
@@ -107,7 +108,7 @@ public final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; wri
                 interleaved[2 * i + 1] = right[i]
             }
             if failure == nil, let writer {
-                do { try writer.write(interleaved, frames: FrameTiming.samplesPerFrame) } catch { failure = error }
+                do { try writer.write(interleaved, frames: FrameTiming.samplesPerFrame) } catch { failure = AudioSinkError(target: path, message: error.description) }
             }
             if userIndex == index { user.pop() }
             if modelIndex == index { model.pop() }

@@ -1,12 +1,14 @@
+import AudioIO
+
 /// The model's audio to a WAV file (24 kHz mono, 16-bit by default), written as it comes.
 /// Not device-paced: it gets one frame per captured frame, aligned with the input.
 public final class WAVFileSink: AudioSink {
     public let path: String
-    public let encoding: WAVStreamWriter.Encoding
+    public let encoding: WAVSampleFormat
     private var writer: WAVStreamWriter?
 
     /// Writes `path` (created at `start`, truncated if it exists).
-    public init(path: String, encoding: WAVStreamWriter.Encoding = .pcm16) {
+    public init(path: String, encoding: WAVSampleFormat = .pcm16) {
         self.path = path
         self.encoding = encoding
     }
@@ -17,15 +19,15 @@ public final class WAVFileSink: AudioSink {
     public var framesWritten: Int { (writer?.framesWritten ?? 0) / FrameTiming.samplesPerFrame }
 
     public func start() throws {
-        writer = try WAVStreamWriter(path: path, encoding: encoding)
+        do { writer = try WAVStreamWriter(path: path, encoding: encoding) } catch { throw AudioSinkError(target: path, message: error.description) }
     }
 
     public func write(_ frame: UnsafePointer<Float>) throws {
         guard let writer else { throw AudioSinkError(target: path, message: "written before start") }
-        try writer.write(frame, frames: FrameTiming.samplesPerFrame)
+        do { try writer.write(frame, frames: FrameTiming.samplesPerFrame) } catch { throw AudioSinkError(target: path, message: error.description) }
     }
 
     public func finish() throws {
-        try writer?.close()
+        do { try writer?.close() } catch { throw AudioSinkError(target: path, message: error.description) }
     }
 }
