@@ -30,6 +30,9 @@ var targets: [Target] = [
     .target(name: "MoshiNumerics", dependencies: ["CKernels", "CBLAS"], swiftSettings: optimized),
     .target(name: "Weights", dependencies: ["MoshiNumerics"], swiftSettings: optimized),
 
+    // The measuring behind `moshi bench` (read bandwidth, kernel rates); the commands print it.
+    .target(name: "Benchmarks", dependencies: ["MoshiNumerics", "CKernels"], swiftSettings: optimized),
+
     // MARK: Models (no I/O) and audio I/O
     .target(name: "Mimi", dependencies: ["MoshiNumerics", "Weights"], swiftSettings: optimized),
     .target(name: "MoshiLM", dependencies: ["MoshiNumerics", "Weights"], swiftSettings: optimized),
@@ -60,7 +63,7 @@ var targets: [Target] = [
     .target(
         name: "MoshiCLI",
         dependencies: [
-            "MoshiNumerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings", "ModelHub",
+            "MoshiNumerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings", "ModelHub", "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -69,6 +72,7 @@ var targets: [Target] = [
 
     // MARK: Tests
     .testTarget(name: "MoshiNumericsTests", dependencies: ["MoshiNumerics"], resources: [.copy("Ops/Fixtures")], swiftSettings: optimized),
+    .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "MoshiNumerics"], swiftSettings: optimized),
     .testTarget(name: "WeightsTests", dependencies: ["Weights", "MoshiNumerics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MimiTests", dependencies: ["Mimi", "Weights", "MoshiNumerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
     .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),

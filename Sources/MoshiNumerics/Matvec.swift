@@ -51,6 +51,7 @@ public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
 /// Why a `WeightMatrix` cannot be multiplied.
 public struct MatvecError: Error, CustomStringConvertible, Equatable {
     public let description: String
+    package init(description: String) { self.description = description }
 }
 
 /// Reusable scratch for matrix-vector products: what each call computes once from x (int8

@@ -14,7 +14,7 @@ import Glibc
 public final class ThreadPool: @unchecked Sendable {
     /// Threads in all, the caller included.
     public let threads: Int
-    let handle: OpaquePointer
+    package let handle: OpaquePointer
 
     /// - Parameter threads: threads in all; 0 or less means one per CPU.
     public init(threads: Int) {

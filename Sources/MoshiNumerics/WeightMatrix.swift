@@ -58,7 +58,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
 extension WeightMatrix {
     /// The C kernels' view of this matrix (CKernels `mk_matrix`).
-    var kernelMatrix: mk_matrix {
+    package var kernelMatrix: mk_matrix {
         var m = mk_matrix()
         m.data = data
         m.scales = scales

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import MoshiNumerics
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Glibc
 
 /// `moshi bench kernels`: the machine's memory read bandwidth, then each weight format's
 /// matrix-vector product as GB/s of weights read and as a share of that bandwidth, then f32
-/// sgemm GFLOP/s. The measuring is `KernelBenchmark` (Numerics); this prints it.
+/// sgemm GFLOP/s. The measuring is `KernelBenchmark` (Benchmarks); this prints it.
 struct BenchKernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",

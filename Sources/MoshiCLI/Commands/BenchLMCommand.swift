@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MoshiLM
+import Benchmarks
 import MoshiNumerics
 
 /// `moshi bench lm`: milliseconds per generator step, and how close a step comes to the

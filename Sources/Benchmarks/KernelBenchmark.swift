@@ -1,4 +1,5 @@
 import CKernels
+import MoshiNumerics
 #if canImport(Glibc)
 import Glibc
 #endif

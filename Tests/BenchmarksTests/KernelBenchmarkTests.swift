@@ -1,7 +1,9 @@
+import Foundation
 import Testing
-@testable import MoshiNumerics
+@testable import Benchmarks
+import MoshiNumerics
 
-@Suite struct BenchmarkTests {
+@Suite struct KernelBenchmarkTests {
     /// A small run: every key present once in the JSON, rates positive, the table names each path.
     @Test func smallRunReportsEveryFormat() throws {
         let configuration = KernelBenchmark.Configuration(threads: 2, matrixBytes: 256 << 10, readBytes: 8 << 20, runs: 2,
