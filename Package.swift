@@ -3,7 +3,10 @@
 // SwiftMoshi: a Moshi-style full-duplex speech-dialogue server for Linux.
 // The target list is the architecture (Docs/ARCHITECTURE.md); dependencies point down only:
 //
-//   moshi ─▶ MoshiCLI ─▶ Server ─▶ Engine ─▶ Mimi, MoshiLM, AudioIO ─▶ Weights ─▶ MoshiNumerics ─▶ C bridges
+//   moshi ─▶ MoshiCLI ─▶ Server ─▶ Engine ─▶ Mimi, MoshiLM ─▶ Weights ─▶ MoshiNumerics ─▶ CKernels, CBLAS
+//                │           │          └─────▶ AudioIO ─▶ CALSA, COpus, COgg, CSpeexDSP
+//                │           └─▶ WebClient
+//                └─▶ Settings, ModelHub, Benchmarks (─▶ MoshiNumerics)
 //
 import PackageDescription
 import class Foundation.ProcessInfo
