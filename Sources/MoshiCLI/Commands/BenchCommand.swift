@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: the kernels, the codec and the language model (build with -c release).",
-        subcommands: [BenchKernelsCommand.self, BenchMimiCommand.self, BenchLMCommand.self]
+        abstract: "Benchmarks: the kernels, the codec, the language model and the server (build with -c release).",
+        subcommands: [BenchKernelsCommand.self, BenchMimiCommand.self, BenchLMCommand.self, BenchServeCommand.self]
     )
 }
