@@ -214,11 +214,7 @@ public enum KernelBenchmark {
         return Measurement(bytes: bytes, bestSeconds: times[0], medianSeconds: times[times.count / 2])
     }
 
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
+    static func monotonicSeconds() -> Double { MonotonicTime.seconds() }
 
     @inline(never) static func blackHole(_ value: Double) {
         if value == .infinity * 0 { print("") }       // never true (NaN == NaN is false); keeps `value` alive

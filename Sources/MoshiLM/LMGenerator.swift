@@ -98,12 +98,12 @@ public final class LMGenerator: @unchecked Sendable {
                 inputTokens[stream] = ring[stream * ringLength + o % ringLength]
             }
         }
-        let start = LMGenerator.now()
+        let start = MonotonicTime.nanoseconds()
         model.stepTemporal(tokens: inputTokens)
         let text = forcedText ?? Int32(sample(model.textLogits.pointer, count: c.textCardOut,
                                               temperature: sampling.textTemperature, topK: sampling.textTopK))
         chosen[0] = text
-        let middle = LMGenerator.now()
+        let middle = MonotonicTime.nanoseconds()
         var previous = text
         for k in 0..<q {
             let logits = audioLogits.pointer + k * c.audioCard
@@ -113,7 +113,7 @@ public final class LMGenerator: @unchecked Sendable {
             chosen[1 + k] = token
             previous = token
         }
-        let end = LMGenerator.now()
+        let end = MonotonicTime.nanoseconds()
         temporalNanoseconds = middle - start
         depformerNanoseconds = end - middle
 
@@ -138,10 +138,4 @@ public final class LMGenerator: @unchecked Sendable {
                     candidateValues: candidateValues, candidateIndices: candidateIndices)
     }
 
-    @inline(__always)
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 }

@@ -112,18 +112,18 @@ final class ConversationPipeline: @unchecked Sendable {
             guard !closed, !failed, conversation != nil else { return }
             switch input {
             case .opusPackets:
-                let started = Self.now()
+                let started = MonotonicClock.nanoseconds()
                 decodePacket(bytes, arrivedAt: arrivedAt)
-                statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
+                statistics.addCodecNanoseconds(MonotonicClock.nanoseconds() - started, incoming: true)
                 runFrames(arrivedAt: arrivedAt)
             case .ogg:
                 // Packet by packet, each frame run as soon as it is whole: the decoded audio
                 // waiting here never exceeds a frame and a packet, whatever the message holds.
                 oggDecoder?.push(bytes)
                 while !failed {
-                    let started = Self.now()
+                    let started = MonotonicClock.nanoseconds()
                     guard decodeNextOggPacket(arrivedAt: arrivedAt) else { break }
-                    statistics.addCodecNanoseconds(Self.now() - started, incoming: true)
+                    statistics.addCodecNanoseconds(MonotonicClock.nanoseconds() - started, incoming: true)
                     runFrames(arrivedAt: arrivedAt)
                 }
                 noteOggBytesWithoutHead(bytes.count)
@@ -234,7 +234,7 @@ final class ConversationPipeline: @unchecked Sendable {
     /// the bytes reached the server, not when this queue got to them: a backlog (a slow start
     /// of the conversation, a busy queue) is not the client running ahead.
     private func admit(samples: Int, arrivedAt: UInt64) -> Bool {
-        guard budget.admit(samples: samples, now: arrivedAt == 0 ? Self.now() : arrivedAt) else {
+        guard budget.admit(samples: samples, now: arrivedAt == 0 ? MonotonicClock.nanoseconds() : arrivedAt) else {
             fail("input runs more than \(budget.aheadSamples * 1000 / FrameTiming.sampleRate) ms ahead of real time: send audio at the pace it was recorded")
             return false
         }
@@ -252,7 +252,7 @@ final class ConversationPipeline: @unchecked Sendable {
                 }
             }
             used += n
-            let computeStart = Self.now()
+            let computeStart = MonotonicClock.nanoseconds()
             let result = frameIn.withUnsafeBufferPointer { inPtr in
                 frameOut.withUnsafeMutableBufferPointer { outPtr in
                     stages.withUnsafeMutableBufferPointer { st in
@@ -260,14 +260,14 @@ final class ConversationPipeline: @unchecked Sendable {
                     }
                 }
             }
-            let computed = Self.now()
+            let computed = MonotonicClock.nanoseconds()
             stages.withUnsafeBufferPointer { statistics.addFrame(computeNanoseconds: computed - computeStart, stages: $0.baseAddress!) }
             if result.producedAudio { emitAudio(encoder, arrivedAt: arrivedAt) }
             if let token = result.textToken, let decoder = conversation.textDecoder {
                 let piece = decoder.decode(token)
                 if !piece.isEmpty { events(.text(piece)) }
             }
-            statistics.addCodecNanoseconds(Self.now() - computed, incoming: false)
+            statistics.addCodecNanoseconds(MonotonicClock.nanoseconds() - computed, incoming: false)
         }
         if used > 0 { pending.removeFirst(used) }
     }
@@ -299,11 +299,6 @@ final class ConversationPipeline: @unchecked Sendable {
         }
     }
 
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 }
 
 /// How far ahead of real time a client's audio may run: from the first audio on, the audio

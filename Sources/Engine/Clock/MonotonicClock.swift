@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MoshiNumerics
 
 /// The real clock: `CLOCK_MONOTONIC`, sleeping with `clock_nanosleep(TIMER_ABSTIME)` so that
 /// a paced loop keeps to its schedule however long each iteration took.
@@ -11,13 +12,9 @@ public final class MonotonicClock: FrameClock {
 
     public func now() -> UInt64 { Self.nanoseconds() }
 
-    /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds.
+    /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds (MoshiNumerics' `MonotonicTime`, the one clock).
     @inline(__always)
-    public static func nanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    public static func nanoseconds() -> UInt64 { MonotonicTime.nanoseconds() }
 
     public func sleep(until deadline: UInt64) {
         #if canImport(Glibc)

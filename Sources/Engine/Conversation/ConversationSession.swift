@@ -54,14 +54,14 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
     public func process(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                         stageNanoseconds: UnsafeMutablePointer<UInt64>) -> FrameResult {
         let n = FrameTiming.samplesPerFrame
-        let start = ConversationSession.now()
+        let start = MonotonicClock.nanoseconds()
         encoder.step(UnsafeBufferPointer(start: input, count: n), codes: UnsafeMutableBufferPointer(start: userCodes, count: codebooks))
-        let encoded = ConversationSession.now()
+        let encoded = MonotonicClock.nanoseconds()
         stageNanoseconds[0] = encoded - start
         let produced = generator.step(userCodes: userCodes, count: codebooks)
         stageNanoseconds[1] = generator.temporalNanoseconds
         stageNanoseconds[2] = generator.depformerNanoseconds
-        let stepped = ConversationSession.now()
+        let stepped = MonotonicClock.nanoseconds()
         guard produced else {
             stageNanoseconds[3] = 0
             return FrameResult(producedAudio: false, textToken: nil)
@@ -74,7 +74,7 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
             decodeErrors += 1
             output.update(repeating: 0, count: n)
         }
-        stageNanoseconds[3] = ConversationSession.now() - stepped
+        stageNanoseconds[3] = MonotonicClock.nanoseconds() - stepped
         return FrameResult(producedAudio: true, textToken: generator.frame[0])
     }
 
@@ -84,12 +84,6 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
         generator.reset()
     }
 
-    @inline(__always)
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 }
 
 /// Why a conversation cannot be set up.

@@ -1,5 +1,6 @@
 import AudioIO
 import Foundation
+import MoshiNumerics
 import Synchronization
 
 /// One person talking to `moshi serve` for `moshi bench serve`: Kyutai's protocol on
@@ -84,7 +85,7 @@ final class SimulatedUser: @unchecked Sendable {  // the sender and receiver thr
                     decoder.push(Array(message.payload.dropFirst()))
                     pcm.removeAll(keepingCapacity: true)
                     received += try decoder.decodeAvailable(appendingTo: &pcm)
-                    let now = DispatchTime.now().uptimeNanoseconds
+                    let now = MonotonicTime.nanoseconds()
                     let available = sent.load(ordering: .acquiring)
                     while replied < frames, received >= (replied + 1) * 1920 {
                         if replied < available { lags.append(Double(now &- self.sendTimes[replied]) / 1e6) }
@@ -108,16 +109,16 @@ final class SimulatedUser: @unchecked Sendable {  // the sender and receiver thr
         do {
             let encoder = try OpusEncoder(sampleRate: 24000, channelCount: 1, application: .voip)
             let writer = try OggOpusWriter(head: OpusHead(preSkip: 3840, inputSampleRate: 24000))
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = MonotonicTime.nanoseconds()
             for k in 0..<frames {
                 let due = start + UInt64(k) * 80_000_000
-                let now = DispatchTime.now().uptimeNanoseconds
+                let now = MonotonicTime.nanoseconds()
                 if due > now { usleep(UInt32((due - now) / 1000)) }
                 let packet = try encoder.encode(Array(audio[k * 1920 ..< (k + 1) * 1920]))
                 var page: [UInt8] = [0x01]
                 try packet.withUnsafeBufferPointer { try writer.write(packet: $0, to: &page) }
                 try socket.sendBinary(page)
-                sendTimes[k] = DispatchTime.now().uptimeNanoseconds
+                sendTimes[k] = MonotonicTime.nanoseconds()
                 sent.store(k + 1, ordering: .releasing)
             }
         } catch {

@@ -75,9 +75,9 @@ struct BenchLMCommand: ParsableCommand {
         for i in 0..<(warmup + steps) {
             lmModel.fastForward(to: max(fill - 1, 2))
             let stepBytes = lmModel.bytesReadPerStep
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = MonotonicTime.nanoseconds()
             _ = user.withUnsafeBufferPointer { generator.step(userCodes: $0.baseAddress!, count: $0.count) }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            let elapsed = Double(MonotonicTime.nanoseconds() - start) / 1e6
             if i >= warmup {
                 total.append(elapsed)
                 temporal.append(Double(generator.temporalNanoseconds) / 1e6)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import MoshiNumerics
 import Mimi
 import Weights
 
@@ -148,19 +149,8 @@ private struct Percentiles {
     }
 }
 
-/// `clock_gettime(CLOCK_MONOTONIC)` in seconds.
-private func monotonicSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}
-
-/// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` in seconds: the time this thread actually ran.
-private func threadCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}
+private func monotonicSeconds() -> Double { MonotonicTime.seconds() }
+private func threadCPUSeconds() -> Double { MonotonicTime.threadCPUSeconds() }
 
 /// Pins this process to CPUs `0 ..< count` (`sched_setaffinity`); returns them as text
 /// ("0", "0-1"), or "" when the machine has fewer CPUs (then nothing is pinned).

@@ -2,6 +2,7 @@ import AudioIO
 import Dispatch
 import Engine
 import Foundation
+import MoshiNumerics
 import Server
 import Synchronization
 
@@ -133,7 +134,7 @@ struct ClientMicSession {
             try encoder.setBitrate(32_000)
             var frame = [Float](repeating: 0, count: Self.packetSamples)
             let limit = maxSeconds.map { Int(($0 * Double(FrameTiming.sampleRate) / Double(Self.packetSamples)).rounded(.up)) }
-            var deadline = DispatchTime.now().uptimeNanoseconds
+            var deadline = MonotonicTime.nanoseconds()
             var sent = 0
             while !shouldStop(), !shared.receiverFinished.load(ordering: .acquiring), limit.map({ sent < $0 }) ?? true {
                 try frame.withUnsafeMutableBufferPointer { try capture.read(into: $0) }
@@ -182,7 +183,7 @@ struct ClientMicSession {
         var pending: [Float] = []
         pending.reserveCapacity(4 * frameSize)
         var decodedAny = false
-        var deadline = DispatchTime.now().uptimeNanoseconds
+        var deadline = MonotonicTime.nanoseconds()
         loop: while true {
             switch jitter.next() {
             case .play(let packet):
@@ -216,7 +217,7 @@ struct ClientMicSession {
     }
 
     private static func sleep(until uptimeNanoseconds: UInt64) {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = MonotonicTime.nanoseconds()
         if uptimeNanoseconds > now { usleep(UInt32(min((uptimeNanoseconds - now) / 1000, 1_000_000))) }
     }
 

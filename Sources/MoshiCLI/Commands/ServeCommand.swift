@@ -152,10 +152,10 @@ struct ServeCommand: ParsableCommand {
         extender?.schedule(deadline: .now(), repeating: .seconds(10))
         extender?.setEventHandler { _ = try? notifier.extendTimeout(microseconds: 30_000_000) }
         extender?.activate()
-        let loadStart = ContinuousClock.now
+        let loadStart = MonotonicTime.nanoseconds()
         let model = try LoadedModel(options: modelOptions, settings: settings) { logger.info("\($0)") }
         let factory = SessionFactory(model: model)
-        let loaded = ContinuousClock.now
+        let loaded = MonotonicTime.nanoseconds()
         if settings[SettingsCatalog.serverLockWeights] {
             // Every mapping the process has now (the weights above all) stays in RAM.
             guard mlockall(MCL_CURRENT) == 0 else {
@@ -165,7 +165,7 @@ struct ServeCommand: ParsableCommand {
         }
         let warmupFrames = settings[SettingsCatalog.serverWarmupFrames]
         try factory.warmUp(frames: warmupFrames)
-        let warmed = ContinuousClock.now
+        let warmed = MonotonicTime.nanoseconds()
         extender?.cancel()
         let timing = "loaded in \(Self.seconds(loaded - loadStart)), warmed up (\(warmupFrames) silent frame(s)) in \(Self.seconds(warmed - loaded))"
         FileHandle.standardOutput.write(Data("moshi serve: \(timing)\n".utf8))
@@ -202,10 +202,7 @@ struct ServeCommand: ParsableCommand {
 }
 
 extension ServeCommand {
-    static func seconds(_ duration: Duration) -> String {
-        let (s, a) = duration.components
-        return String(format: "%.2f s", Double(s) + Double(a) / 1e18)
-    }
+    static func seconds(_ nanoseconds: UInt64) -> String { String(format: "%.2f s", Double(nanoseconds) / 1e9) }
 }
 
 /// The server once it runs, for the signal handlers.

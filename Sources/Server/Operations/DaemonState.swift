@@ -1,3 +1,4 @@
+import Engine
 import Synchronization
 
 /// Where the daemon is in its life, as `/healthz` reports it.
@@ -28,7 +29,7 @@ public final class DaemonStatus: Sendable {
     /// Starts in `initialState` (normally `.loading`); uptime counts from now.
     public init(initialState: DaemonState = .loading) {
         rawState = Atomic(initialState.rawValue)
-        startNanoseconds = Self.now()
+        startNanoseconds = MonotonicClock.nanoseconds()
     }
 
     /// The current state.
@@ -51,17 +52,5 @@ public final class DaemonStatus: Sendable {
     }
 
     /// Seconds since this status was created (monotonic clock).
-    public var uptimeSeconds: Double { Double(Self.now() &- startNanoseconds) / 1e9 }
-
-    private static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
+    public var uptimeSeconds: Double { Double(MonotonicClock.nanoseconds() &- startNanoseconds) / 1e9 }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

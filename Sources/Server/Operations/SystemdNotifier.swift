@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Engine
 
 /// `sd_notify` without libsystemd: datagrams to the socket named by `$NOTIFY_SOCKET` (a path, or
 /// an abstract socket written `@name`). With no `$NOTIFY_SOCKET` (not started by systemd, or not
@@ -80,9 +81,7 @@ public struct SystemdNotifier: Sendable {
     /// `RELOADING=1` plus `MONOTONIC_USEC` (what `Type=notify-reload` expects); send `ready()` when done.
     @discardableResult
     public func reloading() throws(NotifyError) -> Bool {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        let microseconds = UInt64(spec.tv_sec) * 1_000_000 + UInt64(spec.tv_nsec) / 1_000
+        let microseconds = MonotonicClock.nanoseconds() / 1_000
         return try notify("RELOADING=1\nMONOTONIC_USEC=\(microseconds)")
     }
 
