@@ -102,6 +102,13 @@ final class FramedConnectionHandler: ChannelDuplexHandler {
             guard !core.isOpen else { fail("a second handshake"); return }
             let options: SessionOptions
             do { options = try SessionOptions(json: message.payload) } catch { fail(error.description); return }
+            guard core.server.configuration.access.accepts(token: options.token) else {
+                core.server.statistics.sessionRejected(.unauthorized)
+                core.server.logger.notice("refused a framed client: \(options.token == nil ? "no token" : "wrong token")")
+                fail(options.token == nil ? "unauthorized: this server needs a token (\"token\" in the handshake JSON)" : "unauthorized: wrong token",
+                     protocolError: false)
+                return
+            }
             guard core.open(options: options, input: .opusPackets, output: .opusPackets) else {
                 fail("server busy: \(core.server.configuration.maximumSessions) session(s) already open", protocolError: false)
                 return

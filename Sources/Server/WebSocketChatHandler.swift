@@ -35,7 +35,14 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             maxFrameSize: maximum,
             shouldUpgrade: { channel, head in
                 let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-                return channel.eventLoop.makeSucceededFuture(path == Self.path ? HTTPHeaders() : nil)
+                guard path == Self.path else { return channel.eventLoop.makeSucceededFuture(nil) }
+                // A refused upgrade goes on as a plain request: WebPageHandler answers it 403 or 401.
+                if let refusal = server.configuration.access.refusal(of: head) {
+                    server.statistics.sessionRejected(.unauthorized)
+                    server.logger.notice("refused \(Self.path) from \(channel.remoteAddress?.description ?? "?"): \(refusal.reason)")
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
@@ -48,7 +55,7 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             })
         try pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
-        try pipeline.syncOperations.addHandler(WebPageHandler())
+        try pipeline.syncOperations.addHandler(WebPageHandler(access: server.configuration.access))
     }
 
     /// The query parameters of `uri` (no percent-decoding beyond what numbers need).
