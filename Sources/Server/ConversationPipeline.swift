@@ -23,6 +23,9 @@ enum PipelineEvent: Sendable {
     case audio([UInt8], arrivedAt: UInt64)
     /// A piece of the model's transcript.
     case text(String)
+    /// Sent once, just before the first audio: the reply to input frame n + `replyDelayFrames`
+    /// is the model's n-th audio frame (1 for Moshi: its first frame yields no audio).
+    case metadata(replyDelayFrames: Int)
     /// The session cannot go on; the reason is for the client.
     case failed(String)
     /// One `push` or `concealMissingFrame` call was handled.
@@ -59,6 +62,9 @@ final class ConversationPipeline: @unchecked Sendable {
     private var packet = [UInt8](repeating: 0, count: OpusEncoder.maximumPacketSize)
     private var stages: [UInt64] = []
     private var budget: InputBudget
+    /// Frames run so far (the first is followed by an encoder reset, as Kyutai's server does).
+    private var framesRun = 0
+    private var reportedDelay = false
 
     /// Ogg input that shows no OpusHead within this many bytes is refused.
     static let oggSearchLimit = 64 * 1024
@@ -260,9 +266,19 @@ final class ConversationPipeline: @unchecked Sendable {
                     }
                 }
             }
+            framesRun += 1
+            if framesRun == 1, let restartable = conversation.processor as? InputEncoderResetting {
+                restartable.resetInputEncoder()
+            }
             let computed = Self.now()
             stages.withUnsafeBufferPointer { statistics.addFrame(computeNanoseconds: computed - computeStart, stages: $0.baseAddress!) }
-            if result.producedAudio { emitAudio(encoder, arrivedAt: arrivedAt) }
+            if result.producedAudio {
+                if !reportedDelay {
+                    reportedDelay = true
+                    events(.metadata(replyDelayFrames: framesRun - 1))
+                }
+                emitAudio(encoder, arrivedAt: arrivedAt)
+            }
             if let token = result.textToken, let decoder = conversation.textDecoder {
                 let piece = decoder.decode(token)
                 if !piece.isEmpty { events(.text(piece)) }

@@ -26,6 +26,7 @@ final class FramedConnectionHandler: ChannelDuplexHandler {
             send(.audio, bytes)
         }
         core.sendText = { [unowned self] text in send(.text, Array(text.utf8)) }
+        core.sendMetadata = { [unowned self] json in send(.metadata, json) }
         core.onReady = { [unowned self] in
             let reply: [String: Any] = ["version": Int(FramedProtocol.version), "sample_rate": 24000, "frame_ms": 80,
                                         "model": core.server.factory.modelDescription]

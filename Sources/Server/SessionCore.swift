@@ -22,6 +22,8 @@ final class SessionCore {
     /// Set by the protocol handler.
     var sendAudio: ([UInt8]) -> Void = { _ in }
     var sendText: (String) -> Void = { _ in }
+    /// The Metadata message (kind 4, JSON), where the protocol has room for it.
+    var sendMetadata: ([UInt8]) -> Void = { _ in }
     var onReady: () -> Void = {}
     var onFailed: (String) -> Void = { _ in }
     var onFinished: () -> Void = {}
@@ -125,6 +127,7 @@ final class SessionCore {
         if let sessionID { server.releaseSession(sessionID) }
         sendAudio = { _ in }
         sendText = { _ in }
+        sendMetadata = { _ in }
         onReady = {}
         onFailed = { _ in }
         onFinished = {}
@@ -148,6 +151,7 @@ final class SessionCore {
             sendAudio(bytes)
             if arrivedAt > 0 { server.statistics.replied(lagNanoseconds: NIODeadline.now().uptimeNanoseconds &- arrivedAt) }
         case .text(let text): sendText(text)
+        case .metadata(let delay): sendMetadata(Array("{\"reply_delay_frames\":\(delay)}".utf8))
         case .failed(let reason): onFailed(reason)
         case .consumed:
             inFlight -= 1

@@ -76,6 +76,7 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             send(.audio, bytes)
         }
         core.sendText = { [unowned self] text in send(.text, Array(text.utf8)) }
+        core.sendMetadata = { [unowned self] json in send(.metadata, json) }
         core.onReady = { [unowned self] in send(.handshake, [UInt8](repeating: 0, count: 8)) }
         core.onFailed = { [unowned self] reason in fail(reason) }
         core.onFinished = { [unowned self] in closeSocket(code: .normalClosure) }

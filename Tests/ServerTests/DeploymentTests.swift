@@ -60,6 +60,8 @@ import Testing
         var client = try WebSocketTestClient(port: server.port, path: "/api/chat")
         #expect(client.nextFrame()?.1.first == MessageKind.handshake.rawValue)
         client.sendFrame(opcode: 0x2, [MessageKind.audio.rawValue] + (try KyutaiStyleOgg().page(of: TestAudio.tone(seconds: 0.08))))
+        // The Metadata message (reply_delay_frames) comes just before the first audio.
+        #expect(client.nextFrame(timeoutSeconds: 3)?.1.first == MessageKind.metadata.rawValue)
         let reply = client.nextFrame(timeoutSeconds: 3)
         #expect(reply?.1.first == MessageKind.audio.rawValue)
         #expect(server.statistics.snapshot.frames == 1)
