@@ -151,7 +151,7 @@ final class OggConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    private func write(_ bytes: [UInt8]) {
+    private func write(_ bytes: UnsafeRawBufferPointer) {
         guard let context, !closing else { return }
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)

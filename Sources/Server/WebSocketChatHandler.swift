@@ -75,7 +75,10 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             guard core.admitAudio() || bytes.count > 5 && bytes[5] & 0x06 != 0 else { return }
             send(.audio, bytes)
         }
-        core.sendText = { [unowned self] text in send(.text, Array(text.utf8)) }
+        core.sendText = { [unowned self] text in
+            var text = text
+            text.withUTF8 { send(.text, UnsafeRawBufferPointer($0)) }
+        }
         core.sendMetadata = { [unowned self] json in send(.metadata, json) }
         core.onReady = { [unowned self] in send(.handshake, [UInt8](repeating: 0, count: 8)) }
         core.onFailed = { [unowned self] reason in fail(reason) }
@@ -152,6 +155,10 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
     }
 
     private func send(_ kind: MessageKind, _ payload: [UInt8]) {
+        payload.withUnsafeBytes { send(kind, $0) }
+    }
+
+    private func send(_ kind: MessageKind, _ payload: UnsafeRawBufferPointer) {
         guard let context, !closing || kind == .error else { return }
         var buffer = context.channel.allocator.buffer(capacity: payload.count + 1)
         buffer.writeInteger(kind.rawValue)
