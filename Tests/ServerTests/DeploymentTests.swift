@@ -218,7 +218,7 @@ final class CountingProcessor: FrameProcessor {
 }
 
 /// An Ogg Opus stream as Kyutai's clients write it: pre-skip 3840, one 80 ms packet per page.
-final class KyutaiStyleOgg {
+final class KyutaiStyleOgg: @unchecked Sendable {  // used from one thread at a time
     let encoder: OpusEncoder
     let writer: OggOpusWriter
 
