@@ -36,14 +36,22 @@ struct ReplyLagMeasurement {
         return (seconds, frames)
     }
 
-    static func report(_ name: String, sent: [Double], replies: [Double], before: (seconds: Double, frames: Double)) throws {
+    /// Reply j answers input frame j + `delay` (the server's Metadata `reply_delay_frames`; 1
+    /// for Moshi, whose first frame yields no audio; plain Ogg has no Metadata and assumes 1).
+    static func report(_ name: String, sent: [Double], replies: [Double], delay: Int = 1, before: (seconds: Double, frames: Double)) throws {
         let after = try compute()
         let computeMs = (after.seconds - before.seconds) / max(1, after.frames - before.frames) * 1000
-        let lags = zip(sent, replies).map { ($1 - $0) * 1000 }.sorted()
+        let lags = zip(sent.dropFirst(delay), replies).map { ($1 - $0) * 1000 }.sorted()
         guard !lags.isEmpty else { print("reply lag \(name): no replies"); return }
         let p50 = lags[lags.count / 2]
         print(String(format: "reply lag %@: %d frames, p50 %.1f ms, p90 %.1f ms, max %.1f ms; model compute mean %.1f ms/frame; p50 lag - compute %.1f ms",
                      name, lags.count, p50, lags[lags.count * 9 / 10], lags.last!, computeMs, p50 - computeMs))
+    }
+
+    /// `d` of `{"reply_delay_frames":d}`.
+    static func replyDelay(_ json: String) -> Int? {
+        guard let range = json.range(of: "\"reply_delay_frames\":") else { return nil }
+        return Int(json[range.upperBound...].prefix { $0.isNumber })
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -66,9 +74,11 @@ struct ReplyLagMeasurement {
         let sent = Times()
         let replies = Times()
         let box = UncheckedClient(client)
+        let delay = Times()
         let reader = Thread {
             while let m = try? box.client.receive() {
                 if m.kind == .audio { replies.append(Self.now()) }
+                if m.kind == .metadata, let d = Self.replyDelay(m.text) { delay.append(Double(d)) }
             }
         }
         reader.start()
@@ -81,7 +91,7 @@ struct ReplyLagMeasurement {
         }
         usleep(500_000)
         client.abort()
-        try Self.report("framed", sent: sent.all, replies: replies.all, before: before)
+        try Self.report("framed", sent: sent.all, replies: replies.all, delay: Int(delay.all.first ?? 1), before: before)
     }
 
     @Test func webSocket() throws {
@@ -104,11 +114,14 @@ struct ReplyLagMeasurement {
             }
         }
         sender.start()
+        var delay = 1
         while replies.count < Self.frames, let frame = client.nextFrame(timeoutSeconds: 2) {
             if frame.0 == 0x2, frame.1.first == MessageKind.audio.rawValue { replies.append(Self.now()) }
+            if frame.0 == 0x2, frame.1.first == MessageKind.metadata.rawValue,
+               let d = Self.replyDelay(String(decoding: frame.1.dropFirst(), as: UTF8.self)) { delay = d }
         }
         usleep(200_000)
-        try Self.report("websocket", sent: sent.all, replies: replies, before: before)
+        try Self.report("websocket", sent: sent.all, replies: replies, delay: delay, before: before)
     }
 
     @Test func plainOgg() throws {
