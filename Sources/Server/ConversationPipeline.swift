@@ -65,6 +65,8 @@ final class ConversationPipeline: @unchecked Sendable {
         self.statistics = statistics
         self.outbox = outbox
         pages.reserveCapacity(8192)
+        // A frame, a 120 ms packet and a concealed frame fit without growing.
+        pending.reserveCapacity(3 * FrameTiming.samplesPerFrame + 2880)
     }
 
     /// Makes the conversation and the codecs; reports `.ready` or `.failed`.

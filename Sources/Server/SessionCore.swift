@@ -50,7 +50,10 @@ final class SessionCore {
         let bound = NIOLoopBound(self, eventLoop: loop)
         // One drain closure for the session, built here: posting it allocates nothing per frame.
         let outbox = PipelineOutbox()
-        let drain: @Sendable () -> Void = { bound.value.drainOutbox() }
+        // Weakly: the outbox holds this closure and the session holds the outbox; a strong
+        // capture would keep every ended session (and its ring) alive.
+        let weak = WeakSessionCore(self)
+        let drain: @Sendable () -> Void = { weak.value?.drainOutbox() }
         outbox.wake = { loop.execute(drain) }
         self.outbox = outbox
         let pipeline = ConversationPipeline(
@@ -180,4 +183,10 @@ final class SessionCore {
             resumeRead()
         }
     }
+}
+
+/// A weak reference to a session for the outbox's wake-up closure (read on the session's event loop).
+private final class WeakSessionCore: @unchecked Sendable {
+    weak var value: SessionCore?
+    init(_ value: SessionCore) { self.value = value }
 }
