@@ -1,3 +1,4 @@
+import MoshiClient
 import ArgumentParser
 import AudioIO
 import Engine
