@@ -3,9 +3,9 @@
 // SwiftMoshi: a Moshi-style full-duplex speech-dialogue server for Linux.
 // The target list is the architecture (Docs/ARCHITECTURE.md); dependencies point down only:
 //
-//   moshi ─▶ MoshiCLI ─▶ Server ─▶ Engine ─▶ Mimi, MoshiLM ─▶ Weights ─▶ MoshiNumerics ─▶ CKernels, CBLAS
-//                │           │          └─────▶ AudioIO ─▶ CALSA, COpus, COgg, CSpeexDSP
-//                │           └─▶ WebClient
+//   moshi ─▶ MoshiCLI ─▶ MoshiClient ─▶ Server ─▶ Engine ─▶ Mimi, MoshiLM ─▶ Weights ─▶ MoshiNumerics ─▶ CKernels, CBLAS
+//                │                      │          └─────▶ AudioIO ─▶ CALSA, COpus, COgg, CSpeexDSP
+//                │                      └─▶ WebClient
 //                └─▶ Settings, ModelHub, Benchmarks (─▶ MoshiNumerics)
 //
 import PackageDescription
@@ -46,6 +46,8 @@ var targets: [Target] = [
         "Mimi", "MoshiLM", "AudioIO", .product(name: "Logging", package: "swift-log"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
     ]),
+    // The client side of the framed protocol (`moshi client`, tests): no server code runs in it.
+    .target(name: "MoshiClient", dependencies: ["Server"]),
     .target(name: "Server", dependencies: [
         "Engine", "AudioIO", .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -66,7 +68,7 @@ var targets: [Target] = [
     .target(
         name: "MoshiCLI",
         dependencies: [
-            "MoshiNumerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "Settings", "ModelHub", "Benchmarks",
+            "MoshiNumerics", "Weights", "AudioIO", "Mimi", "MoshiLM", "Engine", "Server", "MoshiClient", "Settings", "ModelHub", "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -80,12 +82,12 @@ var targets: [Target] = [
     .testTarget(name: "MimiTests", dependencies: ["Mimi", "Weights", "MoshiNumerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
     .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
     .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
-    .testTarget(name: "MoshiCLITests", dependencies: ["MoshiCLI"]),
+    .testTarget(name: "MoshiCLITests", dependencies: ["MoshiCLI", "MoshiClient"]),
     .testTarget(name: "MoshiLMTests", dependencies: ["MoshiLM", "Weights", "MoshiNumerics"], resources: [.copy("Fixtures")], swiftSettings: optimized),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "AudioIO"]),
     .testTarget(name: "ModelHubTests", dependencies: ["ModelHub"]),
     .testTarget(name: "ServerTests", dependencies: [
-        "Server", "Engine", "AudioIO", "MoshiLM", "Mimi", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        "Server", "MoshiClient", "Engine", "AudioIO", "MoshiLM", "Mimi", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
     ]),
 ]
 

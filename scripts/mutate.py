@@ -158,7 +158,7 @@ MUTATIONS: list[Mutation] = [
              "let dataOffset = (header.headerEnd + alignment - 1) / alignment * alignment",
              "let dataOffset = (header.headerEnd + 31) / 32 * 32",
              "WeightsTests", "the GGUF data section ignores general.alignment"),
-    Mutation("jitter-start-depth", "Server", "Sources/Server/PlaybackJitterBuffer.swift",
+    Mutation("jitter-start-depth", "MoshiClient", "Sources/MoshiClient/PlaybackJitterBuffer.swift",
              "if !s.playing, s.count >= startDepth {", "if !s.playing, s.count >= 1 {",
              "ServerTests|MoshiCLITests", "the playback jitter buffer starts before it holds its start depth"),
 ]

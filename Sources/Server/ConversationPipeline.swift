@@ -12,25 +12,6 @@ public enum AudioContainer: Sendable {
     case ogg
 }
 
-/// What a pipeline reports back to its connection (on its compute queue; the connection hops
-/// to its event loop).
-enum PipelineEvent: Sendable {
-    /// The conversation exists; audio may flow.
-    case ready
-    /// Outgoing audio: one Opus packet (80 ms), or Ogg pages. `arrivedAt` is when the input
-    /// that completed its frame reached the event loop (monotonic ns; 0 for the stream's
-    /// headers and end), for the reply-lag histogram.
-    case audio([UInt8], arrivedAt: UInt64)
-    /// A piece of the model's transcript.
-    case text(String)
-    /// The session cannot go on; the reason is for the client.
-    case failed(String)
-    /// One `push` or `concealMissingFrame` call was handled.
-    case consumed
-    /// `finish` is done: the last audio (the Ogg end-of-stream page) was reported.
-    case finished
-}
-
 /// One connection's audio path, run on a serial compute queue off the event loops: decode the
 /// client's Opus (with packet-loss concealment on request), cut 80 ms frames, step the
 /// conversation, encode the reply as one 80 ms Opus packet per frame.
@@ -41,7 +22,11 @@ final class ConversationPipeline: @unchecked Sendable {
     private let options: SessionOptions
     private let input: AudioContainer
     private let output: AudioContainer
-    private let events: @Sendable (PipelineEvent) -> Void
+    /// Where results go: the connection drains it on its event loop.
+    let outbox: PipelineOutbox
+    /// The conversation's text decoder, for the connection (tokens are decoded on its event
+    /// loop, off the compute path); set before `.ready` is posted.
+    private(set) var textDecoder: TextTokenDecoder?
     private let statistics: ServerStatistics
     private var conversation: ServerConversation?
     private var closed = false
@@ -57,15 +42,20 @@ final class ConversationPipeline: @unchecked Sendable {
     private var frameIn = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
     private var frameOut = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
     private var packet = [UInt8](repeating: 0, count: OpusEncoder.maximumPacketSize)
+    /// The Ogg pages of one frame, reused (its capacity stays).
+    private var pages: [UInt8] = []
     private var stages: [UInt64] = []
     private var budget: InputBudget
+    /// Frames run so far (the first is followed by an encoder reset, as Kyutai's server does).
+    private var framesRun = 0
+    private var reportedDelay = false
 
     /// Ogg input that shows no OpusHead within this many bytes is refused.
     static let oggSearchLimit = 64 * 1024
 
     init(factory: ConversationFactory, options: SessionOptions, input: AudioContainer, output: AudioContainer,
          queue: DispatchQueue, statistics: ServerStatistics, inputAheadSeconds: Double,
-         events: @escaping @Sendable (PipelineEvent) -> Void) {
+         outbox: PipelineOutbox) {
         budget = InputBudget(aheadSamples: Int(inputAheadSeconds * Double(FrameTiming.sampleRate)))
         self.factory = factory
         self.options = options
@@ -73,7 +63,10 @@ final class ConversationPipeline: @unchecked Sendable {
         self.output = output
         self.queue = queue
         self.statistics = statistics
-        self.events = events
+        self.outbox = outbox
+        pages.reserveCapacity(8192)
+        // A frame, a 120 ms packet and a concealed frame fit without growing.
+        pending.reserveCapacity(3 * FrameTiming.samplesPerFrame + 2880)
     }
 
     /// Makes the conversation and the codecs; reports `.ready` or `.failed`.
@@ -97,7 +90,8 @@ final class ConversationPipeline: @unchecked Sendable {
                                                   tags: OpusTags(vendor: "SwiftMoshi"))
                 }
                 conversation = made
-                events(.ready)
+                textDecoder = made.textDecoder
+                outbox.post(.ready)
             } catch {
                 fail("cannot start a conversation: \(error)")
             }
@@ -108,7 +102,7 @@ final class ConversationPipeline: @unchecked Sendable {
     /// loop at `arrivedAt` (monotonic ns).
     func push(_ bytes: [UInt8], arrivedAt: UInt64) {
         queue.async { [self] in
-            defer { events(.consumed) }
+            defer { outbox.consumedOne() }
             guard !closed, !failed, conversation != nil else { return }
             switch input {
             case .opusPackets:
@@ -135,7 +129,7 @@ final class ConversationPipeline: @unchecked Sendable {
     /// (silence for an Ogg input whose decoder has no state yet) and run the frame.
     func concealMissingFrame() {
         queue.async { [self] in
-            defer { events(.consumed) }
+            defer { outbox.consumedOne() }
             guard !closed, !failed, conversation != nil else { return }
             let n = FrameTiming.samplesPerFrame
             var concealed = false
@@ -162,12 +156,12 @@ final class ConversationPipeline: @unchecked Sendable {
                 if pending.count % n != 0 { pending.append(contentsOf: repeatElement(0, count: n - pending.count % n)) }
                 runFrames(arrivedAt: 0)
                 if let oggWriter {
-                    var bytes: [UInt8] = []
-                    try? oggWriter.finish(to: &bytes)
-                    if !bytes.isEmpty { events(.audio(bytes, arrivedAt: 0)) }
+                    pages.removeAll(keepingCapacity: true)
+                    try? oggWriter.finish(to: &pages)
+                    if !pages.isEmpty { pages.withUnsafeBytes { outbox.post(.audio, $0) } }
                 }
             }
-            events(.finished)
+            outbox.post(.finished)
         }
     }
 
@@ -187,7 +181,7 @@ final class ConversationPipeline: @unchecked Sendable {
     private func fail(_ reason: String) {
         guard !failed else { return }
         failed = true
-        events(.failed(reason))
+        outbox.post(.failed, text: reason)
     }
 
     private func decodePacket(_ bytes: [UInt8], arrivedAt: UInt64) {
@@ -260,13 +254,21 @@ final class ConversationPipeline: @unchecked Sendable {
                     }
                 }
             }
+            framesRun += 1
+            if framesRun == 1, let restartable = conversation.processor as? InputEncoderResetting {
+                restartable.resetInputEncoder()
+            }
             let computed = MonotonicClock.nanoseconds()
             stages.withUnsafeBufferPointer { statistics.addFrame(computeNanoseconds: computed - computeStart, stages: $0.baseAddress!) }
-            if result.producedAudio { emitAudio(encoder, arrivedAt: arrivedAt) }
-            if let token = result.textToken, let decoder = conversation.textDecoder {
-                let piece = decoder.decode(token)
-                if !piece.isEmpty { events(.text(piece)) }
+            if result.producedAudio {
+                if !reportedDelay {
+                    reportedDelay = true
+                    outbox.post(.metadata, text: "{\"reply_delay_frames\":\(framesRun - 1)}")
+                }
+                emitAudio(encoder, arrivedAt: arrivedAt)
             }
+            // The token goes to the connection, which decodes it off the compute path.
+            if let token = result.textToken, conversation.textDecoder != nil { outbox.post(.token, token: token) }
             statistics.addCodecNanoseconds(MonotonicClock.nanoseconds() - computed, incoming: false)
         }
         if used > 0 { pending.removeFirst(used) }
@@ -283,19 +285,18 @@ final class ConversationPipeline: @unchecked Sendable {
             return
         }
         if let oggWriter {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(count + 512)
+            pages.removeAll(keepingCapacity: true)
             do {
                 try packet.withUnsafeBufferPointer { (all) throws(OggOpusError) in
-                    try oggWriter.write(packet: UnsafeBufferPointer(rebasing: all[0..<count]), to: &bytes)
+                    try oggWriter.write(packet: UnsafeBufferPointer(rebasing: all[0..<count]), to: &pages)
                 }
             } catch {
                 fail("cannot write the reply's Ogg page: \(error)")
                 return
             }
-            events(.audio(bytes, arrivedAt: arrivedAt))
+            pages.withUnsafeBytes { outbox.post(.audio, $0, arrivedAt: arrivedAt) }
         } else {
-            events(.audio(Array(packet[0..<count]), arrivedAt: arrivedAt))
+            packet.withUnsafeBytes { outbox.post(.audio, UnsafeRawBufferPointer(rebasing: $0[0..<count]), arrivedAt: arrivedAt) }
         }
     }
 

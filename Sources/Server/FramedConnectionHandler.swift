@@ -25,12 +25,16 @@ final class FramedConnectionHandler: ChannelDuplexHandler {
             guard core.admitAudio() else { return }
             send(.audio, bytes)
         }
-        core.sendText = { [unowned self] text in send(.text, Array(text.utf8)) }
+        core.sendText = { [unowned self] text in
+            var text = text
+            text.withUTF8 { send(.text, UnsafeRawBufferPointer($0)) }
+        }
+        core.sendMetadata = { [unowned self] json in send(.metadata, json) }
         core.onReady = { [unowned self] in
             let reply: [String: Any] = ["version": Int(FramedProtocol.version), "sample_rate": 24000, "frame_ms": 80,
                                         "model": core.server.factory.modelDescription]
             let json = (try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
-            send(.handshake, json)
+            json.withUnsafeBytes { send(.handshake, $0) }
         }
         core.onFailed = { [unowned self] reason in fail(reason) }
         core.onFinished = { [unowned self] in
@@ -102,6 +106,13 @@ final class FramedConnectionHandler: ChannelDuplexHandler {
             guard !core.isOpen else { fail("a second handshake"); return }
             let options: SessionOptions
             do { options = try SessionOptions(json: message.payload) } catch { fail(error.description); return }
+            guard core.server.configuration.access.accepts(token: options.token) else {
+                core.server.statistics.sessionRejected(.unauthorized)
+                core.server.logger.notice("refused a framed client: \(options.token == nil ? "no token" : "wrong token")")
+                fail(options.token == nil ? "unauthorized: this server needs a token (\"token\" in the handshake JSON)" : "unauthorized: wrong token",
+                     protocolError: false)
+                return
+            }
             guard core.open(options: options, input: .opusPackets, output: .opusPackets) else {
                 fail("server busy: \(core.server.configuration.maximumSessions) session(s) already open", protocolError: false)
                 return
@@ -120,6 +131,10 @@ final class FramedConnectionHandler: ChannelDuplexHandler {
     }
 
     private func send(_ kind: MessageKind, _ payload: [UInt8]) {
+        payload.withUnsafeBytes { send(kind, $0) }
+    }
+
+    private func send(_ kind: MessageKind, _ payload: UnsafeRawBufferPointer) {
         guard let context, !closing || kind == .error || kind == .control else { return }
         var buffer = context.channel.allocator.buffer(capacity: FramedProtocol.preambleLength + FramedProtocol.headerLength + payload.count)
         if !sentPreamble {

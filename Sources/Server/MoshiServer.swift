@@ -22,6 +22,7 @@ public final class MoshiServer: Sendable {
     /// - Parameter metrics: where the Prometheus counters go (shared with a `HealthServer`).
     public init(configuration: ServerConfiguration, factory: ConversationFactory, metrics: ServerMetrics = ServerMetrics(),
                 logger: Logger = Logger(label: "moshi.server")) throws {
+        if let exposure = configuration.exposureError { throw exposure }
         self.configuration = configuration
         statistics = ServerStatistics(metrics: metrics)
         context = try ServerContext(configuration: configuration, factory: factory, statistics: statistics, logger: logger)

@@ -1,4 +1,7 @@
+import AudioIO
 import NIOCore
+
+private enum OpusTagsMagic { static let bytes = OpusTags.magic }
 
 /// A connection whose first bytes were `OggS`: a bare Ogg Opus stream in, a bare Ogg Opus
 /// stream out (OpusHead, OpusTags, one page per 80 ms packet, an end-of-stream page when the
@@ -13,6 +16,8 @@ final class OggConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var closing = false
     private var rejected = false
+    /// The stream's first bytes while the token is checked.
+    private var held: [UInt8] = []
 
     init(server: ServerContext, channel: Channel) {
         core = SessionCore(server: server, channel: channel)
@@ -33,11 +38,52 @@ final class OggConnectionHandler: ChannelDuplexHandler {
         }
         core.onFinished = { [unowned self] in closeAfterFlush() }
         core.resumeRead = { [unowned self] in self.context?.read() }
+        // With a token required, the session opens once the stream's OpusTags carry it.
+        if !core.server.configuration.access.requiresToken { open() }
+    }
+
+    private func open() {
         if !core.open(options: SessionOptions(), input: .ogg, output: .ogg) {
             rejected = true
             core.server.logger.info("Ogg client refused: server busy")
             closeAfterFlush()
         }
+    }
+
+    /// What the stream's first bytes say about the token.
+    enum TokenScan: Equatable {
+        /// The OpusTags packet is not complete yet.
+        case needMore
+        /// The OpusTags packet, and the value of its `MOSHI_TOKEN` comment (nil: none).
+        case tags(token: String?)
+    }
+
+    /// Finds the OpusTags packet in the first bytes of an Ogg stream (it follows the OpusHead
+    /// page; encoders put it on one page of its own) and reads its `MOSHI_TOKEN=` comment
+    /// (key without case, as Vorbis comments are): `ffmpeg -metadata moshi_token=SECRET` writes it.
+    static func scanToken(_ bytes: [UInt8]) -> TokenScan {
+        let magic = OpusTagsMagic.bytes
+        guard bytes.count >= magic.count, let start = (0...(bytes.count - magic.count)).first(where: { i in
+            bytes[i..<(i + magic.count)].elementsEqual(magic)
+        }) else { return .needMore }
+        var offset = start + magic.count
+        func u32() -> Int? {
+            guard offset + 4 <= bytes.count else { return nil }
+            defer { offset += 4 }
+            return Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
+        }
+        guard let vendorLength = u32() else { return .needMore }
+        offset += vendorLength
+        guard let count = u32() else { return .needMore }
+        for _ in 0..<min(count, 1024) {
+            guard let length = u32() else { return .needMore }
+            guard offset + length <= bytes.count else { return .needMore }
+            let comment = String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+            offset += length
+            let key = "moshi_token="
+            if comment.lowercased().hasPrefix(key) { return .tags(token: String(comment.dropFirst(key.count))) }
+        }
+        return .tags(token: nil)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -54,11 +100,33 @@ final class OggConnectionHandler: ChannelDuplexHandler {
         guard !closing else { return }
         let buffer = unwrapInboundIn(data)
         core.server.statistics.received(buffer.readableBytes)
+        guard core.isOpen || rejected else { authenticate(buffer); return }
         core.pushAudio(Array(buffer.readableBytesView))
+    }
+
+    /// Holds the stream's first bytes until its OpusTags show the token, then opens the
+    /// session with them; a missing or wrong token closes the connection.
+    private func authenticate(_ buffer: ByteBuffer) {
+        held += buffer.readableBytesView
+        let scan = Self.scanToken(held)
+        if scan == .needMore, held.count <= ConversationPipeline.oggSearchLimit { return }
+        let token: String? = if case .tags(let token) = scan { token } else { nil }
+        guard core.server.configuration.access.accepts(token: token) else {
+            rejected = true
+            core.server.statistics.sessionRejected(.unauthorized)
+            core.server.logger.notice("refused an Ogg client: \(token == nil ? "no MOSHI_TOKEN comment in its OpusTags" : "wrong token")")
+            closeAfterFlush()
+            return
+        }
+        open()
+        guard core.isOpen else { return }
+        core.pushAudio(held)
+        held = []
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
+            if !core.isOpen { closeAfterFlush(); return }
             core.finishInput()
             return
         }
@@ -83,7 +151,7 @@ final class OggConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    private func write(_ bytes: [UInt8]) {
+    private func write(_ bytes: UnsafeRawBufferPointer) {
         guard let context, !closing else { return }
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)

@@ -36,6 +36,18 @@ public struct ServerConfiguration: Sendable {
     public var tls: TLSIdentity? = nil
     /// How long a graceful shutdown waits for sessions to finish their current frame and close.
     public var drainTimeoutSeconds: Double = 5
+    /// Who may open a conversation: the WebSocket Origin check and the optional token.
+    public var access = AccessPolicy()
+    /// Listen on a non-loopback address without a token anyway (a trusted network). Without it,
+    /// `MoshiServer` refuses such a configuration (`ServerExposureError`).
+    public var allowsUnauthenticatedNetwork = false
+
+    /// The reason this configuration must not start: a non-loopback address with no token
+    /// (unless `allowsUnauthenticatedNetwork`); nil when it may.
+    public var exposureError: ServerExposureError? {
+        guard !AccessPolicy.isLoopback(host: host), !access.requiresToken, !allowsUnauthenticatedNetwork else { return nil }
+        return ServerExposureError(host: host)
+    }
 
     public init() {}
 }

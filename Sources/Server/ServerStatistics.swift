@@ -31,36 +31,61 @@ public final class ServerStatistics: Sendable {
         public var codecMillisecondsPerFrame: Double { frames == 0 ? 0 : Double(codecNanoseconds) / Double(frames) / 1e6 }
     }
 
-    private let state = Mutex(Snapshot())
+    // Relaxed atomics: the compute queues and event loops add, anyone reads; no lock per frame.
+    private let sessionsActive = Atomic<Int>(0)
+    private let sessionsOpened = Atomic<Int>(0)
+    private let sessionsRejected = Atomic<Int>(0)
+    private let protocolErrors = Atomic<Int>(0)
+    private let frames = Atomic<Int>(0)
+    private let concealedFrames = Atomic<Int>(0)
+    private let droppedAudioMessages = Atomic<Int>(0)
+    private let bytesIn = Atomic<Int>(0)
+    private let bytesOut = Atomic<Int>(0)
+    private let computeNanoseconds = Atomic<UInt64>(0)
+    private let codecNanoseconds = Atomic<UInt64>(0)
     /// The same events for Prometheus (`/metrics`): lock-free counters and histograms.
     public let metrics: ServerMetrics
 
     public init(metrics: ServerMetrics = ServerMetrics()) { self.metrics = metrics }
 
+    /// The counters now (each read on its own: a snapshot taken while frames run may mix
+    /// counts from either side of a frame).
+    public var snapshot: Snapshot {
+        var s = Snapshot()
+        s.sessionsActive = sessionsActive.load(ordering: .relaxed)
+        s.sessionsOpened = sessionsOpened.load(ordering: .relaxed)
+        s.sessionsRejected = sessionsRejected.load(ordering: .relaxed)
+        s.protocolErrors = protocolErrors.load(ordering: .relaxed)
+        s.frames = frames.load(ordering: .relaxed)
+        s.concealedFrames = concealedFrames.load(ordering: .relaxed)
+        s.droppedAudioMessages = droppedAudioMessages.load(ordering: .relaxed)
+        s.bytesIn = bytesIn.load(ordering: .relaxed)
+        s.bytesOut = bytesOut.load(ordering: .relaxed)
+        s.computeNanoseconds = computeNanoseconds.load(ordering: .relaxed)
+        s.codecNanoseconds = codecNanoseconds.load(ordering: .relaxed)
+        return s
+    }
 
-    /// The counters now.
-    public var snapshot: Snapshot { state.withLock { $0 } }
-
-    func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
     /// One frame through the model; `stages` holds the processor's per-stage times.
-    func addFrame(computeNanoseconds: UInt64, stages: UnsafePointer<UInt64>) {
-        update { $0.frames += 1; $0.computeNanoseconds += computeNanoseconds }
-        metrics.frameProcessed(late: computeNanoseconds > FrameTiming.frameDurationNanoseconds)
+    func addFrame(computeNanoseconds ns: UInt64, stages: UnsafePointer<UInt64>) {
+        frames.add(1, ordering: .relaxed)
+        computeNanoseconds.add(ns, ordering: .relaxed)
+        metrics.frameProcessed(late: ns > FrameTiming.frameDurationNanoseconds)
         metrics.recordProcessorStages(stages)
     }
     /// Time spent decoding what came in (Opus or Ogg) and encoding what goes out.
     func addCodecNanoseconds(_ ns: UInt64, incoming: Bool) {
-        update { $0.codecNanoseconds += ns }
+        codecNanoseconds.add(ns, ordering: .relaxed)
         (incoming ? metrics.networkIn : metrics.networkOut).record(nanoseconds: ns)
     }
     /// A reply's audio was handed to the socket `lagNanoseconds` after the input that completed its frame arrived.
     func replied(lagNanoseconds: UInt64) { metrics.replyLag.record(nanoseconds: lagNanoseconds) }
-    func received(_ bytes: Int) { update { $0.bytesIn += bytes }; metrics.bytesReceived(bytes) }
-    func sent(_ bytes: Int) { update { $0.bytesOut += bytes }; metrics.bytesSent(bytes) }
-    func protocolError() { update { $0.protocolErrors += 1 }; metrics.protocolError() }
-    func droppedAudio() { update { $0.droppedAudioMessages += 1 }; metrics.outputFramesDropped(1) }
-    func sessionRejected() { update { $0.sessionsRejected += 1 }; metrics.sessionRejected(.busy) }
-    func sessionOpened() { update { $0.sessionsOpened += 1; $0.sessionsActive += 1 }; metrics.sessionOpened() }
-    func sessionClosed() { update { $0.sessionsActive -= 1 }; metrics.sessionClosed() }
-    func addConcealedFrame() { update { $0.concealedFrames += 1 } }
+    func received(_ bytes: Int) { bytesIn.add(bytes, ordering: .relaxed); metrics.bytesReceived(bytes) }
+    func sent(_ bytes: Int) { bytesOut.add(bytes, ordering: .relaxed); metrics.bytesSent(bytes) }
+    func protocolError() { protocolErrors.add(1, ordering: .relaxed); metrics.protocolError() }
+    func droppedAudio() { droppedAudioMessages.add(1, ordering: .relaxed); metrics.outputFramesDropped(1) }
+    func sessionRejected(_ reason: ServerMetrics.Rejection = .busy) { sessionsRejected.add(1, ordering: .relaxed); metrics.sessionRejected(reason) }
+    func sessionOpened() { sessionsOpened.add(1, ordering: .relaxed); sessionsActive.add(1, ordering: .relaxed); metrics.sessionOpened() }
+    func sessionClosed() { sessionsActive.subtract(1, ordering: .relaxed); metrics.sessionClosed() }
+    func addConcealedFrame() { concealedFrames.add(1, ordering: .relaxed) }
 }

@@ -1,3 +1,4 @@
+import Engine
 import NIOCore
 
 /// The part of a connection that is the same in every protocol: the session slot, the
@@ -8,6 +9,8 @@ final class SessionCore {
     let server: ServerContext
     let channel: Channel
     private var pipeline: ConversationPipeline?
+    private var outbox: PipelineOutbox?
+    private var textDecoder: TextTokenDecoder?
     private var sessionID: Int?
     private var inFlight = 0
     private var readDeferred = false
@@ -20,8 +23,10 @@ final class SessionCore {
     private(set) var ended = false
 
     /// Set by the protocol handler.
-    var sendAudio: ([UInt8]) -> Void = { _ in }
+    var sendAudio: (UnsafeRawBufferPointer) -> Void = { _ in }
     var sendText: (String) -> Void = { _ in }
+    /// The Metadata message (kind 4, JSON), where the protocol has room for it.
+    var sendMetadata: (UnsafeRawBufferPointer) -> Void = { _ in }
     var onReady: () -> Void = {}
     var onFailed: (String) -> Void = { _ in }
     var onFinished: () -> Void = {}
@@ -43,9 +48,17 @@ final class SessionCore {
         guard let slot = server.acquireSession(drain: { loop.execute { drainBound.value.finishInput() } }) else { return false }
         sessionID = slot.id
         let bound = NIOLoopBound(self, eventLoop: loop)
+        // One drain closure for the session, built here: posting it allocates nothing per frame.
+        let outbox = PipelineOutbox()
+        // Weakly: the outbox holds this closure and the session holds the outbox; a strong
+        // capture would keep every ended session (and its ring) alive.
+        let weak = WeakSessionCore(self)
+        let drain: @Sendable () -> Void = { weak.value?.drainOutbox() }
+        outbox.wake = { loop.execute(drain) }
+        self.outbox = outbox
         let pipeline = ConversationPipeline(
             factory: server.factory, options: options, input: input, output: output, queue: slot.queue,
-            statistics: server.statistics, inputAheadSeconds: server.configuration.maximumInputAheadSeconds, events: { event in loop.execute { bound.value.handle(event) } })
+            statistics: server.statistics, inputAheadSeconds: server.configuration.maximumInputAheadSeconds, outbox: outbox)
         self.pipeline = pipeline
         pipeline.start()
         // Concealment is for the framed protocol, whose client sends one packet per 20-80 ms.
@@ -120,11 +133,13 @@ final class SessionCore {
         concealTask = nil
         slowReaderTask?.cancel()
         slowReaderTask = nil
+        outbox?.abandon()
         pipeline?.close()
         pipeline = nil
         if let sessionID { server.releaseSession(sessionID) }
         sendAudio = { _ in }
         sendText = { _ in }
+        sendMetadata = { _ in }
         onReady = {}
         onFailed = { _ in }
         onFinished = {}
@@ -138,24 +153,40 @@ final class SessionCore {
         pipeline?.concealMissingFrame()
     }
 
-    private func handle(_ event: PipelineEvent) {
-        guard !ended else { return }
-        switch event {
-        case .ready:
-            ready = true
-            onReady()
-        case .audio(let bytes, let arrivedAt):
-            sendAudio(bytes)
-            if arrivedAt > 0 { server.statistics.replied(lagNanoseconds: NIODeadline.now().uptimeNanoseconds &- arrivedAt) }
-        case .text(let text): sendText(text)
-        case .failed(let reason): onFailed(reason)
-        case .consumed:
-            inFlight -= 1
-            if readDeferred, inFlight < server.configuration.maximumInputBacklog {
-                readDeferred = false
-                resumeRead()
+    /// Everything the compute queue has posted, in order (on the event loop).
+    private func drainOutbox() {
+        guard !ended, let outbox else { return }
+        let consumed = outbox.drain { entry, bytes in
+            guard !ended else { return }
+            switch entry.kind {
+            case .ready:
+                ready = true
+                textDecoder = pipeline?.textDecoder
+                onReady()
+            case .audio:
+                sendAudio(bytes)
+                if entry.arrivedAt > 0 { server.statistics.replied(lagNanoseconds: NIODeadline.now().uptimeNanoseconds &- entry.arrivedAt) }
+            case .token:
+                if let textDecoder {
+                    let piece = textDecoder.decode(entry.token)
+                    if !piece.isEmpty { sendText(piece) }
+                }
+            case .metadata: sendMetadata(bytes)
+            case .failed: onFailed(String(decoding: bytes, as: UTF8.self))
+            case .finished: onFinished()
             }
-        case .finished: onFinished()
+        }
+        guard consumed > 0, !ended else { return }
+        inFlight -= consumed
+        if readDeferred, inFlight < server.configuration.maximumInputBacklog {
+            readDeferred = false
+            resumeRead()
         }
     }
+}
+
+/// A weak reference to a session for the outbox's wake-up closure (read on the session's event loop).
+private final class WeakSessionCore: @unchecked Sendable {
+    weak var value: SessionCore?
+    init(_ value: SessionCore) { self.value = value }
 }

@@ -10,8 +10,13 @@ public struct SessionOptions: Sendable, Equatable, Codable {
     public var textTopK: Int?
     public var audioTopK: Int?
     public var seed: UInt64?
+    /// The server's `auth_token`, when it requires one (framed handshake only; `/api/chat`
+    /// carries it in the Authorization header or the query). Not a model setting.
+    public var token: String?
 
-    public init(textTemperature: Float? = nil, audioTemperature: Float? = nil, textTopK: Int? = nil, audioTopK: Int? = nil, seed: UInt64? = nil) {
+    public init(textTemperature: Float? = nil, audioTemperature: Float? = nil, textTopK: Int? = nil, audioTopK: Int? = nil, seed: UInt64? = nil,
+                token: String? = nil) {
+        self.token = token
         self.textTemperature = textTemperature
         self.audioTemperature = audioTemperature
         self.textTopK = textTopK
@@ -25,6 +30,7 @@ public struct SessionOptions: Sendable, Equatable, Codable {
         case textTopK = "text_topk"
         case audioTopK = "audio_topk"
         case seed
+        case token
     }
 
     /// Parses the handshake JSON (an empty payload means all defaults) and checks the ranges.

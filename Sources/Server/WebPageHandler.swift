@@ -3,13 +3,17 @@ import NIOHTTP1
 import WebClient
 
 /// Plain HTTP on the server's port: the browser page (`WebClientAssets`: `/`, its script and
-/// its audio worklets) and 404 for anything else. One response per connection, then close.
+/// its audio worklets), 403 or 401 for a refused `/api/chat` upgrade (`AccessPolicy`) and
+/// 404 for anything else. One response per connection, then close.
 /// (Only GET reaches it: the sniffer hands a connection to HTTP on "GET ".)
 final class WebPageHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private var request: HTTPRequestHead?
+    private let access: AccessPolicy
+
+    init(access: AccessPolicy = AccessPolicy()) { self.access = access }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -24,7 +28,9 @@ final class WebPageHandler: ChannelInboundHandler, RemovableChannelHandler {
         let status: HTTPResponseStatus
         let contentType: String
         let body: [UInt8]
-        if let asset = WebClientAssets.asset(at: path) {
+        if path == WebSocketChatHandler.path, let request, let refusal = access.refusal(of: request) {
+            (status, contentType, body) = (refusal.status, "text/plain; charset=utf-8", Array("moshi serve: \(refusal.reason)\n".utf8))
+        } else if let asset = WebClientAssets.asset(at: path) {
             (status, contentType, body) = (.ok, asset.contentType, asset.body)
         } else {
             let text = "moshi serve: no such page; the browser client is at /, WebSocket conversations at \(WebSocketChatHandler.path)\n"

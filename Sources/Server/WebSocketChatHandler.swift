@@ -35,7 +35,14 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             maxFrameSize: maximum,
             shouldUpgrade: { channel, head in
                 let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-                return channel.eventLoop.makeSucceededFuture(path == Self.path ? HTTPHeaders() : nil)
+                guard path == Self.path else { return channel.eventLoop.makeSucceededFuture(nil) }
+                // A refused upgrade goes on as a plain request: WebPageHandler answers it 403 or 401.
+                if let refusal = server.configuration.access.refusal(of: head) {
+                    server.statistics.sessionRejected(.unauthorized)
+                    server.logger.notice("refused \(Self.path) from \(channel.remoteAddress?.description ?? "?"): \(refusal.reason)")
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
@@ -48,7 +55,7 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             })
         try pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
-        try pipeline.syncOperations.addHandler(WebPageHandler())
+        try pipeline.syncOperations.addHandler(WebPageHandler(access: server.configuration.access))
     }
 
     /// The query parameters of `uri` (no percent-decoding beyond what numbers need).
@@ -68,7 +75,11 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
             guard core.admitAudio() || bytes.count > 5 && bytes[5] & 0x06 != 0 else { return }
             send(.audio, bytes)
         }
-        core.sendText = { [unowned self] text in send(.text, Array(text.utf8)) }
+        core.sendText = { [unowned self] text in
+            var text = text
+            text.withUTF8 { send(.text, UnsafeRawBufferPointer($0)) }
+        }
+        core.sendMetadata = { [unowned self] json in send(.metadata, json) }
         core.onReady = { [unowned self] in send(.handshake, [UInt8](repeating: 0, count: 8)) }
         core.onFailed = { [unowned self] reason in fail(reason) }
         core.onFinished = { [unowned self] in closeSocket(code: .normalClosure) }
@@ -144,6 +155,10 @@ final class WebSocketChatHandler: ChannelDuplexHandler {
     }
 
     private func send(_ kind: MessageKind, _ payload: [UInt8]) {
+        payload.withUnsafeBytes { send(kind, $0) }
+    }
+
+    private func send(_ kind: MessageKind, _ payload: UnsafeRawBufferPointer) {
         guard let context, !closing || kind == .error else { return }
         var buffer = context.channel.allocator.buffer(capacity: payload.count + 1)
         buffer.writeInteger(kind.rawValue)

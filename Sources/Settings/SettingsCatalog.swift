@@ -70,6 +70,15 @@ public enum SettingsCatalog {
     public static let serverTLSKey = SettingKey<String>(
         "server", "tls_key", default: "",
         help: "PEM private key of server.tls_cert.")
+    public static let serverAuthToken = SettingKey<String>(
+        "server", "auth_token", default: "",
+        help: "A shared secret every client must present (`/api/chat`: Authorization: Bearer or ?token=; framed: \"token\" in the handshake JSON; plain Ogg: a MOSHI_TOKEN comment in OpusTags); empty: none. Also MOSHI_AUTH_TOKEN. Required to listen on a non-loopback server.host (see server.insecure_no_auth).")
+    public static let serverAllowedOrigins = SettingKey<String>(
+        "server", "allowed_origins", default: "",
+        help: "Browser origins allowed to open /api/chat besides the page's own host and localhost: comma-separated scheme://host[:port], or * for any. A WebSocket upgrade from another origin gets 403; clients that send no Origin (not browsers) are not affected.")
+    public static let serverInsecureNoAuth = SettingKey<Bool>(
+        "server", "insecure_no_auth", default: false,
+        help: "Listen on a non-loopback server.host without server.auth_token (a trusted network only); without it such a configuration refuses to start.")
     public static let latePolicy = SettingKey<String>(
         "engine", "late_policy", default: "drop-oldest:2",
         help: "When compute falls behind the 80 ms frame: \"drop-oldest:N\" keeps the newest N waiting frames (stay live), \"grow-latency:N\" lets up to N frames queue before dropping (Docs/LATENCY.md).",
@@ -91,7 +100,8 @@ public enum SettingsCatalog {
         latePolicy.erased,
         serverHost.erased, serverPort.erased, serverMaxSessions.erased, serverIdleTimeout.erased, serverMetricsPort.erased,
         serverMetricsHost.erased, serverLockWeights.erased, serverWarmupFrames.erased,
-        serverTLSCertificate.erased, serverTLSKey.erased,
+        serverTLSCertificate.erased, serverTLSKey.erased, serverAuthToken.erased, serverAllowedOrigins.erased,
+        serverInsecureNoAuth.erased,
     ]
 
     /// The sections, in order of first appearance.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Server
 import Settings
 import Testing
 @testable import MoshiCLI
@@ -57,5 +58,19 @@ import Testing
         #expect(SettingsCatalog.serverMetricsHost.defaultValue == "127.0.0.1")
         #expect(SettingsCatalog.serverLockWeights.defaultValue == false)
         #expect(SettingsCatalog.serverWarmupFrames.problem(with: -1) != nil)
+    }
+
+    /// `moshi serve --host 0.0.0.0` without a token stops before loading anything, saying why.
+    @Test func serveRefusesANetworkBindWithoutAToken() throws {
+        let command = try #require(try MoshiCommand.parseAsRoot(["serve", "--host", "0.0.0.0", "--port", "0", "--synthetic"]) as? ServeCommand)
+        do {
+            try command.run()
+            Issue.record("serve should refuse")
+        } catch {
+            #expect("\(error)".contains("server.auth_token") && "\(error)".contains("--insecure-no-auth"))
+        }
+        let withToken = try #require(try MoshiCommand.parseAsRoot(["serve", "--host", "0.0.0.0", "--auth-token", "abc", "--allowed-origins", "https://a.example, https://b.example"]) as? ServeCommand)
+        let policy = withToken.accessPolicy(try SettingsLoader.load(configPath: nil, environment: [:]))
+        #expect(policy == AccessPolicy(authToken: "abc", allowedOrigins: ["https://a.example", "https://b.example"]))
     }
 }

@@ -1,3 +1,4 @@
+@testable import MoshiClient
 import AudioIO
 import Dispatch
 import Engine
@@ -60,6 +61,8 @@ import Testing
         var client = try WebSocketTestClient(port: server.port, path: "/api/chat")
         #expect(client.nextFrame()?.1.first == MessageKind.handshake.rawValue)
         client.sendFrame(opcode: 0x2, [MessageKind.audio.rawValue] + (try KyutaiStyleOgg().page(of: TestAudio.tone(seconds: 0.08))))
+        // The Metadata message (reply_delay_frames) comes just before the first audio.
+        #expect(client.nextFrame(timeoutSeconds: 3)?.1.first == MessageKind.metadata.rawValue)
         let reply = client.nextFrame(timeoutSeconds: 3)
         #expect(reply?.1.first == MessageKind.audio.rawValue)
         #expect(server.statistics.snapshot.frames == 1)
@@ -216,7 +219,7 @@ final class CountingProcessor: FrameProcessor {
 }
 
 /// An Ogg Opus stream as Kyutai's clients write it: pre-skip 3840, one 80 ms packet per page.
-final class KyutaiStyleOgg {
+final class KyutaiStyleOgg: @unchecked Sendable {  // used from one thread at a time
     let encoder: OpusEncoder
     let writer: OggOpusWriter
 

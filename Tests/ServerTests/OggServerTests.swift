@@ -1,3 +1,4 @@
+@testable import MoshiClient
 import AudioIO
 import Foundation
 import Testing

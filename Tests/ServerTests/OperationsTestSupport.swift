@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+@testable import MoshiClient
 import Glibc
 #endif
 

@@ -1,3 +1,4 @@
+@testable import MoshiClient
 import Foundation
 import Testing
 @testable import Server

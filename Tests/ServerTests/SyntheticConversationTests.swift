@@ -1,3 +1,4 @@
+@testable import MoshiClient
 import AudioIO
 import Engine
 import Foundation

@@ -128,8 +128,9 @@ public final class OpusEncoder {
         let frameSize = sampleCount / channelCount
         // Valid sizes are 2.5 ms times 1, 2, 4, 8 and 20 ms times 2...6 (libopus' frame_size_select).
         let unit = sampleRate / 400
-        guard frameSize > 0, frameSize % unit == 0,
-              [1, 2, 4, 8, 16, 24, 32, 40, 48].contains(frameSize / unit) else {
+        // A switch, not an array literal's `contains`: nothing is allocated per frame.
+        let valid = switch frameSize / unit { case 1, 2, 4, 8, 16, 24, 32, 40, 48: true; default: false }
+        guard frameSize > 0, frameSize % unit == 0, valid else {
             throw OpusError(call: call, badArgument: "\(frameSize) samples is not an Opus frame size at \(sampleRate) Hz")
         }
         return frameSize

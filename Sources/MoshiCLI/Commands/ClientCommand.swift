@@ -1,3 +1,4 @@
+import MoshiClient
 import ArgumentParser
 import AudioIO
 import Engine
@@ -41,6 +42,9 @@ struct ClientCommand: ParsableCommand {
     @Option(name: .customLong("temp-text"), help: "Text sampling temperature for this conversation.")
     var tempText: Float?
 
+    @Option(help: ArgumentHelp("The server's token (server.auth_token), when it needs one; default: $MOSHI_AUTH_TOKEN.", valueName: "token"))
+    var token: String?
+
     @Flag(help: "Microphone and speaker mode: talk into the ALSA microphone, hear the reply on the speaker.")
     var mic = false
 
@@ -81,7 +85,8 @@ struct ClientCommand: ParsableCommand {
 
     func run() throws {
         let (host, port) = try Self.split(address)
-        let options = SessionOptions(textTemperature: tempText, audioTemperature: temp, seed: seed)
+        let token = self.token ?? ProcessInfo.processInfo.environment["MOSHI_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let options = SessionOptions(textTemperature: tempText, audioTemperature: temp, seed: seed, token: token)
         if mic {
             try runMicrophone(host: host, port: port, options: options)
             return

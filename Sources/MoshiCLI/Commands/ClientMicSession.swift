@@ -1,3 +1,4 @@
+import MoshiClient
 import AudioIO
 import Dispatch
 import Engine

@@ -43,6 +43,15 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert (server.tls_key).", valueName: "file"))
     var tlsKey: String?
 
+    @Option(name: .customLong("auth-token"), help: ArgumentHelp("A token every client must present (server.auth_token; also $MOSHI_AUTH_TOKEN); needed to listen beyond loopback.", valueName: "token"))
+    var authToken: String?
+
+    @Option(name: .customLong("allowed-origins"), help: ArgumentHelp("Browser origins allowed on /api/chat besides the page's host and localhost: comma-separated scheme://host[:port], or * (server.allowed_origins).", valueName: "origins"))
+    var allowedOrigins: String?
+
+    @Flag(name: .customLong("insecure-no-auth"), help: "Listen on a non-loopback address without a token (server.insecure_no_auth): only on a trusted network.")
+    var insecureNoAuth = false
+
     @Flag(name: .customLong("tls-self-signed"), help: "Make a self-signed certificate at start (for this host's names and addresses) and print its SHA-256 fingerprint: https:// and wss:// without a certificate of your own.")
     var tlsSelfSigned = false
 
@@ -93,6 +102,16 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "moshi.serve")
         // TLS first: a bad certificate path fails before gigabytes of weights are loaded.
         let tls = try tlsIdentity(settings, host: host ?? settings[SettingsCatalog.serverHost], logger: logger)
+        // Access next, for the same reason: an exposed server without a token never loads.
+        let access = accessPolicy(settings)
+        var exposure = ServerConfiguration()
+        exposure.host = host ?? settings[SettingsCatalog.serverHost]
+        exposure.access = access
+        exposure.allowsUnauthenticatedNetwork = insecureNoAuth || settings[SettingsCatalog.serverInsecureNoAuth]
+        if let problem = exposure.exposureError { throw ValidationError(problem.description) }
+        if exposure.allowsUnauthenticatedNetwork, !AccessPolicy.isLoopback(host: exposure.host), !access.requiresToken {
+            logger.warning("listening on \(exposure.host) without a token (--insecure-no-auth): anyone who reaches the port can talk to the model")
+        }
         // Signals are handled from the start (SignalWatcher). During loading SIGTERM or SIGINT
         // ends the process (status 0); once the server runs it drains it; a second one exits at once.
         let running = RunningServer()
@@ -176,6 +195,8 @@ struct ServeCommand: ParsableCommand {
         config.maximumSessions = maxSessions ?? settings[SettingsCatalog.serverMaxSessions]
         config.idleTimeoutSeconds = idleTimeout ?? settings[SettingsCatalog.serverIdleTimeout]
         config.tls = tls
+        config.access = access
+        config.allowsUnauthenticatedNetwork = exposure.allowsUnauthenticatedNetwork
         // Sessions sharing one thread pool take turns on one compute queue; without a pool each
         // CPU can run a session's frame.
         config.computeQueues = model.pool == nil ? min(config.maximumSessions, ThreadPool.availableCPUs) : 1
@@ -202,6 +223,16 @@ struct ServeCommand: ParsableCommand {
 }
 
 extension ServeCommand {
+    /// The token (flag, then server.auth_token, then $MOSHI_AUTH_TOKEN) and the allowed origins.
+    func accessPolicy(_ settings: Settings) -> AccessPolicy {
+        let environment = ProcessInfo.processInfo.environment["MOSHI_AUTH_TOKEN"] ?? ""
+        let configured = settings[SettingsCatalog.serverAuthToken]
+        let token = authToken ?? (configured.isEmpty ? environment : configured)
+        let origins = (allowedOrigins ?? settings[SettingsCatalog.serverAllowedOrigins])
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return AccessPolicy(authToken: token.isEmpty ? nil : token, allowedOrigins: origins)
+    }
+
     static func seconds(_ nanoseconds: UInt64) -> String { String(format: "%.2f s", Double(nanoseconds) / 1e9) }
 }
 

@@ -19,6 +19,8 @@ public final class ServerMetrics: Sendable {
         case busy
         /// The daemon was draining for shutdown.
         case draining
+        /// A foreign origin, or a missing or wrong token (`AccessPolicy`).
+        case unauthorized
     }
 
     /// The stages a `ConversationSession` times, in its `stageNames` order.

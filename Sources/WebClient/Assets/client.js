@@ -317,6 +317,9 @@ function chatURL() {
     if ($(key).value !== "") params.set(key, $(key).value);
   }
   if ($("seed").value !== "") { params.set("audio_seed", $("seed").value); params.set("text_seed", $("seed").value); }
+  // The server's token (server.auth_token), passed on from the page's own address: /?token=...
+  const token = new URLSearchParams(location.search).get("token");
+  if (token) params.set("token", token);
   return `${base}${base.includes("?") ? "&" : "?"}${params}`;
 }
 

@@ -1,3 +1,4 @@
+import Server
 import Foundation
 #if canImport(Glibc)
 import Glibc
