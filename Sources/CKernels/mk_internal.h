@@ -136,6 +136,16 @@ static inline void mk_block_scale(float amax, float *d, float *id) {
     *id = *d > 0.0f ? 1.0f / *d : 0.0f;
 }
 
+/// The most vectors the multi-vector rows take in one pass (mk_matvec_multi_avx512.c).
+#define MK_MULTI_VECTORS 4
+/// Whether mk_rows_multi_avx512 covers this matrix at this precision: f32, bf16, f16, exact MLX.
+int mk_multi_supported(const mk_matrix *w, int32_t precision);
+/// Rows [r0, r1) of W against `nv` (1...MK_MULTI_VECTORS) vectors x + v * cols with their
+/// scratch views and outputs, each row's weights unpacked once; per vector bit for bit the
+/// single-vector AVX2 rows. AVX-512 F/VL path only.
+void mk_rows_multi_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *svs, mk_out *outs, int nv,
+                          int64_t r0, int64_t r1);
+
 void mk_rows_scalar(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_rows_i8_scalar(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_quantize_scalar(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t *qsum);

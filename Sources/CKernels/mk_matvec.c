@@ -246,6 +246,7 @@ typedef struct {
     mk_rows_fn fn;
     const float *bias;
     int accumulate;
+    int multi;               // the AVX-512 multi-vector rows serve this product (see mk_matvec_multi_avx512.c)
 } matvec_job;
 
 static void matvec_task(void *raw, int64_t task, int thread) {
@@ -261,6 +262,26 @@ static void matvec_task(void *raw, int64_t task, int thread) {
         job->fn(w, job->x, &sv, out, r0, r1);
         return;
     }
+#if defined(__x86_64__)
+    if (job->multi) {
+        // Slices of 16 rows; within a slice each row's weights are unpacked once for up to
+        // MK_MULTI_VECTORS vectors at a time (equal, per vector, to the single-vector rows).
+        mk_scratch_view views[MK_MULTI_VECTORS];
+        mk_out outs[MK_MULTI_VECTORS];
+        for (int64_t s = r0; s < r1; s += 16) {
+            int64_t e = s + 16 < r1 ? s + 16 : r1;
+            for (int64_t v0 = 0; v0 < job->n; v0 += MK_MULTI_VECTORS) {
+                int nv = job->n - v0 < MK_MULTI_VECTORS ? (int)(job->n - v0) : MK_MULTI_VECTORS;
+                for (int v = 0; v < nv; v++) {
+                    views[v] = mk_scratch_split(job->scratch + (v0 + v) * job->scratch_stride, w->cols);
+                    outs[v] = (mk_out){ job->y + (v0 + v) * w->rows, job->bias, job->accumulate };
+                }
+                mk_rows_multi_avx512(w, job->x + v0 * w->cols, views, outs, nv, s, e);
+            }
+        }
+        return;
+    }
+#endif
     // Several vectors: slices of 16 rows, so a slice is read from memory once and then from
     // cache for every other vector.
     for (int64_t s = r0; s < r1; s += 16) {
@@ -279,7 +300,12 @@ void mk_matvec_batch(mk_pool *pool, const mk_matrix *w, const float *x, int64_t 
     if (n <= 0 || w->rows <= 0) return;
     int64_t stride = mk_scratch_floats(w->cols);
     for (int64_t v = 0; v < n; v++) prepare(w, x + v * w->cols, scratch + v * stride, o->precision, o->path);
-    matvec_job job = { w, x, y, scratch, stride, n, chunk_rows(w, mk_pool_threads(pool)), rows_fn(w, o), o->bias, o->accumulate };
+    int path = o->path == MK_PATH_BEST ? mk_best_path() : o->path;
+    int multi = 0;
+#if defined(__x86_64__)
+    multi = n > 1 && path == MK_PATH_AVX512 && mk_path_available(MK_PATH_AVX512) && mk_multi_supported(w, o->precision);
+#endif
+    matvec_job job = { w, x, y, scratch, stride, n, chunk_rows(w, mk_pool_threads(pool)), rows_fn(w, o), o->bias, o->accumulate, multi };
     int64_t tasks = (w->rows + job.chunk - 1) / job.chunk;
     mk_pool_run(pool, matvec_task, &job, tasks);
 }

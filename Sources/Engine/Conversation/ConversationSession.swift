@@ -67,7 +67,7 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
             return FrameResult(producedAudio: false, textToken: nil)
         }
         let q = generator.model.config.generatedCodebooks
-        for k in 0..<codebooks { modelCodes[k] = k < q ? generator.frame[1 + k] : 0 }
+        for k in 0..<codebooks { modelCodes[k] = k < q ? generator.frameAudioCode(k) : 0 }
         do {
             try decoder.step(UnsafeBufferPointer(start: modelCodes, count: codebooks), samples: UnsafeMutableBufferPointer(start: output, count: n))
         } catch {
@@ -75,7 +75,7 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
             output.update(repeating: 0, count: n)
         }
         stageNanoseconds[3] = MonotonicClock.nanoseconds() - stepped
-        return FrameResult(producedAudio: true, textToken: generator.frame[0])
+        return FrameResult(producedAudio: true, textToken: generator.frameTextToken)
     }
 
     public func reset() {

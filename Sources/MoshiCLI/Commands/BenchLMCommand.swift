@@ -37,13 +37,25 @@ struct BenchLMCommand: ParsableCommand {
     @Option(help: "Steps run before timing.")
     var warmup = 3
 
+    @Option(help: ArgumentHelp("Time batched steps (LMBatch) of each of these numbers of sessions, e.g. 1,2,4,8, next to one session stepped alone (LMGenerator).", valueName: "n,n,..."))
+    var batch: String?
+
     @Flag(help: "Print one JSON object.")
     var json = false
+
+    /// The session counts of `--batch` (validated).
+    var batchSizes: [Int] { batch.map { $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } } ?? [] }
 
     func validate() throws {
         guard steps >= 1 && steps <= 100_000 else { throw ValidationError("--steps must be 1...100000") }
         guard warmup >= 0 && warmup <= 10_000 else { throw ValidationError("--warmup must be 0...10000") }
         guard contextFill >= 0 else { throw ValidationError("--context-fill must be >= 0") }
+        if let batch {
+            let sizes = batchSizes
+            guard !sizes.isEmpty, sizes.count == batch.split(separator: ",").count, sizes.allSatisfy({ $0 >= 1 && $0 <= 64 }) else {
+                throw ValidationError("--batch takes session counts 1...64 separated by commas, e.g. 1,2,4,8")
+            }
+        }
     }
 
     func run() throws {
@@ -53,6 +65,7 @@ struct BenchLMCommand: ParsableCommand {
         if let weightsPath { options.lm = weightsPath }
         if options.lm == nil && !options.synthetic && options.modelDir == nil && options.hfRepo == nil { options.random = true }
         Matmul.configureBLAS(threads: 1)
+        if batch != nil { return try runBatched(options: options, settings: settings) }
         let threads = options.threadCount
         let pool = ThreadPool(threads: threads)
         let status = { (line: String) in if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
@@ -127,12 +140,12 @@ struct BenchLMCommand: ParsableCommand {
         }
     }
 
-    private func percentile(_ values: [Double], _ q: Double) -> Double {
+    func percentile(_ values: [Double], _ q: Double) -> Double {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return 0 }
         return sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
-    private func f3(_ v: Double) -> String { String(format: "%.3f", v) }
-    private func quote(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+    func f3(_ v: Double) -> String { String(format: "%.3f", v) }
+    func quote(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
 }

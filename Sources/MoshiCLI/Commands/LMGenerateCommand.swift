@@ -61,7 +61,7 @@ struct LMGenerateCommand: ParsableCommand {
             guard produced else { continue }
             frames.append(Array(UnsafeBufferPointer(start: generator.frame, count: 1 + q)))
             if var decoder = text {
-                transcript += decoder.push(Int(generator.frame[0]))
+                transcript += decoder.push(Int(generator.frameTextToken))
                 text = decoder
             }
         }

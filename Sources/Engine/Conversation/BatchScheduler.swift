@@ -1,0 +1,62 @@
+import Mimi
+import MoshiLM
+
+/// Lockstep batching of conversations: sessions `submit` a frame of the user's audio, and each
+/// `tick` steps every session that has one together: Mimi encode per session, one `LMBatch`
+/// step for all of them (each weight matrix read once for the whole batch), Mimi decode per
+/// session. A session without a frame this tick is left as it is. Sessions `open` and `close`
+/// between ticks without disturbing the others. Each session gets exactly the audio and text
+/// it would get alone in a `ConversationSession` with the same sampling and seed.
+///
+/// Not thread-safe: one thread submits, ticks and reads replies (the caller's frame loop).
+/// `tick` allocates nothing; `open` allocates the session's codec state.
+public final class BatchScheduler: @unchecked Sendable {
+    public let lm: LMBatch
+    public let mimi: MimiWeights
+    private var members: [BatchedConversation?]
+
+    public init(lm: LMBatch, mimi: MimiWeights) throws(ConversationError) {
+        let config = lm.config
+        let needed = max(config.userCodebooks, config.generatedCodebooks)
+        guard mimi.config.codebooks >= needed else {
+            throw ConversationError("Mimi runs \(mimi.config.codebooks) codebooks but the language model needs \(needed)")
+        }
+        guard mimi.config.codebookSize == config.audioCard else {
+            throw ConversationError("Mimi codebooks have \(mimi.config.codebookSize) entries but the language model's audio card is \(config.audioCard)")
+        }
+        guard mimi.config.frameSize == FrameTiming.samplesPerFrame else {
+            throw ConversationError("Mimi frames are \(mimi.config.frameSize) samples; the engine runs \(FrameTiming.samplesPerFrame)")
+        }
+        self.lm = lm
+        self.mimi = mimi
+        members = Array(repeating: nil, count: lm.capacity)
+    }
+
+    /// A new conversation, or nil when the batch is full.
+    public func open(sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) -> BatchedConversation? {
+        guard let slot = lm.join(sampling: sampling, seed: seed) else { return nil }
+        let conversation = BatchedConversation(slot: slot, mimi: mimi)
+        members[slot] = conversation
+        return conversation
+    }
+
+    /// Ends a conversation; its slot is free for the next `open`.
+    public func close(_ conversation: BatchedConversation) {
+        precondition(members[conversation.slot] === conversation, "BatchScheduler.close: not an open conversation")
+        members[conversation.slot] = nil
+        lm.leave(conversation.slot)
+    }
+
+    /// Conversations open now.
+    public var openConversations: Int { members.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+
+    /// Steps every conversation with a submitted frame; returns how many. Each of them then
+    /// holds its `reply`.
+    @discardableResult
+    public func tick() -> Int {
+        for case let c? in members where c.pending { c.encode(into: lm) }
+        let stepped = lm.step()
+        for case let c? in members where c.pending { c.decode(from: lm) }
+        return stepped
+    }
+}

@@ -1,0 +1,78 @@
+import Mimi
+import MoshiLM
+
+/// One conversation of a `BatchScheduler`: its Mimi encoder and decoder, its slot in the
+/// scheduler's `LMBatch`, and the frame in and the reply out. `submit(frame:)` before a tick;
+/// after it, `reply` and `output` (1920 samples, valid until the next tick) hold the answer.
+public final class BatchedConversation: @unchecked Sendable {
+    public let slot: Int
+    let encoder: MimiEncoder
+    let decoder: MimiDecoder
+    private let codebooks: Int
+    private let input: UnsafeMutablePointer<Float>
+    /// The model's audio for the last frame stepped (silence until the model answers).
+    public let output: UnsafeMutablePointer<Float>
+    private let userCodes: UnsafeMutablePointer<Int32>
+    private let modelCodes: UnsafeMutablePointer<Int32>
+    /// A frame waits for the next tick.
+    public private(set) var pending = false
+    /// What the last tick produced for this conversation.
+    public private(set) var reply = FrameResult(producedAudio: false, textToken: nil)
+    /// Frames whose model codes the decoder refused; their output is silence.
+    public private(set) var decodeErrors = 0
+
+    init(slot: Int, mimi: MimiWeights) {
+        self.slot = slot
+        encoder = MimiEncoder(weights: mimi)
+        decoder = MimiDecoder(weights: mimi)
+        codebooks = mimi.config.codebooks
+        let n = FrameTiming.samplesPerFrame
+        input = .allocate(capacity: n)
+        input.initialize(repeating: 0, count: n)
+        output = .allocate(capacity: n)
+        output.initialize(repeating: 0, count: n)
+        userCodes = .allocate(capacity: codebooks)
+        userCodes.initialize(repeating: 0, count: codebooks)
+        modelCodes = .allocate(capacity: codebooks)
+        modelCodes.initialize(repeating: 0, count: codebooks)
+    }
+
+    deinit {
+        input.deallocate()
+        output.deallocate()
+        userCodes.deallocate()
+        modelCodes.deallocate()
+    }
+
+    /// Queues one 80 ms frame (1920 samples at 24 kHz) of the user's audio for the next tick.
+    public func submit(frame: UnsafePointer<Float>) {
+        precondition(!pending, "BatchedConversation.submit: a frame already waits for the tick")
+        input.update(from: frame, count: FrameTiming.samplesPerFrame)
+        pending = true
+    }
+
+    func encode(into lm: LMBatch) {
+        encoder.step(UnsafeBufferPointer(start: input, count: FrameTiming.samplesPerFrame),
+                     codes: UnsafeMutableBufferPointer(start: userCodes, count: codebooks))
+        lm.submit(slot, userCodes: userCodes, count: codebooks)
+    }
+
+    func decode(from lm: LMBatch) {
+        pending = false
+        guard lm.produced(slot) else {
+            reply = FrameResult(producedAudio: false, textToken: nil)
+            return
+        }
+        let streams = lm.streams(slot)
+        let q = lm.config.generatedCodebooks
+        for k in 0..<codebooks { modelCodes[k] = k < q ? streams.frameAudioCode(k) : 0 }
+        let n = FrameTiming.samplesPerFrame
+        do {
+            try decoder.step(UnsafeBufferPointer(start: modelCodes, count: codebooks), samples: UnsafeMutableBufferPointer(start: output, count: n))
+        } catch {
+            decodeErrors += 1
+            output.update(repeating: 0, count: n)
+        }
+        reply = FrameResult(producedAudio: true, textToken: streams.frameTextToken)
+    }
+}
