@@ -11,6 +11,8 @@ import MoshiNumerics
 /// nothing, takes no lock and does no I/O. Not thread-safe: one caller at a time.
 public final class MimiEncoder {
     public let weights: MimiWeights
+    /// The threads each frame's products are split over (nil: the calling thread).
+    public let pool: ThreadPool?
     /// Samples per `step` (1920).
     public let frameSize: Int
     /// Codes per `step` (8 by default: 1 semantic + 7 acoustic).
@@ -34,6 +36,7 @@ public final class MimiEncoder {
     public init(weights: MimiWeights, pool: ThreadPool? = nil, recordIntermediates: Bool = false) {
         let config = weights.config
         self.weights = weights
+        self.pool = pool
         frameSize = config.frameSize
         seanet = SEANetEncoder(weights, pool: pool)
         transformer = StreamingTransformer(layers: weights.encoderTransformer, config: config,
