@@ -23,6 +23,7 @@
 /// How long an idle worker spins before it sleeps, and how long the dispatcher spins waiting for
 /// the last worker before it starts yielding the CPU (a worker may have been preempted).
 enum { MK_SPIN_NANOSECONDS = 200000, MK_WAIT_SPINS_BEFORE_YIELD = 4096 };
+#define MK_JOB_CLOSED ((uint64_t)1 << 31)
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -35,7 +36,12 @@ struct mk_pool {
     pthread_t *workers;
     _Alignas(64) _Atomic uint32_t generation;   // bumped once per job (futex word)
     _Alignas(64) _Atomic int64_t next_task;
-    _Alignas(64) _Atomic int32_t busy_workers;  // workers still inside the current job
+    // Who takes part in the current job: (job number << 32) | MK_JOB_CLOSED | workers joined.
+    // A worker joins an open job with a CAS; the dispatcher closes it once it has run out of
+    // tasks and waits only for the workers that joined, so a worker the OS has not scheduled
+    // (another process on its core) costs nothing instead of a scheduler slice per job.
+    _Alignas(64) _Atomic uint64_t entry;
+    _Alignas(64) _Atomic int32_t left;          // joined workers that have finished the job
     _Atomic int stop;
     _Atomic int32_t sleepers;                   // workers inside futex_wait (or about to be)
     _Atomic int dispatching;                    // a thread is inside mk_pool_run
@@ -94,8 +100,14 @@ static void *worker_main(void *raw) {
         }
         seen = now;
         if (atomic_load_explicit(&pool->stop, memory_order_acquire)) return NULL;
-        run_tasks(pool, arg.index);
-        atomic_fetch_sub_explicit(&pool->busy_workers, 1, memory_order_release);
+        uint64_t e = atomic_load_explicit(&pool->entry, memory_order_acquire);
+        while (!(e & MK_JOB_CLOSED)) {
+            if (atomic_compare_exchange_weak_explicit(&pool->entry, &e, e + 1, memory_order_acq_rel, memory_order_acquire)) {
+                run_tasks(pool, arg.index);
+                atomic_fetch_add_explicit(&pool->left, 1, memory_order_release);
+                break;
+            }
+        }
     }
 }
 
@@ -106,7 +118,8 @@ mk_pool *mk_pool_create(int threads) {
     pool->threads = threads;
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->next_task, 0);
-    atomic_init(&pool->busy_workers, 0);
+    atomic_init(&pool->entry, MK_JOB_CLOSED);
+    atomic_init(&pool->left, 0);
     atomic_init(&pool->stop, 0);
     atomic_init(&pool->sleepers, 0);
     atomic_init(&pool->dispatching, 0);
@@ -162,12 +175,16 @@ void mk_pool_run(mk_pool *pool, mk_task_fn fn, void *ctx, int64_t n_tasks) {
     pool->ctx = ctx;
     pool->n_tasks = n_tasks;
     atomic_store_explicit(&pool->next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool->busy_workers, pool->threads - 1, memory_order_relaxed);
+    atomic_store_explicit(&pool->left, 0, memory_order_relaxed);
+    uint32_t job = atomic_load_explicit(&pool->generation, memory_order_relaxed) + 1;
+    atomic_store_explicit(&pool->entry, (uint64_t)job << 32, memory_order_release);   // open
     atomic_fetch_add(&pool->generation, 1);
     if (atomic_load(&pool->sleepers) > 0) futex_wake_all(&pool->generation);
     run_tasks(pool, 0);
+    // No task left to hand out: close the job and wait for the workers that joined it.
+    int32_t joined = (int32_t)(atomic_fetch_or_explicit(&pool->entry, MK_JOB_CLOSED, memory_order_acq_rel) & (MK_JOB_CLOSED - 1));
     int spins = 0;
-    while (atomic_load_explicit(&pool->busy_workers, memory_order_acquire) > 0) {
+    while (atomic_load_explicit(&pool->left, memory_order_acquire) < joined) {
         if (++spins < MK_WAIT_SPINS_BEFORE_YIELD) MK_PAUSE();
         else sched_yield();
     }

@@ -11,6 +11,8 @@ import MoshiNumerics
 /// nothing, takes no lock and does no I/O. Not thread-safe: one caller at a time.
 public final class MimiDecoder {
     public let weights: MimiWeights
+    /// The threads each frame's products are split over (nil: the calling thread).
+    public let pool: ThreadPool?
     /// Samples per `step` (1920).
     public let frameSize: Int
     /// Codes per `step` (8 by default).
@@ -25,18 +27,22 @@ public final class MimiDecoder {
     private let seanet: SEANetDecoder
     private let recorder: IntermediateRecorder?
 
-    /// - Parameter recordIntermediates: keep copies of each stage's last output
-    ///   (`intermediate(_:)`), for tests and diagnostics.
-    public init(weights: MimiWeights, recordIntermediates: Bool = false) {
+    /// - Parameters:
+    ///   - pool: the threads that split each frame's products (the conversation's LM pool; nil:
+    ///     the calling thread only).
+    ///   - recordIntermediates: keep copies of each stage's last output
+    ///     (`intermediate(_:)`), for tests and diagnostics.
+    public init(weights: MimiWeights, pool: ThreadPool? = nil, recordIntermediates: Bool = false) {
         let config = weights.config
         self.weights = weights
+        self.pool = pool
         frameSize = config.frameSize
-        quantizer = SplitResidualQuantizer(weights.quantizer, config: config)
+        quantizer = SplitResidualQuantizer(weights.quantizer, config: config, pool: pool)
         latent = FloatBuffer(count: config.seanetDimension)
         upsample = StreamingDepthwiseUpsample(weight: weights.upsample, dimension: config.seanetDimension)
         transformer = StreamingTransformer(layers: weights.decoderTransformer, config: config,
-                                           maxSteps: config.stepsPerFrame)
-        seanet = SEANetDecoder(weights)
+                                           maxSteps: config.stepsPerFrame, pool: pool)
+        seanet = SEANetDecoder(weights, pool: pool)
         recorder = recordIntermediates
             ? IntermediateRecorder(steps: config.stepsPerFrame, dimension: config.seanetDimension,
                                    stages: [.quantizedLatent, .upsampleOutput, .decoderTransformerOutput])

@@ -11,6 +11,8 @@ import MoshiNumerics
 /// nothing, takes no lock and does no I/O. Not thread-safe: one caller at a time.
 public final class MimiEncoder {
     public let weights: MimiWeights
+    /// The threads each frame's products are split over (nil: the calling thread).
+    public let pool: ThreadPool?
     /// Samples per `step` (1920).
     public let frameSize: Int
     /// Codes per `step` (8 by default: 1 semantic + 7 acoustic).
@@ -26,17 +28,21 @@ public final class MimiEncoder {
     private let latent: FloatBuffer            // [dim]
     private let recorder: IntermediateRecorder?
 
-    /// - Parameter recordIntermediates: keep copies of each stage's last output
-    ///   (`intermediate(_:)`), for tests and diagnostics.
-    public init(weights: MimiWeights, recordIntermediates: Bool = false) {
+    /// - Parameters:
+    ///   - pool: the threads that split each frame's products (the conversation's LM pool; nil:
+    ///     the calling thread only).
+    ///   - recordIntermediates: keep copies of each stage's last output
+    ///     (`intermediate(_:)`), for tests and diagnostics.
+    public init(weights: MimiWeights, pool: ThreadPool? = nil, recordIntermediates: Bool = false) {
         let config = weights.config
         self.weights = weights
+        self.pool = pool
         frameSize = config.frameSize
-        seanet = SEANetEncoder(weights)
+        seanet = SEANetEncoder(weights, pool: pool)
         transformer = StreamingTransformer(layers: weights.encoderTransformer, config: config,
-                                           maxSteps: config.stepsPerFrame)
-        downsample = StreamingConv(weights.downsample, maxSteps: config.stepsPerFrame, replicatePadding: true)
-        quantizer = SplitResidualQuantizer(weights.quantizer, config: config)
+                                           maxSteps: config.stepsPerFrame, pool: pool)
+        downsample = StreamingConv(weights.downsample, maxSteps: config.stepsPerFrame, replicatePadding: true, pool: pool)
+        quantizer = SplitResidualQuantizer(weights.quantizer, config: config, pool: pool)
         latent = FloatBuffer(count: config.seanetDimension)
         recorder = recordIntermediates
             ? IntermediateRecorder(steps: config.stepsPerFrame, dimension: config.seanetDimension,

@@ -7,10 +7,12 @@ final class ResidualBlock {
     private let expand: StreamingConv
     /// `[maxSteps, dim / compress]`.
     private let hidden: FloatBuffer
+    private let pool: ThreadPool?
 
-    init(_ weights: ResidualBlockWeights, maxSteps: Int) {
+    init(_ weights: ResidualBlockWeights, maxSteps: Int, pool: ThreadPool?) {
         self.weights = weights
-        expand = StreamingConv(weights.expand, maxSteps: maxSteps)
+        self.pool = pool
+        expand = StreamingConv(weights.expand, maxSteps: maxSteps, pool: pool)
         hidden = FloatBuffer(count: maxSteps * weights.expand.outChannels)
     }
 
@@ -22,9 +24,9 @@ final class ResidualBlock {
         expand.run(steps: steps, into: hidden.pointer)
         eluInPlace(hidden.pointer, count: steps * hiddenWidth)
         let project = weights.project
-        multiplyByTransposed(rows: steps, outputs: dim, inner: hiddenWidth, hidden.pointer, lda: hiddenWidth,
-                             project.weight, ldw: hiddenWidth, into: x, ldy: dim, accumulate: true)
-        if let bias = project.bias { addBias(bias, to: x, rows: steps, channels: dim) }
+        DenseProduct.multiplyByTransposed(rows: steps, outputs: dim, inner: hiddenWidth, hidden.pointer, lda: hiddenWidth,
+                                          project.weight, ldw: hiddenWidth, into: x, ldy: dim, accumulate: true, pool: pool)
+        if let bias = project.bias { DenseProduct.addBias(bias, to: x, rows: steps, channels: dim) }
     }
 
     func reset() { expand.reset() }

@@ -16,10 +16,10 @@ final class SEANetDecoder {
     private let stageSteps: [Int]
     private let output: StreamingConv
 
-    init(_ weights: MimiWeights) {
+    init(_ weights: MimiWeights, pool: ThreadPool?) {
         let config = weights.config
         var steps = config.stepsPerFrame
-        input = StreamingConv(weights.decoderInput, maxSteps: steps)
+        input = StreamingConv(weights.decoderInput, maxSteps: steps, pool: pool)
         inputOutput = FloatBuffer(count: steps * weights.decoderInput.outChannels)
         var stages: [(upsample: StreamingConvTranspose, block: ResidualBlock)] = []
         var stageOutputs: [FloatBuffer] = []
@@ -27,8 +27,8 @@ final class SEANetDecoder {
         for (index, stage) in weights.decoderStages.enumerated() {
             stageSteps.append(steps)
             steps *= stage.upsample.stride
-            stages.append((StreamingConvTranspose(stage.upsample, maxSteps: steps / stage.upsample.stride),
-                           ResidualBlock(stage.block, maxSteps: steps)))
+            stages.append((StreamingConvTranspose(stage.upsample, maxSteps: steps / stage.upsample.stride, pool: pool),
+                           ResidualBlock(stage.block, maxSteps: steps, pool: pool)))
             if index + 1 < weights.decoderStages.count {
                 stageOutputs.append(FloatBuffer(count: steps * stage.upsample.outChannels))
             }
@@ -37,7 +37,7 @@ final class SEANetDecoder {
         self.stages = stages
         self.stageOutputs = stageOutputs
         self.stageSteps = stageSteps
-        output = StreamingConv(weights.decoderOutput, maxSteps: steps)
+        output = StreamingConv(weights.decoderOutput, maxSteps: steps, pool: pool)
     }
 
     /// Where the caller writes the latent steps (`[stepsPerFrame, dimension]`) before `run`.

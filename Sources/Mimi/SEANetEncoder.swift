@@ -11,21 +11,22 @@ final class SEANetEncoder {
     /// Input steps per stage (1920, 480, 96, 16 for the official codec), then the output's (2).
     private let stageSteps: [Int]
 
-    init(_ weights: MimiWeights) {
+    init(_ weights: MimiWeights, pool: ThreadPool?) {
         let config = weights.config
         var steps = config.frameSize
-        input = StreamingConv(weights.encoderInput, maxSteps: steps)
+        input = StreamingConv(weights.encoderInput, maxSteps: steps, pool: pool)
         var stages: [(block: ResidualBlock, downsample: StreamingConv)] = []
         var stageSteps: [Int] = []
         for stage in weights.encoderStages {
             stageSteps.append(steps)
-            stages.append((ResidualBlock(stage.block, maxSteps: steps), StreamingConv(stage.downsample, maxSteps: steps)))
+            stages.append((ResidualBlock(stage.block, maxSteps: steps, pool: pool),
+                           StreamingConv(stage.downsample, maxSteps: steps, pool: pool)))
             steps /= stage.downsample.stride
         }
         stageSteps.append(steps)
         self.stages = stages
         self.stageSteps = stageSteps
-        output = StreamingConv(weights.encoderOutput, maxSteps: steps)
+        output = StreamingConv(weights.encoderOutput, maxSteps: steps, pool: pool)
     }
 
     /// Encodes one frame of `samples` (`[frameSize]`, mono) into `latent` (`[stepsPerFrame, dimension]`).

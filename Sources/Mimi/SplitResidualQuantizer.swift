@@ -16,8 +16,10 @@ final class SplitResidualQuantizer {
     private let distances: FloatBuffer   // [codebookSize]
     private let firstSum: FloatBuffer    // [codebookDimension]
     private let restSum: FloatBuffer     // [codebookDimension]
+    private let pool: ThreadPool?
 
-    init(_ weights: QuantizerWeights, config: MimiConfig) {
+    init(_ weights: QuantizerWeights, config: MimiConfig, pool: ThreadPool?) {
+        self.pool = pool
         self.weights = weights
         dimension = config.seanetDimension
         codebookDimension = config.codebookDimension
@@ -31,10 +33,10 @@ final class SplitResidualQuantizer {
     /// Quantizes one latent vector (`[dimension]`) into `codes` (`[codebooks]`).
     func encode(_ latent: UnsafePointer<Float>, codes: UnsafeMutablePointer<Int32>) {
         let c = codebookDimension
-        multiplyVector(outputs: c, inner: dimension, weights.firstInput, latent, into: residual.pointer)
+        DenseProduct.multiplyVector(outputs: c, inner: dimension, weights.firstInput, latent, into: residual.pointer, pool: pool)
         nearest(codebook: 0, code: codes)
         guard codebooks > 1 else { return }
-        multiplyVector(outputs: c, inner: dimension, weights.restInput, latent, into: residual.pointer)
+        DenseProduct.multiplyVector(outputs: c, inner: dimension, weights.restInput, latent, into: residual.pointer, pool: pool)
         for q in 1..<codebooks {
             nearest(codebook: q, code: codes + q)
             let row = weights.codebooks[q].entries + Int(codes[q]) * c
@@ -54,12 +56,12 @@ final class SplitResidualQuantizer {
     func decode(_ codes: UnsafePointer<Int32>, into latent: UnsafeMutablePointer<Float>) {
         let c = codebookDimension
         firstSum.pointer.update(from: weights.codebooks[0].entries + Int(codes[0]) * c, count: c)
-        multiplyVector(outputs: dimension, inner: c, weights.firstOutput, firstSum.pointer, into: latent)
+        DenseProduct.multiplyVector(outputs: dimension, inner: c, weights.firstOutput, firstSum.pointer, into: latent, pool: pool)
         guard codebooks > 1 else { return }
         restSum.fill(0)
         for q in 1..<codebooks {
             addInPlace(weights.codebooks[q].entries + Int(codes[q]) * c, to: restSum.pointer, count: c)
         }
-        multiplyVector(outputs: dimension, inner: c, weights.restOutput, restSum.pointer, into: latent, accumulate: true)
+        DenseProduct.multiplyVector(outputs: dimension, inner: c, weights.restOutput, restSum.pointer, into: latent, accumulate: true, pool: pool)
     }
 }

@@ -18,8 +18,11 @@ final class StreamingConv {
     /// needed when windows overlap (`kernelSize > stride`); nil otherwise.
     private let windows: FloatBuffer?
     private var started = false
+    /// Splits the product over its threads (nil: the calling thread).
+    private let pool: ThreadPool?
 
-    init(_ weights: ConvWeights, maxSteps: Int, replicatePadding: Bool = false) {
+    init(_ weights: ConvWeights, maxSteps: Int, replicatePadding: Bool = false, pool: ThreadPool?) {
+        self.pool = pool
         precondition(maxSteps % weights.stride == 0, "a streaming conv takes whole strides")
         self.weights = weights
         self.maxSteps = maxSteps
@@ -62,10 +65,10 @@ final class StreamingConv {
             a = UnsafePointer(x)
             lda = weights.stride * cin
         }
-        multiplyByTransposed(rows: count, outputs: weights.outChannels, inner: weights.windowLength,
-                             a, lda: lda, weights.weight, ldw: weights.windowLength,
-                             into: output, ldy: weights.outChannels, accumulate: accumulate)
-        if let bias = weights.bias { addBias(bias, to: output, rows: count, channels: weights.outChannels) }
+        DenseProduct.multiplyByTransposed(rows: count, outputs: weights.outChannels, inner: weights.windowLength,
+                                          a, lda: lda, weights.weight, ldw: weights.windowLength,
+                                          into: output, ldy: weights.outChannels, accumulate: accumulate, pool: pool)
+        if let bias = weights.bias { DenseProduct.addBias(bias, to: output, rows: count, channels: weights.outChannels) }
         if history > 0 {
             // Keep the last `history` input steps for the next call (the ranges may overlap).
             memmove(x, x + steps * cin, history * cin * MemoryLayout<Float>.stride)

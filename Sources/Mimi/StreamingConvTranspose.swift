@@ -12,8 +12,10 @@ final class StreamingConvTranspose {
     private let carry: FloatBuffer
     /// `[maxSteps, stride * outChannels]`: `upper · x[t]` for every input step.
     private let spill: FloatBuffer
+    private let pool: ThreadPool?
 
-    init(_ weights: ConvTransposeWeights, maxSteps: Int) {
+    init(_ weights: ConvTransposeWeights, maxSteps: Int, pool: ThreadPool?) {
+        self.pool = pool
         self.weights = weights
         self.maxSteps = maxSteps
         carry = FloatBuffer(count: weights.blockLength)
@@ -29,15 +31,15 @@ final class StreamingConvTranspose {
         // Block t = lower · x[t] + upper · x[t - 1]; the first block takes the previous call's
         // carry, the last step's upper part becomes the next carry. Each half of the weight is
         // read once.
-        multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
-                             weights.lower, ldw: cin, into: output, ldy: block)
-        multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
-                             weights.upper, ldw: cin, into: spill.pointer, ldy: block)
+        DenseProduct.multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
+                                          weights.lower, ldw: cin, into: output, ldy: block, pool: pool)
+        DenseProduct.multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
+                                          weights.upper, ldw: cin, into: spill.pointer, ldy: block, pool: pool)
         addInPlace(carry.pointer, to: output, count: block)
         addInPlace(spill.pointer, to: output + block, count: (steps - 1) * block)
         carry.pointer.update(from: spill.pointer + (steps - 1) * block, count: block)
         if let bias = weights.bias {
-            addBias(bias, to: output, rows: steps * weights.stride, channels: weights.outChannels)
+            DenseProduct.addBias(bias, to: output, rows: steps * weights.stride, channels: weights.outChannels)
         }
     }
 

@@ -29,8 +29,10 @@ final class StreamingTransformer {
     private let cosines: FloatBuffer     // [maxSteps, headDim / 2]
     private let sines: FloatBuffer       // [maxSteps, headDim / 2]
     private let visible: UnsafeMutablePointer<Bool>   // [maxSteps, context]: may query t see slot s
+    private let pool: ThreadPool?
 
-    init(layers: [TransformerLayerWeights], config: MimiConfig, maxSteps: Int) {
+    init(layers: [TransformerLayerWeights], config: MimiConfig, maxSteps: Int, pool: ThreadPool?) {
+        self.pool = pool
         self.layers = layers
         dim = config.seanetDimension
         heads = config.transformerHeads
@@ -72,8 +74,8 @@ final class StreamingTransformer {
         // Self-attention block.
         layerNorm(x, weight: layer.norm1Weight, bias: layer.norm1Bias, eps: epsilon, rows: steps, channels: d,
                   into: normed.pointer)
-        multiplyByTransposed(rows: steps, outputs: 3 * d, inner: d, normed.pointer, lda: d,
-                             layer.inProjection, ldw: d, into: qkv.pointer, ldy: 3 * d)
+        DenseProduct.multiplyByTransposed(rows: steps, outputs: 3 * d, inner: d, normed.pointer, lda: d,
+                             layer.inProjection, ldw: d, into: qkv.pointer, ldy: 3 * d, pool: pool)
         let half = headDim / 2
         for t in 0..<steps {
             let row = qkv.pointer + t * 3 * d
@@ -82,18 +84,18 @@ final class StreamingTransformer {
             cache.write(position: position + t, key: row + d, value: row + 2 * d)
         }
         attend(steps: steps, cache: cache)
-        multiplyByTransposed(rows: steps, outputs: d, inner: d, attended.pointer, lda: d,
-                             layer.outProjection, ldw: d, into: update.pointer, ldy: d)
+        DenseProduct.multiplyByTransposed(rows: steps, outputs: d, inner: d, attended.pointer, lda: d,
+                             layer.outProjection, ldw: d, into: update.pointer, ldy: d, pool: pool)
         addChannelScaledInPlace(update.pointer, channelScale: layer.scale1, to: x, rows: steps, channels: d)
 
         // Feed-forward block.
         layerNorm(x, weight: layer.norm2Weight, bias: layer.norm2Bias, eps: epsilon, rows: steps, channels: d,
                   into: normed.pointer)
-        multiplyByTransposed(rows: steps, outputs: feedForward, inner: d, normed.pointer, lda: d,
-                             layer.linear1, ldw: d, into: hidden.pointer, ldy: feedForward)
+        DenseProduct.multiplyByTransposed(rows: steps, outputs: feedForward, inner: d, normed.pointer, lda: d,
+                             layer.linear1, ldw: d, into: hidden.pointer, ldy: feedForward, pool: pool)
         geluInPlace(hidden.pointer, count: steps * feedForward)
-        multiplyByTransposed(rows: steps, outputs: d, inner: feedForward, hidden.pointer, lda: feedForward,
-                             layer.linear2, ldw: feedForward, into: update.pointer, ldy: d)
+        DenseProduct.multiplyByTransposed(rows: steps, outputs: d, inner: feedForward, hidden.pointer, lda: feedForward,
+                             layer.linear2, ldw: feedForward, into: update.pointer, ldy: d, pool: pool)
         addChannelScaledInPlace(update.pointer, channelScale: layer.scale2, to: x, rows: steps, channels: d)
     }
 
@@ -115,8 +117,8 @@ final class StreamingTransformer {
         for h in 0..<heads {
             let offset = h * headDim
             // scores[t, slot] = q[t, h] . k[slot, h]
-            multiplyByTransposed(rows: steps, outputs: context, inner: headDim, qkv.pointer + offset, lda: 3 * d,
-                                 cache.keys.pointer + offset, ldw: d, into: scores.pointer, ldy: context)
+            DenseProduct.multiplyByTransposed(rows: steps, outputs: context, inner: headDim, qkv.pointer + offset, lda: 3 * d,
+                                 cache.keys.pointer + offset, ldw: d, into: scores.pointer, ldy: context, pool: nil)
             for t in 0..<steps {
                 let w = scores.pointer + t * context
                 let mask = visible + t * context

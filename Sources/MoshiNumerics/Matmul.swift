@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// Dense f32 matrix products through OpenBLAS (`cblas_sgemm`), for where both operands are
 /// activations or many vectors meet one matrix (attention over a window, convolutions as GEMM).
@@ -33,13 +34,33 @@ public enum Matmul {
         }
         let pieces = pool.threads
         let width = ((n + pieces - 1) / pieces + 15) / 16 * 16
-        pool.parallelFor((n + width - 1) / width) { piece in
-            let j0 = piece * width, j1 = min(n, j0 + width)
-            guard j0 < j1 else { return }
-            let bPiece = transposeB ? b + j0 * ldb : b + j0
-            sgemm(m: m, n: j1 - j0, k: k, a: a, lda: lda, b: bPiece, ldb: ldb, transposeB: transposeB,
-                  c: c + j0, ldc: ldc, alpha: alpha, beta: beta)
+        // A C task function over a job on this stack frame: no closure context to allocate.
+        var job = SgemmSplit(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
+                             c: c, ldc: ldc, alpha: alpha, beta: beta, width: width)
+        withUnsafeMutablePointer(to: &job) { job in
+            mk_pool_run(pool.handle, { raw, piece, _ in
+                let job = raw!.assumingMemoryBound(to: SgemmSplit.self).pointee
+                let j0 = Int(piece) * job.width, j1 = min(job.n, j0 + job.width)
+                guard j0 < j1 else { return }
+                let bPiece = job.transposeB ? job.b + j0 * job.ldb : job.b + j0
+                Matmul.sgemm(m: job.m, n: j1 - j0, k: job.k, a: job.a, lda: job.lda, b: bPiece, ldb: job.ldb,
+                      transposeB: job.transposeB, c: job.c + j0, ldc: job.ldc, alpha: job.alpha, beta: job.beta)
+            }, UnsafeMutableRawPointer(job), Int64((n + width - 1) / width))
         }
+    }
+
+    /// One `sgemm(pool:)` call's operands, for its pool tasks.
+    private struct SgemmSplit {
+        let m, n, k: Int
+        let a: UnsafePointer<Float>
+        let lda: Int
+        let b: UnsafePointer<Float>
+        let ldb: Int
+        let transposeB: Bool
+        let c: UnsafeMutablePointer<Float>
+        let ldc: Int
+        let alpha, beta: Float
+        let width: Int
     }
 
     /// The plain triple loop with double accumulation: what the BLAS path is tested against.

@@ -17,6 +17,7 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 extern void __libc_free(void *pointer);
 
 static __thread uint64_t thread_count __attribute__((tls_model("initial-exec")));
+static uint64_t process_count;
 
 // Every thread's count, readable from other threads (for threads one cannot instrument, such
 // as a thread pool's workers): a thread takes a slot, with its kernel thread id, at its first
@@ -29,6 +30,7 @@ static __thread int32_t thread_slot __attribute__((tls_model("initial-exec"))) =
 
 static inline void count_one(void) {
     thread_count++;
+    __atomic_fetch_add(&process_count, 1, __ATOMIC_RELAXED);
     if (__builtin_expect(thread_slot < 0, 0)) {
         int32_t slot = __atomic_fetch_add(&slots_used, 1, __ATOMIC_RELAXED);
         thread_slot = slot < MOSHI_ALLOC_SLOTS ? slot : MOSHI_ALLOC_SLOTS;
@@ -65,3 +67,7 @@ int32_t moshi_alloc_count_threads(int32_t *tids, uint64_t *counts, int32_t capac
     }
     return used;
 }
+
+/// Allocations made so far by every thread of the process (for work spread over a thread
+/// pool's workers).
+uint64_t moshi_alloc_count_process(void) { return __atomic_load_n(&process_count, __ATOMIC_RELAXED); }

@@ -7,4 +7,5 @@
 #include "mk_matvec.h"
 #include "mk_bandwidth.h"
 #include "mk_attention.h"
+#include "mk_matmul.h"
 #endif

@@ -37,8 +37,9 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
             throw ConversationError("Mimi frames are \(mimi.config.frameSize) samples; the engine runs \(FrameTiming.samplesPerFrame)")
         }
         self.generator = generator
-        encoder = MimiEncoder(weights: mimi)
-        decoder = MimiDecoder(weights: mimi)
+        // One pool per conversation: Mimi splits its products over the LM's threads.
+        encoder = MimiEncoder(weights: mimi, pool: generator.model.pool)
+        decoder = MimiDecoder(weights: mimi, pool: generator.model.pool)
         codebooks = mimi.config.codebooks
         userCodes = .allocate(capacity: codebooks)
         userCodes.initialize(repeating: 0, count: codebooks)

@@ -43,9 +43,9 @@ extension BenchLMCommand {
             status("timing \(steps) steps of one session alone (LMGenerator) at context fill \(fill) ...")
             for i in 0..<(warmup + steps) {
                 model.fastForward(to: position)
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = MonotonicTime.nanoseconds()
                 _ = user.withUnsafeBufferPointer { generator.step(userCodes: $0.baseAddress!, count: $0.count) }
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                let elapsed = Double(MonotonicTime.nanoseconds() - start) / 1e6
                 if i >= warmup {
                     total.append(elapsed)
                     temporal.append(Double(generator.temporalNanoseconds) / 1e6)
@@ -65,9 +65,9 @@ extension BenchLMCommand {
             for i in 0..<(warmup + steps) {
                 batch.fastForward(to: position)
                 submitAll()
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = MonotonicTime.nanoseconds()
                 batch.step()
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                let elapsed = Double(MonotonicTime.nanoseconds() - start) / 1e6
                 if i >= warmup {
                     total.append(elapsed)
                     temporal.append(Double(batch.temporalNanoseconds) / 1e6)

@@ -1,8 +1,8 @@
 import ArgumentParser
-import CBLAS
 import Foundation
 import MoshiNumerics
 import Mimi
+import MoshiNumerics
 import Weights
 
 /// `moshi bench mimi`: times streaming Mimi encode and decode per 80 ms frame on the full-size
@@ -13,16 +13,17 @@ struct BenchMimiCommand: ParsableCommand {
         abstract: "Time streaming Mimi encode and decode per 80 ms frame.",
         discussion: """
             Encodes a synthetic speech-like signal frame by frame, then decodes the codes frame by \
-            frame, after a warm-up, and prints the median and 99th percentile per frame. With \
-            --threads 1 the process is pinned to one CPU (sched_setaffinity) and OpenBLAS runs on \
-            that one thread. Build with -c release for meaningful figures.
+            frame, after a warm-up, and prints the median and 99th percentile per frame. The \
+            process is pinned to CPUs 0..<N (sched_setaffinity); with N > 1 each frame's products \
+            are split over a thread pool of N threads (as a conversation shares the LM's pool), \
+            OpenBLAS runs one thread per pool task. Build with -c release for meaningful figures.
             """
     )
 
     @Option(help: "Mimi weights (tokenizer-e351c8d8-checkpoint125.safetensors); random weights of the official shapes if omitted.")
     var mimi: String?
 
-    @Option(help: "CPUs to run on (the process is pinned to CPUs 0..<N; OpenBLAS uses N threads).")
+    @Option(help: "CPUs to run on (the process is pinned to CPUs 0..<N; a pool of N threads splits each frame).")
     var threads = 1
 
     @Option(help: "Codebooks used (1 semantic + N-1 acoustic).")
@@ -46,15 +47,17 @@ struct BenchMimiCommand: ParsableCommand {
 
     func run() throws {
         let pinned = try pinToCPUs(threads)
-        openblas_set_num_threads(Int32(threads))
+        // The pool owns the cores: OpenBLAS runs one thread inside each pool task.
+        Matmul.configureBLAS(threads: 1)
+        let pool = threads > 1 ? ThreadPool(threads: threads) : nil
         let config = MimiConfig.official(codebooks: codebooks)
         let loadStart = monotonicSeconds()
         let weights = try mimi.map { try MimiWeights(path: $0, config: config) }
             ?? MimiWeights(store: try MimiRandomCheckpoint.make(config: config), config: config)
         let loadSeconds = monotonicSeconds() - loadStart
 
-        let encoder = MimiEncoder(weights: weights)
-        let decoder = MimiDecoder(weights: weights)
+        let encoder = MimiEncoder(weights: weights, pool: pool)
+        let decoder = MimiDecoder(weights: weights, pool: pool)
         let frameSize = config.frameSize
         let total = warmup + frames
         let audio = syntheticSpeech(samples: total * frameSize, sampleRate: config.sampleRate)

@@ -1,0 +1,66 @@
+import CKernels
+
+/// `Y[m, n] = A[m, k] · W[n, k]ᵀ (+ Y)` in f32 for a PyTorch-`Linear`-shaped weight: the one
+/// dense product of streaming layers (Mimi's convolutions and transformers), split over a pool.
+///
+/// Two regimes, by the number of rows of A:
+/// - few rows (`m <= fewRowLimit`: transformer steps, the deep convolutions): bound by reading
+///   W, so CKernels' `mk_matmul_f32` reads each weight once and multiplies it with every row
+///   while it is in a register (sgemm would first copy-pack all of W); W's rows are split
+///   over the pool.
+/// - many rows (the early encoder and late decoder convolutions): OpenBLAS `sgemm`, whose
+///   packing is then amortised, with the outputs split over the pool (`Matmul.sgemm(pool:)`).
+///
+/// Allocates nothing, takes no lock.
+public enum DenseProduct {
+    /// Up to this many rows of A, the weight-streaming kernel runs instead of sgemm.
+    public static let fewRowLimit = 4
+
+    /// - Parameters: rows of A, `Y`, `W` are `lda`, `ldy`, `ldw` floats apart;
+    ///   `accumulate` adds to `Y` instead of overwriting it; `path` picks the few-row kernel's
+    ///   implementation (tests run every path).
+    @inline(__always)
+    public static func multiplyByTransposed(rows m: Int, outputs n: Int, inner k: Int,
+                                            _ a: UnsafePointer<Float>, lda: Int,
+                                            _ w: UnsafePointer<Float>, ldw: Int,
+                                            into y: UnsafeMutablePointer<Float>, ldy: Int,
+                                            accumulate: Bool = false, pool: ThreadPool?,
+                                            path: KernelPath = .best) {
+        guard m > 0, n > 0 else { return }
+        if m <= fewRowLimit {
+            fewRows(rows: m, outputs: n, inner: k, a, lda: lda, w, ldw: ldw, into: y, ldy: ldy,
+                    accumulate: accumulate, pool: pool, path: path)
+        } else {
+            Matmul.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: w, ldb: ldw, transposeB: true,
+                         c: y, ldc: ldy, beta: accumulate ? 1 : 0, pool: pool)
+        }
+    }
+
+    /// The weight-streaming kernel for any number of rows (what `multiplyByTransposed` runs
+    /// for few rows).
+    public static func fewRows(rows m: Int, outputs n: Int, inner k: Int,
+                               _ a: UnsafePointer<Float>, lda: Int,
+                               _ w: UnsafePointer<Float>, ldw: Int,
+                               into y: UnsafeMutablePointer<Float>, ldy: Int,
+                               accumulate: Bool = false, pool: ThreadPool?, path: KernelPath = .best) {
+        var args = mk_matmul_f32_args(a: a, w: w, y: y, m: Int64(m), n: Int64(n), k: Int64(k),
+                                      lda: Int64(lda), ldw: Int64(ldw), ldy: Int64(ldy),
+                                      accumulate: accumulate ? 1 : 0, path: path.rawValue)
+        mk_matmul_f32(pool?.handle, &args)
+    }
+
+    /// `y[n] = W[n, k] · x[k]` (+ y), e.g. a 1x1 projection of one latent vector.
+    @inline(__always)
+    public static func multiplyVector(outputs n: Int, inner k: Int, _ w: UnsafePointer<Float>,
+                                      _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                      accumulate: Bool = false, pool: ThreadPool?) {
+        fewRows(rows: 1, outputs: n, inner: k, x, lda: k, w, ldw: k, into: y, ldy: n,
+                accumulate: accumulate, pool: pool)
+    }
+
+    /// `y[t, c] += bias[c]` over `[rows, channels]` (contiguous rows).
+    @inline(__always)
+    public static func addBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
+        for r in 0..<rows { addInPlace(bias, to: y + r * channels, count: channels) }
+    }
+}

@@ -1,0 +1,71 @@
+import Testing
+@testable import MoshiNumerics
+
+/// `DenseProduct` (CKernels `mk_matmul_f32` for few rows, split sgemm for many) against the
+/// double-precision triple loop, on every kernel path this CPU has, with ragged shapes (inner
+/// sizes that are not multiples of 8 or 16, output counts that are not multiples of 4),
+/// strided operands, accumulation, and pools of 1 to 3 threads.
+@Suite struct DenseProductTests {
+    func random(_ count: Int, _ rng: inout SplitMix) -> [Float] { (0..<count).map { _ in rng.float() } }
+
+    /// `Y = A · Wᵀ` with A `[m, k]` at stride `lda`, W `[n, k]` at stride `ldw`, in double.
+    func reference(m: Int, n: Int, k: Int, _ a: [Float], lda: Int, _ w: [Float], ldw: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += Double(a[i * lda + p]) * Double(w[j * ldw + p]) }
+                y[i * n + j] = Float(s)
+            }
+        }
+        return y
+    }
+
+    static let shapes: [(m: Int, n: Int, k: Int)] = [
+        (1, 1, 1), (1, 3, 7), (2, 5, 9), (3, 13, 17), (4, 130, 67), (1, 257, 64), (2, 1027, 100),
+        (3, 64, 250), (4, 2048, 33), (1, 4096, 16), (6, 70, 31), (16, 96, 40),
+    ]
+
+    @Test(arguments: KernelPath.available)
+    func fewRowKernelMatchesTheReference(path: KernelPath) {
+        Matmul.configureBLAS(threads: 1)
+        var rng = SplitMix(seed: 31)
+        let pools: [ThreadPool?] = [nil, ThreadPool(threads: 2), ThreadPool(threads: 3)]
+        for (m, n, k) in Self.shapes {
+            let lda = k + 3, ldw = k + 5, ldy = n + 2
+            let a = random(m * lda, &rng), w = random(n * ldw, &rng)
+            let expected = reference(m: m, n: n, k: k, a, lda: lda, w, ldw: ldw)
+            for pool in pools {
+                let start = random(m * ldy, &rng)
+                for accumulate in [false, true] {
+                    var y = start
+                    DenseProduct.fewRows(rows: m, outputs: n, inner: k, a, lda: lda, w, ldw: ldw,
+                                         into: &y, ldy: ldy, accumulate: accumulate, pool: pool, path: path)
+                    var worst: Float = 0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            let want = expected[i * n + j] + (accumulate ? start[i * ldy + j] : 0)
+                            worst = max(worst, abs(y[i * ldy + j] - want) / max(1, abs(want)))
+                        }
+                        // The padding between rows of Y is never written.
+                        for j in n..<ldy { #expect(y[i * ldy + j] == start[i * ldy + j]) }
+                    }
+                    #expect(worst <= 1e-5, "\(path) m \(m) n \(n) k \(k) threads \(pool?.threads ?? 1) accumulate \(accumulate): \(worst)")
+                }
+            }
+        }
+    }
+
+    @Test func manyRowsGoThroughTheSplitSgemm() {
+        Matmul.configureBLAS(threads: 1)
+        var rng = SplitMix(seed: 32)
+        let pool = ThreadPool(threads: 2)
+        let (m, n, k) = (40, 130, 21)
+        let a = random(m * k, &rng), w = random(n * k, &rng)
+        let expected = reference(m: m, n: n, k: k, a, lda: k, w, ldw: k)
+        var y = [Float](repeating: 1, count: m * n)
+        DenseProduct.multiplyByTransposed(rows: m, outputs: n, inner: k, a, lda: k, w, ldw: k,
+                                          into: &y, ldy: n, accumulate: true, pool: pool)
+        #expect(zip(y, expected).allSatisfy { abs($0 - ($1 + 1)) <= 1e-4 * max(1, abs($1)) })
+    }
+}
