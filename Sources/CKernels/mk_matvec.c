@@ -10,7 +10,9 @@
 int64_t mk_scratch_floats(int64_t cols) {
     if (cols < 0) cols = 0;
     int64_t nbp = mk_blocks_padded(cols), cp = mk_cols_padded(cols);
-    return 11 * nbp + 3 * cp + 64 + 16;        // see mk_scratch_split
+    // see mk_scratch_split: xsum, xd, qsum, kvec (11 nbp), xp (cp), xq + xqp (cp / 2), then xbf:
+    // 3 bf16 words per column rounded up to 128 columns (at most 1.5 cp + 96 floats).
+    return 11 * nbp + cp + cp / 2 + (3 * cp) / 2 + 96 + 16;
 }
 
 int mk_format_has_i8(int32_t format) {

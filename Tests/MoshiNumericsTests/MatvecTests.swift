@@ -303,7 +303,11 @@ extension WeightFormat {
         let format = WeightFormat.mlxAffine(bits: 4, groupSize: 32, scaleType: .f32)
         let rows = 9, cols = 256
         let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: false)
-        let x = (0..<cols).map { c in Float(1) + Float(c * 40503 % 65536 + 1) * 0x1p-23 + Float(c % 3) * 0x1p-10 }
+        let x: [Float] = (0..<cols).map { (c: Int) -> Float in
+            let low: Float = Float(c * 40503 % 65536 + 1) * 0x1p-23
+            let middle: Float = Float(c % 3) * 0x1p-10
+            return 1 + low + middle
+        }
         let reference = try product(t.matrix, x, path: .scalar)
         let scale = try magnitudes(t.matrix, x)
         for path in [KernelPath.best] + simdPaths {
