@@ -296,8 +296,8 @@ extension WeightFormat {
 
     /// An f32 x holds 24 significant bits; the three bf16 slices must carry all of them: with x chosen
     /// so that the low bits matter (1 + k * 2^-23) and weights that do not cancel, the result must be
-    /// as close to the reference as f32 summation allows (relative L2 below 1e-6; dropping the
-    /// third slice gives several times that).
+    /// as close to the reference as f32 summation allows (relative L2 below 1e-7, measured 3.5e-8; dropping the
+    /// third slice gives 1.7e-7, the test goes red).
     @Test func lowBitsOfXAreKept() throws {
         var rng = SplitMix(seed: 31)
         let format = WeightFormat.mlxAffine(bits: 4, groupSize: 32, scaleType: .f32)
@@ -318,7 +318,7 @@ extension WeightFormat {
                 norm += scale[r] * scale[r]
             }
             let relative = (error / norm).squareRoot()
-            #expect(relative < 1e-6, "\(path): relative L2 error \(relative) against sum |w x|")
+            #expect(relative < 1e-7, "\(path): relative L2 error \(relative) against sum |w x|")
         }
     }
 }
