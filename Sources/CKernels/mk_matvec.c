@@ -322,6 +322,9 @@ void mk_matvec_batch(mk_pool *pool, const mk_matrix *w, const float *x, int64_t 
     int multi = 0;
 #if defined(__x86_64__)
     multi = n > 1 && path == MK_PATH_AVX512 && mk_path_available(MK_PATH_AVX512) && mk_multi_supported(w, o->precision);
+    // Exact MLX 4-bit on AVX512_BF16 has its own single-vector kernel (another summation order):
+    // batches run it once per vector, so a session's numbers stay those it gets alone.
+    if (rows_fn(w, o) == mk_rows_mlx4_bf16) multi = 0;
 #endif
     matvec_job job = { w, x, y, scratch, stride, n, chunk_rows(w, mk_pool_threads(pool)), rows_fn(w, o), o->bias, o->accumulate, multi };
     int64_t tasks = (w->rows + job.chunk - 1) / job.chunk;

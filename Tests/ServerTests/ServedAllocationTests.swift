@@ -30,7 +30,8 @@ import Testing
 
     /// The synthetic model with its LM on a shared two-thread pool.
     struct PooledSyntheticFactory: ConversationFactory {
-        static let pool = ThreadPool(threads: 2)
+        /// OpenBLAS set to one thread, as `moshi serve` does (LoadedModel): the pool owns the cores.
+        static let pool: ThreadPool = { Matmul.configureBLAS(threads: 1); return ThreadPool(threads: 2) }()
         var modelDescription: String { "synthetic (pooled, test)" }
         func makeConversation(options: SessionOptions) throws -> ServerConversation {
             let (lm, mimi) = SyntheticFactory.weights
