@@ -14,6 +14,11 @@ public final class BatchScheduler: @unchecked Sendable {
     public let lm: LMBatch
     public let mimi: MimiWeights
     private var members: [BatchedConversation?]
+    /// The stages `tick` times, as a `ConversationSession` names them.
+    public let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    /// Nanoseconds the last tick spent in each stage (`stageNames` order), for all its
+    /// conversations together.
+    public private(set) var stageNanoseconds: (encode: UInt64, temporal: UInt64, depformer: UInt64, decode: UInt64) = (0, 0, 0, 0)
 
     public init(lm: LMBatch, mimi: MimiWeights) throws(ConversationError) {
         let config = lm.config
@@ -35,7 +40,7 @@ public final class BatchScheduler: @unchecked Sendable {
     /// A new conversation, or nil when the batch is full.
     public func open(sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) -> BatchedConversation? {
         guard let slot = lm.join(sampling: sampling, seed: seed) else { return nil }
-        let conversation = BatchedConversation(slot: slot, mimi: mimi)
+        let conversation = BatchedConversation(slot: slot, mimi: mimi, pool: lm.pool)
         members[slot] = conversation
         return conversation
     }
@@ -54,9 +59,13 @@ public final class BatchScheduler: @unchecked Sendable {
     /// holds its `reply`.
     @discardableResult
     public func tick() -> Int {
+        let start = MonotonicClock.nanoseconds()
         for case let c? in members where c.pending { c.encode(into: lm) }
+        let encoded = MonotonicClock.nanoseconds()
         let stepped = lm.step()
+        let lmDone = MonotonicClock.nanoseconds()
         for case let c? in members where c.pending { c.decode(from: lm) }
+        stageNanoseconds = (encoded - start, lm.temporalNanoseconds, lm.depformerNanoseconds, MonotonicClock.nanoseconds() - lmDone)
         return stepped
     }
 }

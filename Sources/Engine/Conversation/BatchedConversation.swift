@@ -1,5 +1,6 @@
 import Mimi
 import MoshiLM
+import MoshiNumerics
 
 /// One conversation of a `BatchScheduler`: its Mimi encoder and decoder, its slot in the
 /// scheduler's `LMBatch`, and the frame in and the reply out. `submit(frame:)` before a tick;
@@ -21,10 +22,10 @@ public final class BatchedConversation: @unchecked Sendable {
     /// Frames whose model codes the decoder refused; their output is silence.
     public private(set) var decodeErrors = 0
 
-    init(slot: Int, mimi: MimiWeights) {
+    init(slot: Int, mimi: MimiWeights, pool: ThreadPool?) {
         self.slot = slot
-        encoder = MimiEncoder(weights: mimi)
-        decoder = MimiDecoder(weights: mimi)
+        encoder = MimiEncoder(weights: mimi, pool: pool)
+        decoder = MimiDecoder(weights: mimi, pool: pool)
         codebooks = mimi.config.codebooks
         let n = FrameTiming.samplesPerFrame
         input = .allocate(capacity: n)
@@ -49,6 +50,14 @@ public final class BatchedConversation: @unchecked Sendable {
         precondition(!pending, "BatchedConversation.submit: a frame already waits for the tick")
         input.update(from: frame, count: FrameTiming.samplesPerFrame)
         pending = true
+    }
+
+    /// Starts the user's stream again in Mimi's encoder (conv histories, transformer cache),
+    /// leaving the language model's state as it is: what Kyutai's server does after the first
+    /// frame of a conversation (`InputEncoderResetting`).
+    public func resetInputEncoder() {
+        precondition(!pending, "BatchedConversation.resetInputEncoder: a frame waits for the tick")
+        encoder.reset()
     }
 
     func encode(into lm: LMBatch) {
