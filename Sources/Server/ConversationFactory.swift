@@ -10,6 +10,18 @@ public protocol ConversationFactory: Sendable {
     var modelDescription: String { get }
 }
 
+/// A factory whose conversations can be stepped together in one lockstep batch
+/// (`BatchScheduler`): the server then makes one batch for all its sessions and each
+/// connection joins it, so every weight is read once per tick for all of them.
+public protocol BatchingConversationFactory: ConversationFactory {
+    /// The batch the server's sessions join, for at most `capacity` of them (called once, at
+    /// server start: it allocates every session's caches).
+    func makeBatchScheduler(capacity: Int) throws -> BatchScheduler
+    /// A new member of `batch` with `options` over the server's defaults, and the decoder of
+    /// its text tokens when a tokenizer is at hand; nil when the batch is full.
+    func join(_ batch: BatchScheduler, options: SessionOptions) -> (conversation: BatchedConversation, textDecoder: TextTokenDecoder?)?
+}
+
 /// One connection's model: the frame processor and, when a tokenizer is at hand, the decoder
 /// of its text tokens. Used from one compute queue at a time.
 public struct ServerConversation: @unchecked Sendable {

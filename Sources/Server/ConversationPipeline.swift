@@ -15,6 +15,12 @@ public enum AudioContainer: Sendable {
 /// One connection's audio path, run on a serial compute queue off the event loops: decode the
 /// client's Opus (with packet-loss concealment on request), cut 80 ms frames, step the
 /// conversation, encode the reply as one 80 ms Opus packet per frame.
+///
+/// The conversation is either a session of its own (`ConversationFactory.makeConversation`,
+/// stepped here frame by frame) or a member of the server's lockstep batch (`SessionBatch`:
+/// this pipeline submits a frame, the batch's tick steps it with every other session's, then
+/// calls `batchStepped`). Either way, frames the model has fallen behind on are dropped by the
+/// late policy, counted, and never queued without bound.
 final class ConversationPipeline: @unchecked Sendable {
     // Everything below is touched only on `queue`.
     private let queue: DispatchQueue
@@ -28,9 +34,19 @@ final class ConversationPipeline: @unchecked Sendable {
     /// loop, off the compute path); set before `.ready` is posted.
     private(set) var textDecoder: TextTokenDecoder?
     private let statistics: ServerStatistics
+    /// The server's batch, when conversations are batched (its queue is `queue`).
+    private let batch: SessionBatch?
+    private let latePolicy: LatePolicy
+    /// A conversation of its own, or
     private var conversation: ServerConversation?
+    /// a member of `batch`.
+    private var member: BatchedConversation?
+    /// The stream index of the frame the member has submitted.
+    private var memberFrame = 0
     private var closed = false
     private var failed = false
+    private var finishing = false
+    private var finished = false
 
     private var opusDecoder: OpusDecoder?
     private var oggDecoder: OggOpusDecoder?
@@ -49,13 +65,34 @@ final class ConversationPipeline: @unchecked Sendable {
     /// Frames run so far (the first is followed by an encoder reset, as Kyutai's server does).
     private var framesRun = 0
     private var reportedDelay = false
+    /// Samples of `pending` already taken as frames (removed when a call ends).
+    private var used = 0
+    /// Frames of the stream taken from `pending` so far: run, or dropped as late.
+    private var framesTaken = 0
+    /// Whole frames of the stream whose arrival time is in `arrivals`.
+    private var framesRegistered = 0
+    /// When the bytes completing each recent frame arrived (by stream index modulo the count;
+    /// 0 for audio the server made: concealment, padding), for the reply lag.
+    private var arrivals = [UInt64](repeating: 0, count: ConversationPipeline.arrivalSlots)
+    /// When each recent frame was there to be run: its arrival, or when the server made it.
+    private var readyTimes = [UInt64](repeating: 0, count: ConversationPipeline.arrivalSlots)
+    /// This session's frames run late (reply more than a frame after the frame was due) and
+    /// dropped by the late policy.
+    private(set) var lateFrames = 0
+    private(set) var droppedFrames = 0
+    /// The late policy is dropping frames until the model has caught up.
+    private var catchingUp = false
+
+    static let arrivalSlots = 256
 
     /// Ogg input that shows no OpusHead within this many bytes is refused.
     static let oggSearchLimit = 64 * 1024
 
     init(factory: ConversationFactory, options: SessionOptions, input: AudioContainer, output: AudioContainer,
          queue: DispatchQueue, statistics: ServerStatistics, inputAheadSeconds: Double,
-         outbox: PipelineOutbox) {
+         outbox: PipelineOutbox, batch: SessionBatch? = nil, latePolicy: LatePolicy = .default) {
+        self.batch = batch
+        self.latePolicy = latePolicy
         budget = InputBudget(aheadSamples: Int(inputAheadSeconds * Double(FrameTiming.sampleRate)))
         self.factory = factory
         self.options = options
@@ -74,10 +111,24 @@ final class ConversationPipeline: @unchecked Sendable {
         queue.async { [self] in
             guard !closed else { return }
             do {
-                let made = try factory.makeConversation(options: options)
-                made.processor.reset()
-                made.textDecoder?.reset()
-                stages = [UInt64](repeating: 0, count: max(1, made.processor.stageNames.count))
+                var made: ServerConversation?
+                if let batch, let batching = factory as? BatchingConversationFactory {
+                    var decoder: TextTokenDecoder?
+                    member = batch.join(self) { scheduler in
+                        guard let joined = batching.join(scheduler, options: options) else { return nil }
+                        decoder = joined.textDecoder
+                        return joined.conversation
+                    }
+                    guard member != nil else { throw ServerBusy() }
+                    decoder?.reset()
+                    textDecoder = decoder
+                } else {
+                    let alone = try factory.makeConversation(options: options)
+                    alone.processor.reset()
+                    alone.textDecoder?.reset()
+                    stages = [UInt64](repeating: 0, count: max(1, alone.processor.stageNames.count))
+                    made = alone
+                }
                 let encoder = try OpusEncoder(sampleRate: FrameTiming.sampleRate, channelCount: 1, application: .voip)
                 try encoder.setBitrate(32_000)
                 self.encoder = encoder
@@ -89,8 +140,10 @@ final class ConversationPipeline: @unchecked Sendable {
                     oggWriter = try OggOpusWriter(head: OpusHead(preSkip: encoder.preSkip48k, inputSampleRate: FrameTiming.sampleRate),
                                                   tags: OpusTags(vendor: "SwiftMoshi"))
                 }
-                conversation = made
-                textDecoder = made.textDecoder
+                if let made {
+                    conversation = made
+                    textDecoder = made.textDecoder
+                }
                 outbox.post(.ready)
             } catch {
                 fail("cannot start a conversation: \(error)")
@@ -103,7 +156,7 @@ final class ConversationPipeline: @unchecked Sendable {
     func push(_ bytes: [UInt8], arrivedAt: UInt64) {
         queue.async { [self] in
             defer { outbox.consumedOne() }
-            guard !closed, !failed, conversation != nil else { return }
+            guard !closed, !failed, hasConversation else { return }
             switch input {
             case .opusPackets:
                 let started = MonotonicClock.nanoseconds()
@@ -130,7 +183,7 @@ final class ConversationPipeline: @unchecked Sendable {
     func concealMissingFrame() {
         queue.async { [self] in
             defer { outbox.consumedOne() }
-            guard !closed, !failed, conversation != nil else { return }
+            guard !closed, !failed, hasConversation else { return }
             let n = FrameTiming.samplesPerFrame
             var concealed = false
             if let opusDecoder {
@@ -150,26 +203,42 @@ final class ConversationPipeline: @unchecked Sendable {
     /// report `.finished`.
     func finish() {
         queue.async { [self] in
-            guard !closed else { return }
-            if !failed, conversation != nil {
+            guard !closed, !finishing else { return }
+            finishing = true
+            if !failed, hasConversation {
                 let n = FrameTiming.samplesPerFrame
-                if pending.count % n != 0 { pending.append(contentsOf: repeatElement(0, count: n - pending.count % n)) }
+                let left = (pending.count - used) % n
+                if left != 0 { pending.append(contentsOf: repeatElement(0, count: n - left)) }
                 runFrames(arrivedAt: 0)
-                if let oggWriter {
-                    pages.removeAll(keepingCapacity: true)
-                    try? oggWriter.finish(to: &pages)
-                    if !pages.isEmpty { pages.withUnsafeBytes { outbox.post(.audio, $0) } }
-                }
             }
-            outbox.post(.finished)
+            finishIfDone()
         }
     }
+
+    /// After `finish`: once every frame has run, ends the Ogg stream and reports `.finished`.
+    private func finishIfDone() {
+        guard finishing, !finished, !closed else { return }
+        if !failed, hasConversation {
+            guard pending.count - used < FrameTiming.samplesPerFrame, member?.pending != true else { return }
+            if let oggWriter {
+                pages.removeAll(keepingCapacity: true)
+                try? oggWriter.finish(to: &pages)
+                if !pages.isEmpty { pages.withUnsafeBytes { outbox.post(.audio, $0) } }
+            }
+        }
+        finished = true
+        outbox.post(.finished)
+    }
+
+    private var hasConversation: Bool { conversation != nil || member != nil }
 
     /// Drops the conversation at once; later calls do nothing.
     func close() {
         queue.async { [self] in
             closed = true
             conversation = nil
+            if let member, let batch { batch.leave(member) }
+            member = nil
             opusDecoder = nil
             oggDecoder = nil
             oggWriter = nil
@@ -235,17 +304,27 @@ final class ConversationPipeline: @unchecked Sendable {
         return true
     }
 
+    /// Runs (or, batched, submits) the whole frames waiting in `pending`, the bytes that
+    /// completed the newest of them having arrived at `arrivedAt` (0: not from the client).
     private func runFrames(arrivedAt: UInt64) {
-        guard let conversation, let encoder else { return }
+        registerArrivals(arrivedAt)
+        if member != nil {
+            submitNextFrame()
+            return
+        }
+        guard let conversation else { return }
         let n = FrameTiming.samplesPerFrame
-        var used = 0
-        while pending.count - used >= n, !failed {
+        while !failed {
+            dropLateFrames()
+            guard pending.count - used >= n else { break }
+            let index = framesTaken
             frameIn.withUnsafeMutableBufferPointer { dst in
                 pending.withUnsafeBufferPointer { src in
                     dst.baseAddress!.update(from: src.baseAddress! + used, count: n)
                 }
             }
             used += n
+            framesTaken += 1
             let computeStart = MonotonicClock.nanoseconds()
             let result = frameIn.withUnsafeBufferPointer { inPtr in
                 frameOut.withUnsafeMutableBufferPointer { outPtr in
@@ -254,31 +333,144 @@ final class ConversationPipeline: @unchecked Sendable {
                     }
                 }
             }
-            framesRun += 1
-            if framesRun == 1, let restartable = conversation.processor as? InputEncoderResetting {
+            if framesRun == 0, let restartable = conversation.processor as? InputEncoderResetting {
                 restartable.resetInputEncoder()
             }
             let computed = MonotonicClock.nanoseconds()
-            stages.withUnsafeBufferPointer { statistics.addFrame(computeNanoseconds: computed - computeStart, stages: $0.baseAddress!) }
-            if result.producedAudio {
-                if !reportedDelay {
-                    reportedDelay = true
-                    outbox.post(.metadata, text: "{\"reply_delay_frames\":\(framesRun - 1)}")
+            stages.withUnsafeBufferPointer { stagePointer in
+                frameOut.withUnsafeBufferPointer { out in
+                    completeFrame(index, result: result, output: out.baseAddress!, computeNanoseconds: computed - computeStart,
+                                  stages: stagePointer.baseAddress!, hasText: conversation.textDecoder != nil)
                 }
-                emitAudio(encoder, arrivedAt: arrivedAt)
             }
-            // The token goes to the connection, which decodes it off the compute path.
-            if let token = result.textToken, conversation.textDecoder != nil { outbox.post(.token, token: token) }
-            statistics.addCodecNanoseconds(MonotonicClock.nanoseconds() - computed, incoming: false)
         }
-        if used > 0 { pending.removeFirst(used) }
+        compactPending()
     }
 
-    private func emitAudio(_ encoder: OpusEncoder, arrivedAt: UInt64) {
+    /// Batched: hands the member the next whole frame and asks for a tick, unless a frame of
+    /// this session already waits for one.
+    private func submitNextFrame() {
+        guard let member, let batch, !member.pending, !failed else { return }
+        dropLateFrames()
+        let n = FrameTiming.samplesPerFrame
+        guard pending.count - used >= n else {
+            compactPending()
+            finishIfDone()
+            return
+        }
+        pending.withUnsafeBufferPointer { member.submit(frame: $0.baseAddress! + used) }
+        used += n
+        memberFrame = framesTaken
+        framesTaken += 1
+        compactPending()
+        batch.requestTick()
+    }
+
+    /// The batch stepped this session's frame (on `queue`): send the reply, submit the next frame.
+    func batchStepped(computeNanoseconds: UInt64, stages: UnsafePointer<UInt64>) {
+        guard let member, !closed else { return }
+        if framesRun == 0 { member.resetInputEncoder() }
+        completeFrame(memberFrame, result: member.reply, output: member.output, computeNanoseconds: computeNanoseconds,
+                      stages: stages, hasText: textDecoder != nil)
+        submitNextFrame()
+    }
+
+    /// What follows a frame through the model: counters, the reply's audio and text.
+    private func completeFrame(_ index: Int, result: FrameResult, output: UnsafePointer<Float>,
+                               computeNanoseconds: UInt64, stages: UnsafePointer<UInt64>, hasText: Bool) {
+        framesRun += 1
+        let now = MonotonicClock.nanoseconds()
+        let arrivedAt = arrivals[index % Self.arrivalSlots]
+        // Late: the reply comes more than a frame after its input was there to be run (arrived,
+        // and its time had come; audio sent ahead of time is not late for waiting).
+        let ready = max(readyTimes[index % Self.arrivalSlots], dueTime(ofFrame: index) ?? 0)
+        let late = now > ready && now - ready > FrameTiming.frameDurationNanoseconds
+        if late { lateFrames += 1 }
+        statistics.addFrame(computeNanoseconds: computeNanoseconds, stages: stages, late: late)
+        if let encoder, result.producedAudio {
+            if !reportedDelay {
+                reportedDelay = true
+                outbox.post(.metadata, text: "{\"reply_delay_frames\":\(framesRun - 1)}")
+            }
+            emitAudio(output, encoder: encoder, arrivedAt: arrivedAt)
+        }
+        // The token goes to the connection, which decodes it off the compute path.
+        if let token = result.textToken, hasText { outbox.post(.token, token: token) }
+        statistics.addCodecNanoseconds(MonotonicClock.nanoseconds() - now, incoming: false)
+    }
+
+    /// When frame `index` of the stream was due: the stream's first audio arrival plus the
+    /// frame's start in the audio (nil before any audio).
+    private func dueTime(ofFrame index: Int) -> UInt64? {
+        budget.start.map { $0 + UInt64(index) * FrameTiming.frameDurationNanoseconds }
+    }
+
+    /// Notes the arrival time of frames that became whole since the last call.
+    private func registerArrivals(_ arrivedAt: UInt64) {
+        let whole = framesTaken + (pending.count - used) / FrameTiming.samplesPerFrame
+        guard framesRegistered < whole else { return }
+        let ready = arrivedAt != 0 ? arrivedAt : MonotonicClock.nanoseconds()
+        while framesRegistered < whole {
+            arrivals[framesRegistered % Self.arrivalSlots] = arrivedAt
+            readyTimes[framesRegistered % Self.arrivalSlots] = ready
+            framesRegistered += 1
+        }
+    }
+
+    /// The late policy, frame by frame: a frame the model comes to more than the policy allows
+    /// after it was there to be run is dropped (and counted) instead of run, until the model has
+    /// caught up. Each frame period since a frame became ready counts as one more frame waiting
+    /// behind it, whether that audio is decoded here, still queued as bytes, or in the socket.
+    /// Audio that came early (a burst, a page of a second) waits without being dropped: its time
+    /// has not come.
+    private func dropLateFrames() {
+        guard !finishing else { return }
+        let n = FrameTiming.samplesPerFrame
+        let now = MonotonicClock.nanoseconds()
+        while pending.count - used >= n {
+            let waiting = framesWaiting(from: framesTaken, now: now)
+            if latePolicy.framesToDrop(waiting: waiting) > 0 { catchingUp = true }
+            guard catchingUp else { return }
+            guard waiting > catchUpTarget else {
+                catchingUp = false
+                return
+            }
+            used += n
+            framesTaken += 1
+            droppedFrames += 1
+            statistics.droppedInputFrames(1)
+        }
+    }
+
+    /// Once the policy drops, how few frames may wait before running again: drop-oldest:N keeps
+    /// N, grow-latency goes back to live (1) in one cut.
+    private var catchUpTarget: Int {
+        switch latePolicy {
+        case .dropOldest(let maxQueued): max(1, maxQueued)
+        case .growLatency: 1
+        }
+    }
+
+    /// Frame `index` and the frames that have come due behind it since it was there to be run
+    /// (arrived, and its time come), at `now`.
+    private func framesWaiting(from index: Int, now: UInt64) -> Int {
+        let ready = max(readyTimes[index % Self.arrivalSlots], dueTime(ofFrame: index) ?? 0)
+        guard now > ready else { return 1 }
+        return 1 + Int((now - ready) / FrameTiming.frameDurationNanoseconds)
+    }
+
+    private func compactPending() {
+        if used > 0 {
+            pending.removeFirst(used)
+            used = 0
+        }
+    }
+
+    private func emitAudio(_ output: UnsafePointer<Float>, encoder: OpusEncoder, arrivedAt: UInt64) {
         let count: Int
         do {
-            count = try frameOut.withUnsafeBufferPointer { (pcm) throws(OpusError) -> Int in
-                try packet.withUnsafeMutableBufferPointer { (out) throws(OpusError) -> Int in try encoder.encode(pcm, into: out) }
+            count = try packet.withUnsafeMutableBufferPointer { (out) throws(OpusError) -> Int in
+                try encoder.encode(UnsafeBufferPointer(start: output, count: FrameTiming.samplesPerFrame), into: out)
             }
         } catch {
             fail("cannot encode the reply: \(error)")
@@ -302,6 +494,11 @@ final class ConversationPipeline: @unchecked Sendable {
 
 }
 
+/// A batch with no free slot (more sessions than the batch was made for).
+struct ServerBusy: Error, CustomStringConvertible {
+    var description: String { "server busy: the batch is full" }
+}
+
 /// How far ahead of real time a client's audio may run: from the first audio on, the audio
 /// received may exceed the time elapsed by at most `aheadSamples`. A client sending faster
 /// (a file at full speed, or a few bytes of Opus claiming minutes of audio) is refused instead
@@ -311,6 +508,9 @@ struct InputBudget {
     let aheadSamples: Int
     private var startNanoseconds: UInt64?
     private var received = 0
+
+    /// When the first audio arrived (monotonic ns), nil before.
+    var start: UInt64? { startNanoseconds }
 
     init(aheadSamples: Int) { self.aheadSamples = max(0, aheadSamples) }
 

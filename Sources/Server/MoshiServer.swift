@@ -56,6 +56,13 @@ public final class MoshiServer: Sendable {
         logger.info("listening on \(channel.localAddress?.description ?? "?")")
     }
 
+    /// Runs `frames` silent frames through the session batch (when sessions are batched), so the
+    /// batched code paths are warm before the first client. Call it before reporting ready.
+    public func warmUpBatch(frames: Int) { context.warmUpBatch(frames: frames) }
+
+    /// Whether sessions are stepped together in one lockstep batch.
+    public var isBatching: Bool { context.batch != nil }
+
     /// The bound port (useful with port 0).
     public var port: Int { channel.localAddress?.port ?? configuration.port }
 

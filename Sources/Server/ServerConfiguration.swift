@@ -1,3 +1,5 @@
+import Engine
+
 /// How `MoshiServer` listens and what it allows each connection.
 public struct ServerConfiguration: Sendable {
     /// Address to bind; 127.0.0.1 unless told otherwise.
@@ -25,8 +27,15 @@ public struct ServerConfiguration: Sendable {
     /// With no input audio for this long after audio started, the server conceals the missing
     /// frames (Opus PLC) so the conversation keeps its pace (milliseconds; 0 disables).
     public var jitterAllowanceMilliseconds: Int = 240
-    /// Serial compute queues the sessions share (frames of sessions on one queue take turns).
+    /// Serial compute queues the sessions share (frames of sessions on one queue take turns);
+    /// not used when sessions are batched (one queue runs the batch).
     public var computeQueues: Int = 1
+    /// Step every session's frame together in one lockstep batch when the factory can
+    /// (`BatchingConversationFactory`): each weight read once per tick for all sessions.
+    public var batching: Bool = true
+    /// What a session does when the model falls behind its input (any protocol): frames whose
+    /// time has come wait, and the oldest the policy gives up on are dropped and counted.
+    public var latePolicy: LatePolicy = .default
     /// Event-loop threads for the sockets.
     public var eventLoopThreads: Int = 1
     /// `SO_SNDBUF` for session sockets (nil: the system's); tests make it small.

@@ -13,8 +13,11 @@ final class ServerContext: Sendable {
     let logger: Logger
     /// TLS for clients that ask for it (from `configuration.tls`), or nil.
     let tlsContext: NIOSSLContext?
-    /// The serial compute queues sessions take turns on.
+    /// The serial compute queues sessions take turns on (one, the batch's, when batched).
     let queues: [DispatchQueue]
+    /// The lockstep batch every session joins, when the factory batches and the configuration
+    /// allows it.
+    let batch: SessionBatch?
     private let sessions = Mutex(Table())
 
     private struct Table {
@@ -29,9 +32,23 @@ final class ServerContext: Sendable {
         self.factory = factory
         self.statistics = statistics
         self.logger = logger
-        queues = (0..<max(1, configuration.computeQueues)).map {
-            DispatchQueue(label: "moshi.server.compute.\($0)", qos: .userInteractive)
+        if configuration.batching, let batching = factory as? BatchingConversationFactory {
+            let queue = DispatchQueue(label: "moshi.server.batch", qos: .userInteractive)
+            let scheduler = try batching.makeBatchScheduler(capacity: max(1, configuration.maximumSessions))
+            batch = SessionBatch(scheduler: scheduler, queue: queue)
+            queues = [queue]
+        } else {
+            batch = nil
+            queues = (0..<max(1, configuration.computeQueues)).map {
+                DispatchQueue(label: "moshi.server.compute.\($0)", qos: .userInteractive)
+            }
         }
+    }
+
+    /// Runs `frames` silent frames through the batch (if any) before the first client, on its queue.
+    func warmUpBatch(frames: Int) {
+        guard let batch else { return }
+        batch.queue.sync { batch.warmUp(frames: frames) }
     }
 
     /// Takes a session slot, or nil when `maximumSessions` are open or the server is draining.

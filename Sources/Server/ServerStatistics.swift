@@ -17,6 +17,10 @@ public final class ServerStatistics: Sendable {
         public var frames = 0
         /// Frames of missing input concealed (Opus PLC or silence).
         public var concealedFrames = 0
+        /// Frames whose reply came more than a frame (80 ms) after the frame was there to be run.
+        public var lateFrames = 0
+        /// Input frames dropped by the late policy (the model had fallen behind them).
+        public var droppedInputFrames = 0
         /// Outgoing audio messages dropped because the client read too slowly.
         public var droppedAudioMessages = 0
         /// Bytes received and sent on session connections.
@@ -38,6 +42,8 @@ public final class ServerStatistics: Sendable {
     private let protocolErrors = Atomic<Int>(0)
     private let frames = Atomic<Int>(0)
     private let concealedFrames = Atomic<Int>(0)
+    private let lateFrames = Atomic<Int>(0)
+    private let droppedInput = Atomic<Int>(0)
     private let droppedAudioMessages = Atomic<Int>(0)
     private let bytesIn = Atomic<Int>(0)
     private let bytesOut = Atomic<Int>(0)
@@ -58,6 +64,8 @@ public final class ServerStatistics: Sendable {
         s.protocolErrors = protocolErrors.load(ordering: .relaxed)
         s.frames = frames.load(ordering: .relaxed)
         s.concealedFrames = concealedFrames.load(ordering: .relaxed)
+        s.lateFrames = lateFrames.load(ordering: .relaxed)
+        s.droppedInputFrames = droppedInput.load(ordering: .relaxed)
         s.droppedAudioMessages = droppedAudioMessages.load(ordering: .relaxed)
         s.bytesIn = bytesIn.load(ordering: .relaxed)
         s.bytesOut = bytesOut.load(ordering: .relaxed)
@@ -66,12 +74,19 @@ public final class ServerStatistics: Sendable {
         return s
     }
 
-    /// One frame through the model; `stages` holds the processor's per-stage times.
-    func addFrame(computeNanoseconds ns: UInt64, stages: UnsafePointer<UInt64>) {
+    /// One frame through the model; `stages` holds the processor's per-stage times; `late`:
+    /// its reply came more than a frame after the frame was there to be run.
+    func addFrame(computeNanoseconds ns: UInt64, stages: UnsafePointer<UInt64>, late: Bool) {
         frames.add(1, ordering: .relaxed)
         computeNanoseconds.add(ns, ordering: .relaxed)
-        metrics.frameProcessed(late: ns > FrameTiming.frameDurationNanoseconds)
+        if late { lateFrames.add(1, ordering: .relaxed) }
+        metrics.frameProcessed(late: late)
         metrics.recordProcessorStages(stages)
+    }
+    /// Input frames the late policy dropped (the model had fallen behind them).
+    func droppedInputFrames(_ count: Int) {
+        droppedInput.add(count, ordering: .relaxed)
+        metrics.inputFramesDropped(count)
     }
     /// Time spent decoding what came in (Opus or Ogg) and encoding what goes out.
     func addCodecNanoseconds(_ ns: UInt64, incoming: Bool) {

@@ -58,7 +58,8 @@ final class SessionCore {
         self.outbox = outbox
         let pipeline = ConversationPipeline(
             factory: server.factory, options: options, input: input, output: output, queue: slot.queue,
-            statistics: server.statistics, inputAheadSeconds: server.configuration.maximumInputAheadSeconds, outbox: outbox)
+            statistics: server.statistics, inputAheadSeconds: server.configuration.maximumInputAheadSeconds, outbox: outbox,
+            batch: server.batch, latePolicy: server.configuration.latePolicy)
         self.pipeline = pipeline
         pipeline.start()
         // Concealment is for the framed protocol, whose client sends one packet per 20-80 ms.

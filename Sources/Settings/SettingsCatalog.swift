@@ -44,6 +44,9 @@ public enum SettingsCatalog {
         "server", "max_sessions", default: 1,
         help: "Conversations at once; each holds its own caches (the weights are shared). A client beyond them is told the server is busy.",
         check: { (1...1024).contains($0) ? nil : "must be between 1 and 1024" })
+    public static let serverBatch = SettingKey<Bool>(
+        "server", "batch", default: true,
+        help: "Step every session's 80 ms frame together in one lockstep batch (each weight read once per frame for all sessions; a session's tokens and audio are those it gets alone). false: each session runs on its own.")
     public static let serverIdleTimeout = SettingKey<Double>(
         "server", "idle_timeout_s", default: 60,
         help: "Seconds a connection may send nothing before it is closed; 0 disables.",
@@ -98,7 +101,7 @@ public enum SettingsCatalog {
         threads.erased, logLevel.erased, matvecPrecision.erased,
         modelDirectory.erased, hfRepo.erased, kvCachePrecision.erased, mimiCodebooks.erased,
         latePolicy.erased,
-        serverHost.erased, serverPort.erased, serverMaxSessions.erased, serverIdleTimeout.erased, serverMetricsPort.erased,
+        serverHost.erased, serverPort.erased, serverMaxSessions.erased, serverBatch.erased, serverIdleTimeout.erased, serverMetricsPort.erased,
         serverMetricsHost.erased, serverLockWeights.erased, serverWarmupFrames.erased,
         serverTLSCertificate.erased, serverTLSKey.erased, serverAuthToken.erased, serverAllowedOrigins.erased,
         serverInsecureNoAuth.erased,

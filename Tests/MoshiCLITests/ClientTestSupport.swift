@@ -47,6 +47,9 @@ enum ClientTestSupport {
         configuration.idleTimeoutSeconds = 10
         // The stall tests delay the model, not the input: no concealment on the server's side.
         configuration.jitterAllowanceMilliseconds = 0
+        // ... and the server keeps every frame through a stall (the client's side is under test),
+        // where the default policy would drop the frames the model fell behind on.
+        configuration.latePolicy = .growLatency(maxFrames: 100)
         return try MoshiServer(configuration: configuration, factory: factory)
     }
 

@@ -52,6 +52,9 @@ public final class BatchScheduler: @unchecked Sendable {
         lm.leave(conversation.slot)
     }
 
+    /// The conversation in `slot`, if one is open there.
+    public func member(_ slot: Int) -> BatchedConversation? { members[slot] }
+
     /// Conversations open now.
     public var openConversations: Int { members.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 

@@ -40,6 +40,9 @@ struct BenchServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A running server instead of an in-process one.", valueName: "host:port"))
     var connect: String?
 
+    @Flag(name: .customLong("no-batch"), help: "In-process server: run each session on its own instead of in one lockstep batch (server.batch = false), for comparison.")
+    var noBatch = false
+
     @Flag(help: "One JSON object per line instead of the table.")
     var json = false
 
@@ -91,7 +94,11 @@ struct BenchServeCommand: ParsableCommand {
                 usleep(20_000)  // users arrive 20 ms apart, not in one burst
             }
             group.wait()
-            let serverNote = server.map { let s = $0.statistics.snapshot; return "server: \(s.frames) frames, \(s.concealedFrames) concealed, \(s.droppedAudioMessages) audio messages dropped" }
+            let serverNote = server.map {
+                let s = $0.statistics.snapshot
+                return "server (\($0.isBatching ? "batched" : "unbatched")): \(s.frames) frames, \(s.lateFrames) late, "
+                    + "\(s.droppedInputFrames) input frames dropped, \(s.concealedFrames) concealed, \(s.droppedAudioMessages) audio messages dropped"
+            }
             server?.shutdown()
             let all = results.withLock { $0.compactMap { $0 } }
             rows += report(count: count, results: all, serverNote: serverNote)
@@ -110,7 +117,9 @@ struct BenchServeCommand: ParsableCommand {
         config.port = 0
         config.maximumSessions = count
         config.computeQueues = model.pool == nil ? min(count, ThreadPool.availableCPUs) : 1
+        config.batching = !noBatch
         let server = try MoshiServer(configuration: config, factory: factory)
+        server.warmUpBatch(frames: 3)
         return ("127.0.0.1", server.port, server)
     }
 

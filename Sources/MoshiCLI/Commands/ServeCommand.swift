@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Engine
 import Foundation
 import Logging
 import MoshiNumerics
@@ -33,6 +34,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(name: .customLong("max-sessions"), help: ArgumentHelp("Conversations at once (server.max_sessions).", valueName: "n"))
     var maxSessions: Int?
+
+    @Flag(name: .customLong("no-batch"), help: "Run each session on its own instead of in one lockstep batch (server.batch = false).")
+    var noBatch = false
 
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Seconds of silence from a client before it is closed; 0 disables (server.idle_timeout_s).", valueName: "seconds"))
     var idleTimeout: Double?
@@ -197,13 +201,20 @@ struct ServeCommand: ParsableCommand {
         config.tls = tls
         config.access = access
         config.allowsUnauthenticatedNetwork = exposure.allowsUnauthenticatedNetwork
-        // Sessions sharing one thread pool take turns on one compute queue; without a pool each
-        // CPU can run a session's frame.
+        config.batching = !noBatch && settings[SettingsCatalog.serverBatch]
+        config.latePolicy = LatePolicy(parsing: settings[SettingsCatalog.latePolicy]) ?? .default
+        // Unbatched sessions sharing one thread pool take turns on one compute queue; without a
+        // pool each CPU can run a session's frame.
         config.computeQueues = model.pool == nil ? min(config.maximumSessions, ThreadPool.availableCPUs) : 1
 
         let server: MoshiServer
         do { server = try MoshiServer(configuration: config, factory: factory, metrics: metrics, logger: logger) } catch {
             throw ValidationError("cannot listen on \(config.host):\(config.port): \(error)")
+        }
+        if server.isBatching {
+            let start = MonotonicTime.nanoseconds()
+            server.warmUpBatch(frames: warmupFrames)
+            logger.info("sessions run in one lockstep batch of up to \(config.maximumSessions); batch warmed up in \(Self.seconds(MonotonicTime.nanoseconds() - start))")
         }
         running.server.withLock { $0 = server }
         FileHandle.standardOutput.write(Data("moshi serve: listening on \(config.host):\(server.port) (max \(config.maximumSessions) session(s)\(tls == nil ? "" : "; TLS too: https://\(config.host):\(server.port)/"))\n".utf8))

@@ -51,6 +51,18 @@ final class LoadedModel: @unchecked Sendable {
         do { return try ConversationSession(generator: generator, mimi: mimi) } catch { throw ModelLoadError(error.description) }
     }
 
+    /// A lockstep batch of up to `capacity` conversations over these weights, on this model's
+    /// pool: each tick reads every weight once for all of them (`moshi serve`'s sessions).
+    func batchScheduler(capacity: Int) throws -> BatchScheduler {
+        do {
+            let lm = try LMBatch(weights: self.lm.weights, capacity: capacity, pool: pool, precision: options.precision,
+                                 cachePrecision: options.cachePrecision)
+            return try BatchScheduler(lm: lm, mimi: mimi)
+        } catch {
+            throw ModelLoadError("cannot make a batch of \(capacity) conversation(s): \(error)")
+        }
+    }
+
     /// A decoder of the text stream, when a tokenizer is at hand (one per conversation).
     func textDecoder() -> TextTokenDecoder? { tokenizer.map { SentencePieceTextDecoder(model: $0) } }
 

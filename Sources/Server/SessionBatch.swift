@@ -1,0 +1,100 @@
+import Dispatch
+import Engine
+
+/// The server's lockstep batch: every session's conversation is a member of one
+/// `BatchScheduler`, and each tick steps every member that has a frame waiting together (each
+/// weight matrix read once for all of them), on one serial queue that the sessions' pipelines
+/// share. A tick runs as soon as a frame is waiting and the previous tick is done: with one
+/// session the reply is as prompt as a session alone; under load, frames that became whole
+/// during a tick wait for the next one, so a tick serves every session that is ready.
+///
+/// Everything here runs on `queue` (the pipelines call it from there). `tick` allocates
+/// nothing and takes no lock.
+final class SessionBatch: @unchecked Sendable {
+    let queue: DispatchQueue
+    let scheduler: BatchScheduler
+    /// The pipeline of each member, by its slot in the scheduler.
+    private var pipelines: [ConversationPipeline?]
+    /// Which slots the current tick steps.
+    private var stepping: [Bool]
+    private var tickScheduled = false
+    /// The tick as a block, made once: scheduling a tick allocates no closure.
+    private var tickWork: DispatchWorkItem?
+    /// The last tick's stage times, as `ServerMetrics.recordProcessorStages` takes them.
+    private let stages: UnsafeMutablePointer<UInt64>
+    /// Ticks run, and the members they stepped (for the batch-size figure in logs).
+    private(set) var ticks = 0
+    private(set) var steppedFrames = 0
+
+    init(scheduler: BatchScheduler, queue: DispatchQueue) {
+        self.scheduler = scheduler
+        self.queue = queue
+        pipelines = Array(repeating: nil, count: scheduler.lm.capacity)
+        stepping = Array(repeating: false, count: scheduler.lm.capacity)
+        stages = .allocate(capacity: scheduler.stageNames.count)
+        stages.initialize(repeating: 0, count: scheduler.stageNames.count)
+        tickWork = DispatchWorkItem { [unowned self] in tick() }
+    }
+
+    deinit { stages.deallocate() }
+
+    /// Makes `pipeline`'s conversation a member (on `queue`); nil when the batch is full.
+    func join(_ pipeline: ConversationPipeline, _ open: (BatchScheduler) -> BatchedConversation?) -> BatchedConversation? {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let conversation = open(scheduler) else { return nil }
+        pipelines[conversation.slot] = pipeline
+        return conversation
+    }
+
+    /// Ends a member (on `queue`); its slot is free for the next session.
+    func leave(_ conversation: BatchedConversation) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        pipelines[conversation.slot] = nil
+        scheduler.close(conversation)
+    }
+
+    /// A member submitted a frame: make sure a tick follows (on `queue`).
+    func requestTick() {
+        guard !tickScheduled, let tickWork else { return }
+        tickScheduled = true
+        queue.async(execute: tickWork)
+    }
+
+    private func tick() {
+        tickScheduled = false
+        var any = false
+        for slot in pipelines.indices {
+            let pending = pipelines[slot] != nil && scheduler.member(slot)?.pending == true
+            stepping[slot] = pending
+            any = any || pending
+        }
+        guard any else { return }
+        let start = MonotonicClock.nanoseconds()
+        let stepped = scheduler.tick()
+        let computeNanoseconds = MonotonicClock.nanoseconds() - start
+        let s = scheduler.stageNanoseconds
+        stages[0] = s.encode
+        stages[1] = s.temporal
+        stages[2] = s.depformer
+        stages[3] = s.decode
+        ticks += 1
+        steppedFrames += stepped
+        for slot in pipelines.indices where stepping[slot] {
+            stepping[slot] = false
+            pipelines[slot]?.batchStepped(computeNanoseconds: computeNanoseconds, stages: stages)
+        }
+    }
+
+    /// Runs `frames` silent frames through a member of its own, then lets it go: the batched
+    /// code paths are warm before the first client. Call it on `queue` before any session joins.
+    func warmUp(frames: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard frames > 0, let conversation = scheduler.open() else { return }
+        let silence = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
+        for _ in 0..<frames {
+            silence.withUnsafeBufferPointer { conversation.submit(frame: $0.baseAddress!) }
+            scheduler.tick()
+        }
+        scheduler.close(conversation)
+    }
+}
