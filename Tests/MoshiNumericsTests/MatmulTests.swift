@@ -23,22 +23,4 @@ import Testing
             #expect(close(split, expected), "pool split, [\(m)x\(k)] x [\(k)x\(n)]")
         }
     }
-
-    @Test(arguments: allTestFormats)
-    func weightMatmulMatchesTheReference(format: WeightFormat) throws {
-        Matmul.configureBLAS(threads: 1)
-        var rng = SplitMix(seed: 22)
-        let cols = columnMultiple(format) == 1 ? 96 : 2 * columnMultiple(format)
-        let t = TestMatrix(rows: 150, cols: cols, format: format, rng: &rng)
-        let w = try t.matrix.dequantized()
-        let pool = ThreadPool(threads: 2)
-        for n in [1, 3, 9] {               // batched matrix-vector product, then dequantize + sgemm
-            let x = random(n * cols, &rng)
-            let mm = try MatmulWeights(t.matrix, maxVectors: n, threads: 2)
-            var y = [Float](repeating: .nan, count: n * 150), expected = y
-            mm.run(x, count: n, into: &y, pool: pool)
-            Matmul.reference(m: n, n: 150, k: cols, a: x, b: w, transposeB: true, c: &expected)
-            #expect(close(y, expected), "\(format), \(n) vectors")
-        }
-    }
 }

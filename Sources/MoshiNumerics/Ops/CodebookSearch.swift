@@ -54,3 +54,7 @@ public func nearestCodebookEntries(_ x: UnsafePointer<Float>, count: Int, codebo
         codes[t] = Int32(best)
     }
 }
+
+/// `Int` to OpenBLAS's `blasint`.
+@inline(__always)
+func blas(_ n: Int) -> blasint { blasint(n) }

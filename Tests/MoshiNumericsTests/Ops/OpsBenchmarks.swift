@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MoshiNumerics
 
-/// Timings of the primitives at the sizes Mimi and the LM use per 80 ms frame. Off by default
+/// Timings of the primitives at the sizes the LM uses per 80 ms frame (Mimi's: `moshi bench mimi`). Off by default
 /// (timings are not assertions); run with `MOSHI_OPS_BENCH=1 swift test --filter OpsBenchmarks`.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MOSHI_OPS_BENCH"] != nil))
 struct OpsBenchmarks {
@@ -17,81 +17,6 @@ struct OpsBenchmarks {
             times.append(Double(d.components.attoseconds) / 1e12 + Double(d.components.seconds) * 1e6)
         }
         return times.sorted()[repeats / 2]
-    }
-
-    /// (cin, cout, k, stride, input length) of every convolution one streaming Mimi frame runs.
-    static let encoderConvs: [(Int, Int, Int, Int, Int)] = [
-        (1, 64, 7, 1, 1926), (64, 32, 3, 1, 1922), (32, 64, 1, 1, 1920), (64, 128, 8, 4, 1924),
-        (128, 64, 3, 1, 482), (64, 128, 1, 1, 480), (128, 256, 10, 5, 485),
-        (256, 128, 3, 1, 98), (128, 256, 1, 1, 96), (256, 512, 12, 6, 102),
-        (512, 256, 3, 1, 18), (256, 512, 1, 1, 16), (512, 1024, 16, 8, 24), (1024, 512, 3, 1, 4), (512, 512, 4, 2, 4),
-    ]
-    static let decoderConvs: [(Int, Int, Int, Int, Int)] = [
-        (512, 1024, 7, 1, 8), (512, 256, 3, 1, 18), (256, 512, 1, 1, 16), (256, 128, 3, 1, 98), (128, 256, 1, 1, 96),
-        (128, 64, 3, 1, 482), (64, 128, 1, 1, 480), (64, 32, 3, 1, 1922), (32, 64, 1, 1, 1920), (64, 1, 3, 1, 1922),
-    ]
-    /// (cin, cout, k, stride, input length, groups) of the transposed convolutions of one decoded frame.
-    static let decoderTransposed: [(Int, Int, Int, Int, Int, Int)] = [
-        (512, 512, 4, 2, 1, 512), (1024, 512, 16, 8, 2, 1), (512, 256, 12, 6, 16, 1),
-        (256, 128, 10, 5, 96, 1), (128, 64, 8, 4, 480, 1),
-    ]
-
-    func convTime(_ shapes: [(Int, Int, Int, Int, Int)], algorithm: ConvolutionAlgorithm = .automatic) throws -> Double {
-        var data = TestData(seed: 1)
-        var total = 0.0
-        for (cin, cout, k, s, t) in shapes {
-            let w = data.normals(cout * cin * k, scale: 0.05), b = data.normals(cout), x = data.normals(cin * t)
-            try w.withUnsafeBufferPointer { wp in try b.withUnsafeBufferPointer { bp in
-                let conv = try Conv1d(inChannels: cin, outChannels: cout, kernelSize: k, stride: s, weight: wp.baseAddress!, bias: bp.baseAddress!,
-                                      algorithm: algorithm)
-                var out = [Float](repeating: 0, count: cout * conv.outputLength(inputLength: t))
-                var scratch = [Float](repeating: 0, count: max(conv.scratchCount(inputLength: t), 1))
-                let us = median {
-                    conv.apply(input: x, inputLength: t, output: &out, scratch: &scratch)
-                }
-                if ProcessInfo.processInfo.environment["MOSHI_OPS_BENCH"] == "verbose" {
-                    let tOut = conv.outputLength(inputLength: t)
-                    print(String(format: "  conv %4d->%4d k%2d s%d T%4d %@: %7.0f us, %5.1f GFLOP/s", cin, cout, k, s, t, "\(conv.algorithm)", us,
-                                 2e-3 * Double(cin * cout * k * tOut) / us))
-                }
-                total += us
-            } }
-        }
-        return total
-    }
-
-    @Test func mimiFrame() throws {
-        let encoder = try convTime(Self.encoderConvs)
-        var decoder = try convTime(Self.decoderConvs)
-        var data = TestData(seed: 2)
-        for (cin, cout, k, s, t, g) in Self.decoderTransposed {
-            let w = data.normals(cin * (cout / g) * k, scale: 0.05), x = data.normals(cin * t)
-            try w.withUnsafeBufferPointer { wp in
-                let conv = try ConvTranspose1d(inChannels: cin, outChannels: cout, kernelSize: k, stride: s, groups: g, weight: wp.baseAddress!, bias: nil)
-                var out = [Float](repeating: 0, count: cout * conv.outputLength(inputLength: t))
-                var scratch = [Float](repeating: 0, count: max(conv.scratchCount(inputLength: t), 1))
-                let us = median { conv.apply(input: x, inputLength: t, output: &out, scratch: &scratch) }
-                if ProcessInfo.processInfo.environment["MOSHI_OPS_BENCH"] == "verbose" {
-                    print(String(format: "  convtr %4d->%4d k%2d s%d T%4d g%d: %7.0f us, %5.1f GFLOP/s", cin, cout, k, s, t, g, us,
-                                 2e-3 * Double(cin * (cout / g) * k * t) / us))
-                }
-                decoder += us
-            }
-        }
-        // ELU runs over ~2.5 * C * T values per SEANet stage: about 545k per direction per frame.
-        var elus = data.normals(545_000)
-        let elu = median { eluInPlace(&elus, count: elus.count) ; elus.withUnsafeMutableBufferPointer { _ in } }
-        var g = data.normals(2 * 2048 * 16)  // 2 transformers x 8 layers x T=2 x 2048
-        let gelu = median { geluInPlace(&g, count: g.count) }
-        if ProcessInfo.processInfo.environment["MOSHI_OPS_BENCH"] == "verbose" {
-            _ = try convTime([(64, 1, 3, 1, 1922), (1, 64, 7, 1, 1926), (32, 2, 3, 1, 1922), (64, 32, 3, 1, 1922)], algorithm: .direct)
-        }
-        let big = data.normals(8_388_608)
-        var sink: Float = 0
-        let stream = median(5) { sink += dotProduct(big, big, count: big.count) }
-        print(String(format: "memory: dot over 32 MiB %.0f us (%.1f GB/s)%@", stream, 33.554 / stream * 1e3, sink.isNaN ? "!" : ""))
-        print(String(format: "Mimi per frame: encoder convs %.0f us, decoder convs+convtr %.0f us, ELU x545k %.0f us, GELU x65k %.0f us",
-                     encoder, decoder, elu, gelu))
     }
 
     @Test func lmStep() {

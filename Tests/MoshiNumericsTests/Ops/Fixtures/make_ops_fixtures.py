@@ -80,32 +80,16 @@ for offset in [0, 7, 2990, 4321]:
     rope.append(dict(offset=offset, steps=3, heads=2, head_dim=16, q=flat(q), k=flat(k), q_out=flat(qo), k_out=flat(ko)))
 cases["rope"] = rope
 
-# Conv1d (no padding) and ConvTranspose1d (full output), input [1, Cin, T].
-convs = []
-for cin, cout, kernel, stride, dilation, groups, length, bias in [
-    (4, 6, 5, 2, 1, 1, 23, True), (6, 4, 3, 1, 3, 2, 19, False), (8, 8, 4, 2, 1, 8, 11, True),
-    (16, 12, 7, 3, 1, 1, 30, True), (3, 5, 1, 1, 1, 1, 9, True),
+# The Conv1d / ConvTranspose1d cases went with the code they tested (Mimi's streaming convs have
+# their own parity tests); their random draws stay, so the later cases keep their inputs.
+for cin, cout, kernel, groups, length, bias in [
+    (4, 6, 5, 1, 23, True), (6, 4, 3, 2, 19, False), (8, 8, 4, 8, 11, True), (16, 12, 7, 1, 30, True), (3, 5, 1, 1, 9, True),
 ]:
-    x = randn(cin, length)
-    w = randn(cout, cin // groups, kernel, scale=0.3)
-    b = randn(cout) if bias else None
-    y = F.conv1d(torch.from_numpy(x)[None], torch.from_numpy(w), None if b is None else torch.from_numpy(b),
-                 stride=stride, dilation=dilation, groups=groups)[0]
-    convs.append(dict(cin=cin, cout=cout, kernel=kernel, stride=stride, dilation=dilation, groups=groups,
-                      length=length, x=flat(x), w=flat(w), b=None if b is None else flat(b), y=flat(y)))
-cases["conv1d"] = convs
-convtrs = []
-for cin, cout, kernel, stride, groups, length, bias in [
-    (6, 4, 8, 4, 1, 5, True), (8, 8, 4, 2, 8, 3, False), (4, 6, 5, 3, 2, 7, True), (12, 8, 16, 8, 1, 2, True),
+    randn(cin, length), randn(cout, cin // groups, kernel, scale=0.3), randn(cout) if bias else None
+for cin, cout, kernel, groups, length, bias in [
+    (6, 4, 8, 1, 5, True), (8, 8, 4, 8, 3, False), (4, 6, 5, 2, 7, True), (12, 8, 16, 1, 2, True),
 ]:
-    x = randn(cin, length)
-    w = randn(cin, cout // groups, kernel, scale=0.3)
-    b = randn(cout) if bias else None
-    y = F.conv_transpose1d(torch.from_numpy(x)[None], torch.from_numpy(w), None if b is None else torch.from_numpy(b),
-                           stride=stride, groups=groups)[0]
-    convtrs.append(dict(cin=cin, cout=cout, kernel=kernel, stride=stride, groups=groups, length=length,
-                        x=flat(x), w=flat(w), b=None if b is None else flat(b), y=flat(y)))
-cases["conv_transpose1d"] = convtrs
+    randn(cin, length), randn(cin, cout // groups, kernel, scale=0.3), randn(cout) if bias else None
 
 # Codebook search as EuclideanCodebook._quantize: cdist (matmul path, > 25 rows) then argmin.
 entries, dim = 64, 16
