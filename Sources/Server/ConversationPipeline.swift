@@ -1,6 +1,7 @@
 import AudioIO
 import Dispatch
 import Engine
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,6 +83,9 @@ final class ConversationPipeline: @unchecked Sendable {
     private(set) var droppedFrames = 0
     /// The late policy is dropping frames until the model has caught up.
     private var catchingUp = false
+    /// Input messages handed to `push` and not yet taken up on `queue`: audio newer than
+    /// what `pending` holds.
+    private let queuedInputs = Atomic<Int>(0)
 
     static let arrivalSlots = 256
 
@@ -154,7 +158,9 @@ final class ConversationPipeline: @unchecked Sendable {
     /// Incoming audio: one Opus packet, or a piece of an Ogg stream, which reached the event
     /// loop at `arrivedAt` (monotonic ns).
     func push(_ bytes: [UInt8], arrivedAt: UInt64) {
+        queuedInputs.add(1, ordering: .relaxed)
         queue.async { [self] in
+            queuedInputs.subtract(1, ordering: .relaxed)
             defer { outbox.consumedOne() }
             guard !closed, !failed, hasConversation else { return }
             switch input {
@@ -420,15 +426,17 @@ final class ConversationPipeline: @unchecked Sendable {
     /// The late policy, frame by frame: a frame the model comes to more than the policy allows
     /// after it was there to be run is dropped (and counted) instead of run, until the model has
     /// caught up. Each frame period since a frame became ready counts as one more frame waiting
-    /// behind it, whether that audio is decoded here, still queued as bytes, or in the socket.
-    /// Audio that came early (a burst, a page of a second) waits without being dropped: its time
-    /// has not come.
+    /// behind it, as long as newer audio is there (decoded here, or still queued as bytes): the
+    /// newest frames are never dropped. Audio that came early (a burst, a page of a second) waits
+    /// without being dropped: its time has not come.
     private func dropLateFrames() {
         guard !finishing else { return }
         let n = FrameTiming.samplesPerFrame
         let now = MonotonicClock.nanoseconds()
         while pending.count - used >= n {
-            let waiting = framesWaiting(from: framesTaken, now: now)
+            // Only frames with newer audio behind them are given up on: the newest is kept.
+            let newer = queuedInputs.load(ordering: .relaxed) > 0 ? Int.max / 2 : (pending.count - used) / n
+            let waiting = min(framesWaiting(from: framesTaken, now: now), newer)
             if latePolicy.framesToDrop(waiting: waiting) > 0 { catchingUp = true }
             guard catchingUp else { return }
             guard waiting > catchUpTarget else {

@@ -229,7 +229,7 @@ struct ServeCommand: ParsableCommand {
         watchdog?.stop()
         if let health { Task { await health.stop() } }
         let stats = server.statistics.snapshot
-        logger.info("stopped: \(stats.sessionsOpened) session(s), \(stats.frames) frame(s), \(stats.sessionsRejected) rejected, \(stats.droppedAudioMessages) audio message(s) dropped; per frame: model \(String(format: "%.2f", stats.frames == 0 ? 0 : Double(stats.computeNanoseconds) / Double(stats.frames) / 1e6)) ms, network path (Opus decode/encode, framing) \(String(format: "%.3f", stats.codecMillisecondsPerFrame)) ms")
+        logger.info("stopped: \(stats.sessionsOpened) session(s), \(stats.frames) frame(s) (\(stats.lateFrames) late, \(stats.droppedInputFrames) input frame(s) dropped by the late policy), \(stats.sessionsRejected) rejected, \(stats.droppedAudioMessages) audio message(s) dropped; per frame: model \(String(format: "%.2f", stats.frames == 0 ? 0 : Double(stats.computeNanoseconds) / Double(stats.frames) / 1e6)) ms, network path (Opus decode/encode, framing) \(String(format: "%.3f", stats.codecMillisecondsPerFrame)) ms")
     }
 }
 
