@@ -19,6 +19,8 @@ done
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+    local status=$?
+    if [[ $status -ne 0 && -f "$work/moshi.err" ]]; then echo "--- moshi serve's log:"; tail -n 20 "$work/moshi.err"; fi
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
