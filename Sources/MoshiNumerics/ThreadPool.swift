@@ -40,6 +40,18 @@ public final class ThreadPool: @unchecked Sendable {
         run(tasks: count) { task, _ in body(task) }
     }
 
+    /// A task function for `run(tasks:context:_:)`: the context, the task's index, the thread.
+    public typealias TaskFunction = @convention(c) (UnsafeMutableRawPointer?, Int64, Int32) -> Void
+
+    /// Runs `function(context, task, thread)` for every task in `0..<count` across the pool and
+    /// returns when all are done. Allocates nothing (the hot path's way to split work). Called
+    /// from inside a pool task, the tasks run one after another on the calling thread, and so do
+    /// the kernels they call.
+    public func run(tasks count: Int, context: UnsafeMutableRawPointer, _ function: TaskFunction) {
+        guard count > 0 else { return }
+        mk_pool_run(handle, function, context, Int64(count))
+    }
+
     /// Runs `body(task, thread)` for every task in `0..<count`; `thread` in `0..<threads` names
     /// the thread running it (0: the caller), for per-thread scratch.
     public func run(tasks count: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {

@@ -26,8 +26,8 @@ import Testing
         return (0..<n).map { 0.3 * Float(sin(Double(f * n + $0) * (0.03 + 0.02 * Double(voice)))) }
     }
 
-    static func alone(_ lm: LMWeights, _ mimi: MimiWeights, voice: Int, seed: UInt64, frames: Int) throws -> [(FrameResult, [Float])] {
-        let session = try ConversationSession(generator: LMGenerator(model: try LMModel(weights: lm), sampling: sampling, seed: seed), mimi: mimi)
+    static func alone(_ lm: LMWeights, _ mimi: MimiWeights, voice: Int, seed: UInt64, frames: Int, pool: ThreadPool? = nil) throws -> [(FrameResult, [Float])] {
+        let session = try ConversationSession(generator: LMGenerator(model: try LMModel(weights: lm, pool: pool), sampling: sampling, seed: seed), mimi: mimi)
         var output = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
         var stages = [UInt64](repeating: 0, count: 4)
         return (0..<frames).map { f in
@@ -37,10 +37,13 @@ import Testing
     }
 
     /// A speaks from tick 0 to 5 and skips tick 3; B opens at tick 1 and speaks every tick
-    /// after. Both get, frame by frame, the audio and text they get alone.
-    @Test func twoConversationsEqualEachAlone() throws {
+    /// after. Both get, frame by frame, the audio and text they get alone. On a two-thread pool
+    /// the two conversations' Mimi runs side by side, one per thread, while alone (and in tick 0
+    /// and 3) one conversation's products are split over both: the numbers are the same.
+    @Test(arguments: [1, 2]) func twoConversationsEqualEachAlone(threads: Int) throws {
         let (lm, mimi) = try BatchSchedulerTests.weights()
-        let scheduler = try BatchScheduler(lm: try LMBatch(weights: lm, capacity: 2), mimi: mimi)
+        let pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        let scheduler = try BatchScheduler(lm: try LMBatch(weights: lm, capacity: 2, pool: pool), mimi: mimi)
         let a = scheduler.open(sampling: BatchSchedulerTests.sampling, seed: 5)!
         var b: BatchedConversation? = nil
         var got: [[(FrameResult, [Float])]] = [[], []]
@@ -59,7 +62,7 @@ import Testing
             }
         }
         for (i, seed) in [(0, UInt64(5)), (1, 6)] {
-            let want = try BatchSchedulerTests.alone(lm, mimi, voice: i, seed: seed, frames: sent[i])
+            let want = try BatchSchedulerTests.alone(lm, mimi, voice: i, seed: seed, frames: sent[i], pool: pool)
             #expect(got[i].map(\.0) == want.map(\.0), "conversation \(i): replies")
             #expect(got[i].map(\.1) == want.map(\.1), "conversation \(i): audio")
             #expect(got[i].dropFirst().allSatisfy { $0.0.producedAudio && $0.1.contains { $0 != 0 } })

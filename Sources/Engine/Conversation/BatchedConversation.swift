@@ -60,12 +60,20 @@ public final class BatchedConversation: @unchecked Sendable {
         encoder.reset()
     }
 
-    func encode(into lm: LMBatch) {
+    /// Mimi's encode of the submitted frame (its own state only: may run beside other
+    /// conversations' on other threads).
+    func encodeAudio() {
         encoder.step(UnsafeBufferPointer(start: input, count: FrameTiming.samplesPerFrame),
                      codes: UnsafeMutableBufferPointer(start: userCodes, count: codebooks))
+    }
+
+    /// Hands the encoded codes to the language model for the next step.
+    func submitCodes(to lm: LMBatch) {
         lm.submit(slot, userCodes: userCodes, count: codebooks)
     }
 
+    /// Mimi's decode of the model's codes, after the LM step (reads the batch, writes only this
+    /// conversation: may run beside other conversations' on other threads).
     func decode(from lm: LMBatch) {
         pending = false
         guard lm.produced(slot) else {
