@@ -23,7 +23,7 @@ public final class MimiDecoder {
     private let quantizer: SplitResidualQuantizer
     private let latent: FloatBuffer            // [dim]
     private let upsample: StreamingDepthwiseUpsample
-    private let transformer: StreamingTransformer
+    let transformer: StreamingTransformer
     private let seanet: SEANetDecoder
     private let recorder: IntermediateRecorder?
 
@@ -54,6 +54,14 @@ public final class MimiDecoder {
     /// and the state is unchanged).
     public func step(_ codes: UnsafeBufferPointer<Int32>, samples: UnsafeMutableBufferPointer<Float>) throws(MimiError) {
         precondition(samples.count >= frameSize, "MimiDecoder.step writes \(frameSize) samples, room for \(samples.count)")
+        try validate(codes)
+        let x = beginStep(codes.baseAddress!)
+        transformer.run(x, steps: transformer.maxSteps)
+        finishStep(samples: samples.baseAddress!)
+    }
+
+    /// Throws unless `codes` is one frame of codes in range.
+    func validate(_ codes: UnsafeBufferPointer<Int32>) throws(MimiError) {
         guard codes.count == codebooks else {
             throw .invalidCodes("expected \(codebooks) codes per frame, got \(codes.count)")
         }
@@ -61,15 +69,23 @@ public final class MimiDecoder {
         for (k, code) in codes.enumerated() where code < 0 || Int(code) >= size {
             throw .invalidCodes("code \(code) of codebook \(k) is outside 0..<\(size)")
         }
-        let steps = transformer.maxSteps
-        quantizer.decode(codes.baseAddress!, into: latent.pointer)
+    }
+
+    /// A step's first part (valid codes; `MimiBatch` runs the transformer between the parts):
+    /// dequantization and upsampling; returns the transformer's input and output.
+    func beginStep(_ codes: UnsafePointer<Int32>) -> UnsafeMutablePointer<Float> {
+        quantizer.decode(codes, into: latent.pointer)
         recorder?.record(.quantizedLatent, latent.pointer, steps: 1)
         let x = seanet.latent
         upsample.run(latent.pointer, steps: 1, into: x)
-        recorder?.record(.upsampleOutput, x, steps: steps)
-        transformer.run(x, steps: steps)
-        recorder?.record(.decoderTransformerOutput, x, steps: steps)
-        seanet.run(into: samples.baseAddress!)
+        recorder?.record(.upsampleOutput, x, steps: transformer.maxSteps)
+        return x
+    }
+
+    /// A step's last part, after the transformer: SEANet's decoder into `frameSize` samples.
+    func finishStep(samples: UnsafeMutablePointer<Float>) {
+        recorder?.record(.decoderTransformerOutput, seanet.latent, steps: transformer.maxSteps)
+        seanet.run(into: samples)
         frames += 1
     }
 

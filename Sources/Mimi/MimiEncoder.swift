@@ -21,7 +21,7 @@ public final class MimiEncoder {
     public private(set) var frames = 0
 
     private let seanet: SEANetEncoder
-    private let transformer: StreamingTransformer
+    let transformer: StreamingTransformer
     /// Input `[2 history + 2, dim]`; replicate-padded on the first call of a stream.
     private let downsample: StreamingConv
     private let quantizer: SplitResidualQuantizer
@@ -55,15 +55,27 @@ public final class MimiEncoder {
     public func step(_ samples: UnsafeBufferPointer<Float>, codes: UnsafeMutableBufferPointer<Int32>) {
         precondition(samples.count == frameSize, "MimiEncoder.step takes \(frameSize) samples, got \(samples.count)")
         precondition(codes.count >= codebooks, "MimiEncoder.step writes \(codebooks) codes, room for \(codes.count)")
-        let steps = transformer.maxSteps
+        let x = runSEANet(samples.baseAddress!)
+        transformer.run(x, steps: transformer.maxSteps)
+        finishStep(codes: codes.baseAddress!)
+    }
+
+    /// A step's first part (`MimiBatch` runs the transformer between the parts): SEANet over
+    /// `frameSize` samples; returns the transformer's input and output (`[steps, dim]`).
+    func runSEANet(_ samples: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let x = downsample.newSteps
-        seanet.run(samples.baseAddress!, into: x)
-        recorder?.record(.seanetEncoderOutput, x, steps: steps)
-        transformer.run(x, steps: steps)
-        recorder?.record(.encoderTransformerOutput, x, steps: steps)
+        seanet.run(samples, into: x)
+        recorder?.record(.seanetEncoderOutput, x, steps: transformer.maxSteps)
+        return x
+    }
+
+    /// A step's last part, after the transformer: downsampling and quantization.
+    func finishStep(codes: UnsafeMutablePointer<Int32>) {
+        let steps = transformer.maxSteps
+        recorder?.record(.encoderTransformerOutput, downsample.newSteps, steps: steps)
         downsample.run(steps: steps, into: latent.pointer)
         recorder?.record(.downsampleOutput, latent.pointer, steps: 1)
-        quantizer.encode(latent.pointer, codes: codes.baseAddress!)
+        quantizer.encode(latent.pointer, codes: codes)
         frames += 1
     }
 

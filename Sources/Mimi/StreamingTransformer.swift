@@ -14,8 +14,8 @@ final class StreamingTransformer {
     let feedForward: Int
     let maxSteps: Int
     let epsilon: Float
-    private let rope: RotaryEmbedding
-    private let caches: [RingKVCache]
+    let rope: RotaryEmbedding
+    let caches: [RingKVCache]
     /// Absolute position of the next step (steps since the stream started).
     private(set) var position = 0
 
@@ -59,15 +59,36 @@ final class StreamingTransformer {
     /// Runs `steps` new latent steps (`[steps, dim]`, contiguous) through every layer, in place.
     func run(_ x: UnsafeMutablePointer<Float>, steps: Int) {
         precondition(steps > 0 && steps <= maxSteps, "StreamingTransformer.run: \(steps) steps (at most \(maxSteps))")
-        let half = headDim / 2
-        for t in 0..<steps {
-            rope.rotation(position: position + t, cos: cosines.pointer + t * half, sin: sines.pointer + t * half)
-        }
+        prepareRotations(steps: steps)
         for (layer, cache) in zip(layers, caches) {
             runLayer(layer, cache: cache, x, steps: steps)
         }
         position += steps
     }
+
+    /// The RoPE rotations of the next `steps` positions (before a run's layers).
+    func prepareRotations(steps: Int) {
+        let half = headDim / 2
+        for t in 0..<steps {
+            rope.rotation(position: position + t, cos: cosines.pointer + t * half, sin: sines.pointer + t * half)
+        }
+    }
+
+    /// Rotates the queries and keys of `steps` rows of `qkv` (`[steps, 3 * dim]`) to their
+    /// positions and writes the keys and values into `cache`.
+    func rotateAndCache(_ qkv: UnsafeMutablePointer<Float>, steps: Int, cache: RingKVCache) {
+        let d = dim
+        let half = headDim / 2
+        for t in 0..<steps {
+            let row = qkv + t * 3 * d
+            rope.rotate(row, heads: heads, cos: cosines.pointer + t * half, sin: sines.pointer + t * half)
+            rope.rotate(row + d, heads: heads, cos: cosines.pointer + t * half, sin: sines.pointer + t * half)
+            cache.write(position: position + t, key: row + d, value: row + 2 * d)
+        }
+    }
+
+    /// After a batched run of `steps` steps: the next position.
+    func advance(steps: Int) { position += steps }
 
     private func runLayer(_ layer: TransformerLayerWeights, cache: RingKVCache, _ x: UnsafeMutablePointer<Float>, steps: Int) {
         let d = dim
@@ -76,14 +97,8 @@ final class StreamingTransformer {
                   into: normed.pointer)
         DenseProduct.multiplyByTransposed(rows: steps, outputs: 3 * d, inner: d, normed.pointer, lda: d,
                              layer.inProjection, ldw: d, into: qkv.pointer, ldy: 3 * d, pool: pool)
-        let half = headDim / 2
-        for t in 0..<steps {
-            let row = qkv.pointer + t * 3 * d
-            rope.rotate(row, heads: heads, cos: cosines.pointer + t * half, sin: sines.pointer + t * half)
-            rope.rotate(row + d, heads: heads, cos: cosines.pointer + t * half, sin: sines.pointer + t * half)
-            cache.write(position: position + t, key: row + d, value: row + 2 * d)
-        }
-        attend(steps: steps, cache: cache)
+        rotateAndCache(qkv.pointer, steps: steps, cache: cache)
+        attend(steps: steps, cache: cache, qkv: qkv.pointer, into: attended.pointer)
         DenseProduct.multiplyByTransposed(rows: steps, outputs: d, inner: d, attended.pointer, lda: d,
                              layer.outProjection, ldw: d, into: update.pointer, ldy: d, pool: pool)
         addChannelScaledInPlace(update.pointer, channelScale: layer.scale1, to: x, rows: steps, channels: d)
@@ -103,7 +118,7 @@ final class StreamingTransformer {
     /// steps each may see, per head, into `attended` (`[steps, dim]`). Scores are computed for
     /// every slot of the ring at once (one pass over the keys for all queries), then the slots
     /// a query may not see (empty, or outside `0 <= q - k < context`) are set to -inf.
-    private func attend(steps: Int, cache: RingKVCache) {
+    func attend(steps: Int, cache: RingKVCache, qkv: UnsafePointer<Float>, into attended: UnsafeMutablePointer<Float>) {
         let d = dim
         let context = cache.capacity
         let scale = 1 / Float(headDim).squareRoot()
@@ -117,14 +132,14 @@ final class StreamingTransformer {
         for h in 0..<heads {
             let offset = h * headDim
             // scores[t, slot] = q[t, h] . k[slot, h]
-            DenseProduct.multiplyByTransposed(rows: steps, outputs: context, inner: headDim, qkv.pointer + offset, lda: 3 * d,
+            DenseProduct.multiplyByTransposed(rows: steps, outputs: context, inner: headDim, qkv + offset, lda: 3 * d,
                                  cache.keys.pointer + offset, ldw: d, into: scores.pointer, ldy: context, pool: nil)
             for t in 0..<steps {
                 let w = scores.pointer + t * context
                 let mask = visible + t * context
                 for slot in 0..<context { w[slot] = mask[slot] ? w[slot] * scale : -.infinity }
                 softmaxInPlace(w, count: context)
-                let out = attended.pointer + t * d + offset
+                let out = attended + t * d + offset
                 out.update(repeating: 0, count: headDim)
                 for slot in 0..<context where mask[slot] {
                     accumulate(cache.values.pointer + slot * d + offset, weight: w[slot], into: out)

@@ -15,8 +15,16 @@ public final class BatchScheduler: @unchecked Sendable {
     public let lm: LMBatch
     public let mimi: MimiWeights
     private var members: [BatchedConversation?]
-    /// The conversations the current tick steps (`[capacity]`, filled per tick).
+    /// The conversations the current tick steps (`[capacity]`, filled per tick) and what
+    /// `MimiBatch` reads and writes for each.
     private let stepping: UnsafeMutablePointer<Unmanaged<BatchedConversation>>
+    private let mimiBatch: MimiBatch
+    private let encoders: UnsafeMutablePointer<Unmanaged<MimiEncoder>>
+    private let decoders: UnsafeMutablePointer<Unmanaged<MimiDecoder>>
+    private let frames: UnsafeMutablePointer<UnsafePointer<Float>>
+    private let codesOut: UnsafeMutablePointer<UnsafeMutablePointer<Int32>>
+    private let codesIn: UnsafeMutablePointer<UnsafePointer<Int32>>
+    private let samplesOut: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     /// The stages `tick` times, as a `ConversationSession` names them.
     public let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
     /// Nanoseconds the last tick spent in each stage (`stageNames` order), for all its
@@ -38,10 +46,26 @@ public final class BatchScheduler: @unchecked Sendable {
         self.lm = lm
         self.mimi = mimi
         members = Array(repeating: nil, count: lm.capacity)
-        stepping = .allocate(capacity: lm.capacity)
+        let n = lm.capacity
+        stepping = .allocate(capacity: n)
+        mimiBatch = MimiBatch(config: mimi.config, capacity: n)
+        encoders = .allocate(capacity: n)
+        decoders = .allocate(capacity: n)
+        frames = .allocate(capacity: n)
+        codesOut = .allocate(capacity: n)
+        codesIn = .allocate(capacity: n)
+        samplesOut = .allocate(capacity: n)
     }
 
-    deinit { stepping.deallocate() }
+    deinit {
+        stepping.deallocate()
+        encoders.deallocate()
+        decoders.deallocate()
+        frames.deallocate()
+        codesOut.deallocate()
+        codesIn.deallocate()
+        samplesOut.deallocate()
+    }
 
     /// A new conversation, or nil when the batch is full.
     public func open(sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) -> BatchedConversation? {
@@ -67,53 +91,38 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Steps every conversation with a submitted frame; returns how many. Each of them then
     /// holds its `reply`.
     ///
-    /// Mimi runs per conversation: one conversation's encode (and decode) splits its products
-    /// over the pool; several run side by side, one conversation per pool thread at a time (a
-    /// conversation's products then run on its one thread, each split into the same pieces, so
-    /// its numbers are the same either way), which keeps every core busy where one frame's
-    /// products split poorly. The LM steps them all in one pass over its weights.
+    /// Mimi runs as one `MimiBatch` for all of them: its transformers' weights read once, the
+    /// rest per conversation, conversations side by side on the pool's threads. The LM steps
+    /// them all in one pass over its weights. Each conversation's numbers are those it gets alone.
     @discardableResult
     public func tick() -> Int {
         let start = MonotonicClock.nanoseconds()
         var count = 0
         for case let c? in members where c.pending {
             stepping[count] = Unmanaged.passUnretained(c)
+            encoders[count] = Unmanaged.passUnretained(c.encoder)
+            frames[count] = UnsafePointer(c.input)
+            codesOut[count] = c.userCodes
             count += 1
         }
-        runMimi(count, decoding: false)
+        mimiBatch.encode(encoders, samples: frames, codes: codesOut, count: count, pool: lm.pool)
         for i in 0..<count { stepping[i].takeUnretainedValue().submitCodes(to: lm) }
         let encoded = MonotonicClock.nanoseconds()
         let stepped = lm.step()
         let lmDone = MonotonicClock.nanoseconds()
-        runMimi(count, decoding: true)
+        var decoding = 0
+        for i in 0..<count {
+            let c = stepping[i].takeUnretainedValue()
+            guard c.prepareDecode(from: lm) else { continue }
+            stepping[decoding] = stepping[i]
+            decoders[decoding] = Unmanaged.passUnretained(c.decoder)
+            codesIn[decoding] = UnsafePointer(c.modelCodes)
+            samplesOut[decoding] = c.output
+            decoding += 1
+        }
+        mimiBatch.decode(decoders, codes: codesIn, samples: samplesOut, count: decoding, pool: lm.pool)
+        for i in 0..<decoding { stepping[i].takeUnretainedValue().finishDecode(from: lm) }
         stageNanoseconds = (encoded - start, lm.temporalNanoseconds, lm.depformerNanoseconds, MonotonicClock.nanoseconds() - lmDone)
         return stepped
-    }
-
-    /// Mimi's encode (or decode) of the first `count` conversations of `stepping`.
-    private func runMimi(_ count: Int, decoding: Bool) {
-        guard count > 1, let pool = lm.pool, pool.threads > 1 else {
-            for i in 0..<count { Self.runMimi(stepping[i].takeUnretainedValue(), decoding: decoding, lm: lm) }
-            return
-        }
-        var job = MimiJob(conversations: stepping, lm: Unmanaged.passUnretained(lm), decoding: decoding)
-        withUnsafeMutablePointer(to: &job) { job in
-            pool.run(tasks: count, context: UnsafeMutableRawPointer(job)) { raw, task, _ in
-                let job = raw!.assumingMemoryBound(to: MimiJob.self).pointee
-                BatchScheduler.runMimi(job.conversations[Int(task)].takeUnretainedValue(), decoding: job.decoding,
-                                       lm: job.lm.takeUnretainedValue())
-            }
-        }
-    }
-
-    private static func runMimi(_ conversation: BatchedConversation, decoding: Bool, lm: LMBatch) {
-        if decoding { conversation.decode(from: lm) } else { conversation.encodeAudio() }
-    }
-
-    /// One tick's Mimi work, for the pool's tasks (no closure context to allocate).
-    private struct MimiJob {
-        let conversations: UnsafeMutablePointer<Unmanaged<BatchedConversation>>
-        let lm: Unmanaged<LMBatch>
-        let decoding: Bool
     }
 }

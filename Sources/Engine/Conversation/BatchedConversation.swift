@@ -10,11 +10,11 @@ public final class BatchedConversation: @unchecked Sendable {
     let encoder: MimiEncoder
     let decoder: MimiDecoder
     private let codebooks: Int
-    private let input: UnsafeMutablePointer<Float>
+    let input: UnsafeMutablePointer<Float>
     /// The model's audio for the last frame stepped (silence until the model answers).
     public let output: UnsafeMutablePointer<Float>
-    private let userCodes: UnsafeMutablePointer<Int32>
-    private let modelCodes: UnsafeMutablePointer<Int32>
+    let userCodes: UnsafeMutablePointer<Int32>
+    let modelCodes: UnsafeMutablePointer<Int32>
     /// A frame waits for the next tick.
     public private(set) var pending = false
     /// What the last tick produced for this conversation.
@@ -60,36 +60,34 @@ public final class BatchedConversation: @unchecked Sendable {
         encoder.reset()
     }
 
-    /// Mimi's encode of the submitted frame (its own state only: may run beside other
-    /// conversations' on other threads).
-    func encodeAudio() {
-        encoder.step(UnsafeBufferPointer(start: input, count: FrameTiming.samplesPerFrame),
-                     codes: UnsafeMutableBufferPointer(start: userCodes, count: codebooks))
-    }
-
     /// Hands the encoded codes to the language model for the next step.
     func submitCodes(to lm: LMBatch) {
         lm.submit(slot, userCodes: userCodes, count: codebooks)
     }
 
-    /// Mimi's decode of the model's codes, after the LM step (reads the batch, writes only this
-    /// conversation: may run beside other conversations' on other threads).
-    func decode(from lm: LMBatch) {
+    /// After the LM step: whether the model's codes are to be decoded into `output` (then
+    /// `finishDecode` follows). When the model made no audio yet, or its codes are refused
+    /// (counted in `decodeErrors`, the output is silence), the reply is set here.
+    func prepareDecode(from lm: LMBatch) -> Bool {
         pending = false
         guard lm.produced(slot) else {
             reply = FrameResult(producedAudio: false, textToken: nil)
-            return
+            return false
         }
         let streams = lm.streams(slot)
         let q = lm.config.generatedCodebooks
         for k in 0..<codebooks { modelCodes[k] = k < q ? streams.frameAudioCode(k) : 0 }
-        let n = FrameTiming.samplesPerFrame
-        do {
-            try decoder.step(UnsafeBufferPointer(start: modelCodes, count: codebooks), samples: UnsafeMutableBufferPointer(start: output, count: n))
-        } catch {
+        guard decoder.isValid(UnsafeBufferPointer(start: modelCodes, count: codebooks)) else {
             decodeErrors += 1
-            output.update(repeating: 0, count: n)
+            output.update(repeating: 0, count: FrameTiming.samplesPerFrame)
+            reply = FrameResult(producedAudio: true, textToken: streams.frameTextToken)
+            return false
         }
-        reply = FrameResult(producedAudio: true, textToken: streams.frameTextToken)
+        return true
+    }
+
+    /// After `output` holds the decoded frame.
+    func finishDecode(from lm: LMBatch) {
+        reply = FrameResult(producedAudio: true, textToken: lm.streams(slot).frameTextToken)
     }
 }
