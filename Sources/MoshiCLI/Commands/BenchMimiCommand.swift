@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import MoshiNumerics
 import Mimi
-import MoshiNumerics
 import Weights
 
 /// `moshi bench mimi`: times streaming Mimi encode and decode per 80 ms frame on the full-size
@@ -35,14 +34,22 @@ struct BenchMimiCommand: ParsableCommand {
     @Option(help: "Frames run before timing starts.")
     var warmup = 20
 
+    @Option(help: ArgumentHelp("Also time MimiBatch (as moshi serve steps its sessions) for these stream counts, e.g. 1,2,4.", valueName: "list"))
+    var batch: String?
+
     @Flag(help: "Print one JSON object.")
     var json = false
+
+    var batchSizes: [Int] { (batch ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
         guard threads >= 1, threads <= 1024 else { throw ValidationError("--threads must be 1...1024") }
         guard frames >= 1, frames <= 100_000 else { throw ValidationError("--frames must be 1...100000") }
         guard warmup >= 0, warmup <= 100_000 else { throw ValidationError("--warmup must be 0...100000") }
         guard codebooks >= 1, codebooks <= 32 else { throw ValidationError("--codebooks must be 1...32") }
+        if let batch, batchSizes.count != batch.split(separator: ",").count || !batchSizes.allSatisfy({ (1...64).contains($0) }) {
+            throw ValidationError("--batch takes stream counts 1...64, e.g. 1,2,4")
+        }
     }
 
     func run() throws {
@@ -96,6 +103,8 @@ struct BenchMimiCommand: ParsableCommand {
             }
         }
 
+        let batchLines = batchSizes.map { timeBatch(streams: $0, weights: weights, audio: audio, pool: pool) }
+
         let cost = MimiFrameCost(config: config)
         let encode = Percentiles(encodeTimes)
         let decode = Percentiles(decodeTimes)
@@ -129,7 +138,59 @@ struct BenchMimiCommand: ParsableCommand {
             }
             print("  encode + decode: p50 \(ms(encode.p50 + decode.p50)) ms per 80 ms frame "
                   + "(thread CPU time \(ms(encodeOnCPU.p50 + decodeOnCPU.p50)) ms; wall time exceeds it when other processes share the CPU)")
+            for line in batchLines { print(line) }
         }
+    }
+
+    /// `streams` streams through one `MimiBatch` (the transformers' weights read once for all),
+    /// encode then decode, warm-up then `frames` timed frames; one line of results.
+    private func timeBatch(streams: Int, weights: MimiWeights, audio: [Float], pool: ThreadPool?) -> String {
+        let config = weights.config
+        let n = config.frameSize
+        let q = config.codebooks
+        let batch = MimiBatch(config: config, capacity: streams)
+        let encoders = (0..<streams).map { _ in MimiEncoder(weights: weights, pool: pool) }
+        let decoders = (0..<streams).map { _ in MimiDecoder(weights: weights, pool: pool) }
+        let encoderRefs = UnsafeMutablePointer<Unmanaged<MimiEncoder>>.allocate(capacity: streams)
+        let decoderRefs = UnsafeMutablePointer<Unmanaged<MimiDecoder>>.allocate(capacity: streams)
+        let inputs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: streams)
+        let codes = UnsafeMutablePointer<Int32>.allocate(capacity: streams * q)
+        let codesOut = UnsafeMutablePointer<UnsafeMutablePointer<Int32>>.allocate(capacity: streams)
+        let codesIn = UnsafeMutablePointer<UnsafePointer<Int32>>.allocate(capacity: streams)
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: streams * n)
+        let outputs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: streams)
+        defer {
+            encoderRefs.deallocate(); decoderRefs.deallocate(); inputs.deallocate(); codes.deallocate()
+            codesOut.deallocate(); codesIn.deallocate(); output.deallocate(); outputs.deallocate()
+        }
+        codes.initialize(repeating: 0, count: streams * q)
+        for i in 0..<streams {
+            encoderRefs[i] = Unmanaged.passUnretained(encoders[i])
+            decoderRefs[i] = Unmanaged.passUnretained(decoders[i])
+            codesOut[i] = codes + i * q
+            codesIn[i] = UnsafePointer(codes + i * q)
+            outputs[i] = output + i * n
+        }
+        var encodeTimes: [Double] = [], decodeTimes: [Double] = []
+        // The unmanaged references above do not keep the codecs alive.
+        withExtendedLifetime((encoders, decoders)) { audio.withUnsafeBufferPointer { audio in
+            let total = audio.count / n
+            for f in 0..<(warmup + frames) {
+                // Stream i speaks the signal i frames later, so the streams differ.
+                for i in 0..<streams { inputs[i] = audio.baseAddress! + ((f + i) % total) * n }
+                let start = monotonicSeconds()
+                batch.encode(encoderRefs, samples: inputs, codes: codesOut, count: streams, pool: pool)
+                let encoded = monotonicSeconds()
+                batch.decode(decoderRefs, codes: codesIn, samples: outputs, count: streams, pool: pool)
+                if f >= warmup {
+                    encodeTimes.append(encoded - start)
+                    decodeTimes.append(monotonicSeconds() - encoded)
+                }
+            }
+        } }
+        let encode = Percentiles(encodeTimes), decode = Percentiles(decodeTimes)
+        return "  MimiBatch of \(streams): encode p50 \(ms(encode.p50)) ms, decode p50 \(ms(decode.p50)) ms per batched frame; "
+            + "\(ms((encode.p50 + decode.p50) / Double(streams))) ms per stream"
     }
 
     private func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
