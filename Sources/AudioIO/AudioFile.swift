@@ -3,13 +3,13 @@ import Foundation
 /// Reading and writing audio files by extension: `.wav` (`WAVFile`) and Ogg Opus (`.ogg`,
 /// `.opus`, through `OggOpusDecoder` / `OggOpusWriter`). The commands that take audio files
 /// (`moshi codec`, `moshi run`, `moshi profile`, `moshi client`) go through here.
-public enum AudioFile {
+package enum AudioFile {
     /// The model's sample rate.
-    public static let modelSampleRate = 24000
+    package static let modelSampleRate = 24000
 
     /// Reads `path` as mono audio at 24 kHz: channels averaged, other rates converted with
     /// speexdsp at `quality` (24 kHz input is returned sample-exact).
-    public static func readMono24k(_ path: String, quality: Int = Resampler.fileQuality) throws -> [Float] {
+    package static func readMono24k(_ path: String, quality: Int = Resampler.fileQuality) throws -> [Float] {
         let (samples, sampleRate, channelCount) = try read(path)
         let mono = ChannelMixer.downmix(samples, channelCount: channelCount)
         return try Resampler.resample(mono, from: sampleRate, to: modelSampleRate, quality: quality)
@@ -17,7 +17,7 @@ public enum AudioFile {
 
     /// Reads `path` as it is stored: interleaved samples, rate, channel count. Ogg Opus comes
     /// out decoded at 24 kHz mono.
-    public static func read(_ path: String) throws -> (samples: [Float], sampleRate: Int, channelCount: Int) {
+    package static func read(_ path: String) throws -> (samples: [Float], sampleRate: Int, channelCount: Int) {
         switch try AudioFileKind(path: path) {
         case .wav:
             let file = try WAVFile(contentsOf: path)
@@ -32,7 +32,7 @@ public enum AudioFile {
     }
 
     /// Decodes a whole Ogg Opus stream to 24 kHz mono.
-    public static func decodeOggOpus(_ bytes: [UInt8]) throws -> [Float] {
+    package static func decodeOggOpus(_ bytes: [UInt8]) throws -> [Float] {
         let decoder = OggOpusDecoder()
         decoder.push(bytes)
         var samples: [Float] = []
@@ -44,7 +44,7 @@ public enum AudioFile {
     /// Writes interleaved `samples` to `path` in `format` (by default chosen by the extension).
     /// Ogg Opus is written mono at 24 kHz: other channel counts are averaged and other rates
     /// resampled first.
-    public static func write(_ path: String, samples: [Float], sampleRate: Int, channelCount: Int = 1, format: AudioFileFormat? = nil) throws {
+    package static func write(_ path: String, samples: [Float], sampleRate: Int, channelCount: Int = 1, format: AudioFileFormat? = nil) throws {
         guard channelCount > 0, samples.count % channelCount == 0 else {
             throw AudioFileError.invalidAudio("\(samples.count) samples is not a whole number of \(channelCount)-channel frames")
         }
@@ -65,7 +65,7 @@ public enum AudioFile {
     /// Encodes a whole 24 kHz mono signal as an Ogg Opus stream. The input is padded with
     /// silence to cover the encoder's lookahead and a whole last frame; the end-of-stream
     /// granule position trims the padding, so decoders return exactly `samples.count` samples.
-    public static func encodeOggOpus(_ samples: [Float], bitrate: Int = 32000, frameDuration: OpusFrameDuration = .ms20, application: OpusApplication = .voip) throws -> [UInt8] {
+    package static func encodeOggOpus(_ samples: [Float], bitrate: Int = 32000, frameDuration: OpusFrameDuration = .ms20, application: OpusApplication = .voip) throws -> [UInt8] {
         let encoder = try OpusEncoder(sampleRate: modelSampleRate, channelCount: 1, application: application)
         try encoder.setBitrate(bitrate)
         let writer = try OggOpusWriter(head: OpusHead(preSkip: encoder.preSkip48k, inputSampleRate: modelSampleRate))

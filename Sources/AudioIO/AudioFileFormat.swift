@@ -1,12 +1,12 @@
 /// How `AudioFile.write` stores audio.
-public enum AudioFileFormat: Sendable, Equatable {
+package enum AudioFileFormat: Sendable, Equatable {
     /// A WAV file with the given sample format.
     case wav(WAVSampleFormat)
     /// An Ogg Opus file (24 kHz mono Opus, VOIP mode) at the given bitrate and packet duration.
     case oggOpus(bitrate: Int, frameDuration: OpusFrameDuration)
 
     /// 16-bit WAV for `.wav`, 32 kb/s Ogg Opus in 20 ms packets for `.ogg` and `.opus`.
-    public static func forExtension(of path: String) throws(AudioFileError) -> AudioFileFormat {
+    package static func forExtension(of path: String) throws(AudioFileError) -> AudioFileFormat {
         switch try AudioFileKind(path: path) {
         case .wav: .wav(.pcm16)
         case .oggOpus: .oggOpus(bitrate: 32000, frameDuration: .ms20)
@@ -15,14 +15,14 @@ public enum AudioFileFormat: Sendable, Equatable {
 }
 
 /// The container an audio file uses, chosen by its extension.
-public enum AudioFileKind: Sendable, Equatable {
+package enum AudioFileKind: Sendable, Equatable {
     /// `.wav`
     case wav
     /// `.ogg` or `.opus`
     case oggOpus
 
     /// The kind for `path`'s extension (case-insensitive).
-    public init(path: String) throws(AudioFileError) {
+    package init(path: String) throws(AudioFileError) {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         let ext = name.contains(".") ? String(name.split(separator: ".").last ?? "").lowercased() : ""
         switch ext {
@@ -34,7 +34,7 @@ public enum AudioFileKind: Sendable, Equatable {
 }
 
 /// Why `AudioFile` could not read or write a file.
-public enum AudioFileError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum AudioFileError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The extension is none of .wav, .ogg, .opus.
     case unsupportedExtension(path: String)
     /// Reading or writing the file failed.
@@ -42,7 +42,7 @@ public enum AudioFileError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The samples and channel count do not match, or the rate is unusable.
     case invalidAudio(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unsupportedExtension(let path): "\(path): unsupported audio file extension (use .wav, .ogg or .opus)"
         case .io(let path, let message): "\(path): \(message)"

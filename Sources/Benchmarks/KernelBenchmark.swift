@@ -9,23 +9,23 @@ import Glibc
 /// memory-bound machine weight bytes per second over read bandwidth is the figure of merit.
 ///
 /// Rates are in GB/s of weight bytes (GB = 1e9 bytes; MLX counts its scales and biases too).
-public enum KernelBenchmark {
+package enum KernelBenchmark {
     /// What to measure.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// Threads in the pool (the calling thread included).
-        public var threads: Int
+        package var threads: Int
         /// Weight bytes of each format's matrix (at least 256 MiB for a figure free of caches).
-        public var matrixBytes: Int
+        package var matrixBytes: Int
         /// Bytes of the bandwidth probe's buffer (at least 1 GiB for a figure free of caches).
-        public var readBytes: Int
+        package var readBytes: Int
         /// Timed runs per measurement (after one untimed warm-up); best and median reported.
-        public var runs: Int
+        package var runs: Int
         /// Columns of every matrix (Moshi's model width).
-        public var columns: Int
+        package var columns: Int
         /// Side of the square f32 sgemm.
-        public var sgemmSize: Int
+        package var sgemmSize: Int
 
-        public init(threads: Int, matrixBytes: Int = 256 << 20, readBytes: Int = 1 << 30, runs: Int = 7,
+        package init(threads: Int, matrixBytes: Int = 256 << 20, readBytes: Int = 1 << 30, runs: Int = 7,
                     columns: Int = 4096, sgemmSize: Int = 1024) {
             self.threads = threads
             self.matrixBytes = matrixBytes
@@ -37,40 +37,40 @@ public enum KernelBenchmark {
     }
 
     /// One timed operation: the bytes it moves and its best and median time.
-    public struct Measurement: Sendable {
-        public let bytes: Int
-        public let bestSeconds: Double
-        public let medianSeconds: Double
-        public var bestGBps: Double { Double(bytes) / bestSeconds / 1e9 }
-        public var medianGBps: Double { Double(bytes) / medianSeconds / 1e9 }
+    package struct Measurement: Sendable {
+        package let bytes: Int
+        package let bestSeconds: Double
+        package let medianSeconds: Double
+        package var bestGBps: Double { Double(bytes) / bestSeconds / 1e9 }
+        package var medianGBps: Double { Double(bytes) / medianSeconds / 1e9 }
     }
 
     /// One format's matrix-vector product.
-    public struct FormatResult: Sendable {
+    package struct FormatResult: Sendable {
         /// The JSON key: `f32`, `q4_0`, `mlx_q4`, ... (`_i8` appended for the int8 path).
-        public let key: String
-        public let format: WeightFormat
-        public let precision: MatvecPrecision
+        package let key: String
+        package let format: WeightFormat
+        package let precision: MatvecPrecision
         /// The kernels that ran, e.g. "avx2+fma+f16c exact".
-        public let path: String
-        public let rows: Int
-        public let columns: Int
-        public let measurement: Measurement
+        package let path: String
+        package let rows: Int
+        package let columns: Int
+        package let measurement: Measurement
         /// Best weight GB/s over the best read GB/s.
-        public let ratio: Double
+        package let ratio: Double
     }
 
-    public struct Report: Sendable {
-        public let threads: Int
-        public let cpu: String
-        public let read: Measurement
-        public let formats: [FormatResult]
-        public let sgemmSize: Int
-        public let sgemmGFlops: Double
+    package struct Report: Sendable {
+        package let threads: Int
+        package let cpu: String
+        package let read: Measurement
+        package let formats: [FormatResult]
+        package let sgemmSize: Int
+        package let sgemmGFlops: Double
 
         /// Exactly one JSON object: `threads`, `read_gbps`, one object per format key with
         /// `gbps` (best), `median_gbps`, `ratio` and `path`, and `sgemm_gflops`.
-        public var json: String {
+        package var json: String {
             var fields = ["\"threads\":\(threads)", "\"cpu\":\"\(cpu)\"", "\"read_gbps\":\(number(read.bestGBps))",
                           "\"read_median_gbps\":\(number(read.medianGBps))"]
             for f in formats {
@@ -83,7 +83,7 @@ public enum KernelBenchmark {
         }
 
         /// A text table, one row per measurement.
-        public var table: String {
+        package var table: String {
             var lines = ["moshi bench kernels: \(threads) thread\(threads == 1 ? "" : "s"), CPU \(cpu)", ""]
             lines.append(pad("what", 10) + pad("path", 26) + pad("matrix", 14, left: true) + pad("best GB/s", 11, left: true)
                          + pad("median", 9, left: true) + pad("of read", 9, left: true))
@@ -107,7 +107,7 @@ public enum KernelBenchmark {
 
     /// The formats measured, with their JSON keys (MLX as `mx.quantize` makes them by default:
     /// group 64, bf16 scales and biases).
-    public static let formats: [(key: String, format: WeightFormat)] = [
+    package static let formats: [(key: String, format: WeightFormat)] = [
         ("f32", .f32), ("bf16", .bf16), ("f16", .f16), ("q8_0", .q8_0), ("q4_0", .q4_0),
         ("mlx_q4", .mlxAffine(bits: 4, groupSize: 64, scaleType: .bf16)),
         ("mlx_q8", .mlxAffine(bits: 8, groupSize: 64, scaleType: .bf16)),
@@ -115,7 +115,7 @@ public enum KernelBenchmark {
 
     /// Runs every measurement; `progress` hears what is being measured (for stderr).
     /// The read bandwidth of `bytes` of memory on `pool`'s threads (best and median of `runs`).
-    public static func readBandwidth(pool: ThreadPool, bytes: Int = 1 << 30, runs: Int = 5) -> Measurement {
+    package static func readBandwidth(pool: ThreadPool, bytes: Int = 1 << 30, runs: Int = 5) -> Measurement {
         let buffer = AlignedBytes(count: bytes)
         buffer.fillRandom(seed: 1, pool: pool)
         return time(bytes: bytes, runs: runs) { sink in
@@ -127,7 +127,7 @@ public enum KernelBenchmark {
     /// matrix (`bytes`, 512 KiB by default: [rows, `columns`]) stays in this core's cache, on the
     /// calling thread. Above the per-core share of the read bandwidth, the format is memory-bound;
     /// below it, the arithmetic is the limit.
-    public static func computeRate(format: WeightFormat, precision: MatvecPrecision, columns: Int = 4096,
+    package static func computeRate(format: WeightFormat, precision: MatvecPrecision, columns: Int = 4096,
                                    bytes: Int = 512 << 10, runs: Int = 100) throws(MatvecError) -> Measurement {
         let matrix = try BenchmarkMatrix(format: format, columns: columns, bytes: bytes, pool: ThreadPool(threads: 1))
         let x = FloatBuffer(count: columns), y = FloatBuffer(count: matrix.weights.rows)
@@ -140,7 +140,7 @@ public enum KernelBenchmark {
         }
     }
 
-    public static func run(_ configuration: Configuration, progress: (String) -> Void = { _ in }) throws(MatvecError) -> Report {
+    package static func run(_ configuration: Configuration, progress: (String) -> Void = { _ in }) throws(MatvecError) -> Report {
         let c = configuration
         guard c.threads >= 1, c.runs >= 1, c.columns >= 64, c.columns % 64 == 0, c.matrixBytes >= 1, c.readBytes >= 4096,
               c.sgemmSize >= 1, c.sgemmSize <= 8192 else {

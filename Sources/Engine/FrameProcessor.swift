@@ -1,6 +1,6 @@
 /// What the frame loop runs once per 80 ms frame. The conversation (Mimi encode, LM step,
 /// Mimi decode) is one; tests use simple ones. Called from one compute thread only.
-public protocol FrameProcessor: AnyObject {
+package protocol FrameProcessor: AnyObject {
     /// The stages it times, in order, e.g. ["mimi_encode", "temporal", "depformer", "mimi_decode"].
     var stageNames: [String] { get }
     /// One frame: reads `FrameTiming.samplesPerFrame` samples from `input`; when it returns
@@ -13,11 +13,11 @@ public protocol FrameProcessor: AnyObject {
 }
 
 /// What one `FrameProcessor.process` call gave back.
-public struct FrameResult: Sendable, Equatable {
-    public var producedAudio: Bool
+package struct FrameResult: Sendable, Equatable {
+    package var producedAudio: Bool
     /// The text token the model emitted with this frame, if any (turned into text off the hot path).
-    public var textToken: Int32?
-    public init(producedAudio: Bool, textToken: Int32?) {
+    package var textToken: Int32?
+    package init(producedAudio: Bool, textToken: Int32?) {
         self.producedAudio = producedAudio
         self.textToken = textToken
     }

@@ -1,7 +1,7 @@
 /// Turns the text tokens a `FrameProcessor` emits into text, away from the compute thread
 /// (the frame loop calls it on the thread that runs `FrameLoop.run`). Streaming: a token may
 /// give an empty string (a piece still incomplete) and a later one the whole piece.
-public protocol TextTokenDecoder: AnyObject {
+package protocol TextTokenDecoder: AnyObject {
     /// The text that `token` adds ("" when nothing is printable yet).
     func decode(_ token: Int32) -> String
     /// Forget pending state, at the start of a conversation.
@@ -9,12 +9,12 @@ public protocol TextTokenDecoder: AnyObject {
 }
 
 /// A `TextTokenDecoder` from a closure, for stateless vocabularies and tests.
-public final class ClosureTextDecoder: TextTokenDecoder {
+package final class ClosureTextDecoder: TextTokenDecoder {
     private let body: (Int32) -> String
 
-    public init(_ body: @escaping (Int32) -> String) { self.body = body }
+    package init(_ body: @escaping (Int32) -> String) { self.body = body }
 
-    public func decode(_ token: Int32) -> String { body(token) }
+    package func decode(_ token: Int32) -> String { body(token) }
 
-    public func reset() {}
+    package func reset() {}
 }

@@ -9,8 +9,8 @@ import MoshiNumerics
 /// over the pool. Every stream's codes and audio are bit for bit those it gets stepped alone.
 ///
 /// Allocation-free after `init`; one caller at a time.
-public final class MimiBatch: @unchecked Sendable {
-    public let capacity: Int
+package final class MimiBatch: @unchecked Sendable {
+    package let capacity: Int
     private let transformers: StreamingTransformerBatch
     private let members: UnsafeMutablePointer<Unmanaged<StreamingTransformer>>
     private let rows: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
@@ -18,7 +18,7 @@ public final class MimiBatch: @unchecked Sendable {
     /// alone too (true for Mimi's 2 steps per frame).
     private let batchesTransformer: Bool
 
-    public init(config: MimiConfig, capacity: Int) {
+    package init(config: MimiConfig, capacity: Int) {
         precondition(capacity >= 1, "MimiBatch: capacity \(capacity)")
         self.capacity = capacity
         transformers = StreamingTransformerBatch(config: config, capacity: capacity)
@@ -34,7 +34,7 @@ public final class MimiBatch: @unchecked Sendable {
 
     /// Encodes one frame of each of `count` streams: `encoders[i]` over `samples[i]`
     /// (`frameSize` samples) into `codes[i]` (`codebooks` codes).
-    public func encode(_ encoders: UnsafePointer<Unmanaged<MimiEncoder>>, samples: UnsafePointer<UnsafePointer<Float>>,
+    package func encode(_ encoders: UnsafePointer<Unmanaged<MimiEncoder>>, samples: UnsafePointer<UnsafePointer<Float>>,
                        codes: UnsafePointer<UnsafeMutablePointer<Int32>>, count: Int, pool: ThreadPool?) {
         precondition(count >= 0 && count <= capacity, "MimiBatch.encode: \(count) streams (capacity \(capacity))")
         guard count > 1, batchesTransformer else {
@@ -55,7 +55,7 @@ public final class MimiBatch: @unchecked Sendable {
 
     /// Decodes one frame of each of `count` streams: `decoders[i]` over `codes[i]` into
     /// `samples[i]` (`frameSize` samples). The codes must be valid (`MimiDecoder.isValid`).
-    public func decode(_ decoders: UnsafePointer<Unmanaged<MimiDecoder>>, codes: UnsafePointer<UnsafePointer<Int32>>,
+    package func decode(_ decoders: UnsafePointer<Unmanaged<MimiDecoder>>, codes: UnsafePointer<UnsafePointer<Int32>>,
                        samples: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, pool: ThreadPool?) {
         precondition(count >= 0 && count <= capacity, "MimiBatch.decode: \(count) streams (capacity \(capacity))")
         guard count > 1, batchesTransformer else {
@@ -113,7 +113,7 @@ public final class MimiBatch: @unchecked Sendable {
 
 extension MimiDecoder {
     /// Whether `codes` is one frame of codes in range (what `step` checks before decoding).
-    public func isValid(_ codes: UnsafeBufferPointer<Int32>) -> Bool {
+    package func isValid(_ codes: UnsafeBufferPointer<Int32>) -> Bool {
         do { try validate(codes); return true } catch { return false }
     }
 }

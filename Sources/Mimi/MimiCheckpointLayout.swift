@@ -1,9 +1,9 @@
 /// Every tensor a Mimi checkpoint holds for a configuration, by the official names
 /// (`tokenizer-e351c8d8-checkpoint125.safetensors`) and shapes, in the order of the reference's
 /// module tree. `MimiWeights` reads these (plus nothing else); `MimiRandomCheckpoint` writes them.
-public enum MimiCheckpointLayout {
+package enum MimiCheckpointLayout {
     /// What a tensor is for, so a generator can fill it with plausible values.
-    public enum Role: Sendable, Equatable {
+    package enum Role: Sendable, Equatable {
         /// A conv, transposed-conv or linear weight; `fanIn` inputs feed each output.
         case weight(fanIn: Int)
         case bias
@@ -15,15 +15,15 @@ public enum MimiCheckpointLayout {
         case initialized
     }
 
-    public struct Tensor: Sendable, Equatable {
-        public let name: String
-        public let shape: [Int]
-        public let role: Role
+    package struct Tensor: Sendable, Equatable {
+        package let name: String
+        package let shape: [Int]
+        package let role: Role
     }
 
     /// The tensors of `config` with plain weights (no weight-norm pairs), all `totalCodebooks`
     /// codebooks included.
-    public static func tensors(for config: MimiConfig) -> [Tensor] {
+    package static func tensors(for config: MimiConfig) -> [Tensor] {
         var out: [Tensor] = []
         func conv(_ prefix: String, out o: Int, in i: Int, kernel k: Int, bias: Bool = true) {
             out.append(Tensor(name: prefix + ".weight", shape: [o, i, k], role: .weight(fanIn: i * k)))

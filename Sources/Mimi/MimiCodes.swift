@@ -1,14 +1,14 @@
 /// A sequence of Mimi code frames as a `[codebooks, frames]` matrix, the layout of the
 /// reference's `MimiModel.encode` output (batch dropped), with NumPy `.npy` serialisation
 /// (`moshi codec encode` writes int32, `moshi codec decode` reads any integer type).
-public struct MimiCodes: Sendable, Equatable {
-    public let codebooks: Int
-    public private(set) var frames: Int
+package struct MimiCodes: Sendable, Equatable {
+    package let codebooks: Int
+    package private(set) var frames: Int
     /// Row-major `[codebooks, frames]`: `values[k * frames + f]` is codebook k of frame f.
-    public private(set) var values: [Int32]
+    package private(set) var values: [Int32]
 
     /// An empty matrix of `codebooks` rows.
-    public init(codebooks: Int) {
+    package init(codebooks: Int) {
         precondition(codebooks > 0, "MimiCodes needs at least one codebook")
         self.codebooks = codebooks
         frames = 0
@@ -16,7 +16,7 @@ public struct MimiCodes: Sendable, Equatable {
     }
 
     /// `values` row-major `[codebooks, frames]`.
-    public init(codebooks: Int, frames: Int, values: [Int32]) {
+    package init(codebooks: Int, frames: Int, values: [Int32]) {
         precondition(codebooks > 0 && frames >= 0 && values.count == codebooks * frames, "MimiCodes shape mismatch")
         self.codebooks = codebooks
         self.frames = frames
@@ -24,10 +24,10 @@ public struct MimiCodes: Sendable, Equatable {
     }
 
     /// Codes of frame `f`, codebook 0 first.
-    public func frame(_ f: Int) -> [Int32] { (0..<codebooks).map { values[$0 * frames + f] } }
+    package func frame(_ f: Int) -> [Int32] { (0..<codebooks).map { values[$0 * frames + f] } }
 
     /// Appends one frame (`codebooks` codes). Rebuilds the matrix: for files, not the hot path.
-    public mutating func append(frame codes: [Int32]) {
+    package mutating func append(frame codes: [Int32]) {
         precondition(codes.count == codebooks, "a frame has \(codebooks) codes, got \(codes.count)")
         var out = [Int32]()
         out.reserveCapacity(codebooks * (frames + 1))
@@ -40,7 +40,7 @@ public struct MimiCodes: Sendable, Equatable {
     }
 
     /// Builds the matrix from frames (each `codebooks` codes).
-    public init(frames list: [[Int32]], codebooks: Int) {
+    package init(frames list: [[Int32]], codebooks: Int) {
         precondition(list.allSatisfy { $0.count == codebooks }, "every frame needs \(codebooks) codes")
         var values = [Int32](repeating: 0, count: codebooks * list.count)
         for (f, frame) in list.enumerated() {

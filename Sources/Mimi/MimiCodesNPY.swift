@@ -7,7 +7,7 @@ extension MimiCodes {
     static let maximumHeaderLength = 65_536
 
     /// The whole `.npy` file: magic, version 1.0, header padded to 64 bytes, int32 little-endian data.
-    public func npyBytes() -> [UInt8] {
+    package func npyBytes() -> [UInt8] {
         var header = "{'descr': '<i4', 'fortran_order': False, 'shape': (\(codebooks), \(frames)), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\n"
@@ -24,7 +24,7 @@ extension MimiCodes {
     }
 
     /// Parses a `.npy` file holding a 2-D integer array `[codebooks, frames]`.
-    public init(npy bytes: [UInt8]) throws(MimiCodesFileError) {
+    package init(npy bytes: [UInt8]) throws(MimiCodesFileError) {
         guard bytes.count >= 10, bytes[0] == 0x93, bytes[1..<6].elementsEqual("NUMPY".utf8) else {
             throw .notNPY("no \\x93NUMPY magic")
         }
@@ -82,14 +82,14 @@ extension MimiCodes {
 }
 
 /// Why a `.npy` codes file could not be read.
-public enum MimiCodesFileError: Error, Equatable, CustomStringConvertible {
+package enum MimiCodesFileError: Error, Equatable, CustomStringConvertible {
     case notNPY(String)
     case truncated(String)
     case invalidHeader(String)
     case unsupported(String)
     case outOfRange(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notNPY(let why): "not a NumPy .npy file: \(why)"
         case .truncated(let why): "truncated .npy file: \(why)"

@@ -6,32 +6,32 @@
 /// causal convolutions, ELU, identity skips, stride-`ratio` convolutions of kernel `2 * ratio`,
 /// a learnt stride-2 down/upsampling (kernel 4) between the SEANet rate and the frame rate,
 /// transformers with RoPE, LayerNorm, GELU feed-forward and layer scale, and a split RVQ.
-public struct MimiConfig: Sendable, Equatable {
-    public var sampleRate: Int            // Hz
-    public var frameRate: Double          // Hz (12.5: one code frame per 80 ms)
-    public var channels: Int
-    public var seanetDimension: Int       // latent width = transformer d_model
-    public var filters: Int               // SEANet n_filters
-    public var ratios: [Int]              // decoder order; the encoder uses them reversed
-    public var kernelSize: Int
-    public var residualKernelSize: Int
-    public var lastKernelSize: Int
-    public var compress: Int
-    public var transformerLayers: Int
-    public var transformerHeads: Int
-    public var transformerFeedForward: Int
-    public var transformerContext: Int    // latent steps (25 Hz) kept in the ring KV cache
-    public var layerScale: Float          // initial value only; the checkpoint holds the real scales
-    public var ropeMaxPeriod: Float
-    public var layerNormEpsilon: Float
-    public var codebookDimension: Int
-    public var codebookSize: Int
-    public var totalCodebooks: Int        // in the checkpoint (1 semantic + acoustic)
-    public var semanticCodebooks: Int
-    public var codebooks: Int             // used at run time
-    public var codebookEpsilon: Float     // cluster_usage is clamped to at least this
+package struct MimiConfig: Sendable, Equatable {
+    package var sampleRate: Int            // Hz
+    package var frameRate: Double          // Hz (12.5: one code frame per 80 ms)
+    package var channels: Int
+    package var seanetDimension: Int       // latent width = transformer d_model
+    package var filters: Int               // SEANet n_filters
+    package var ratios: [Int]              // decoder order; the encoder uses them reversed
+    package var kernelSize: Int
+    package var residualKernelSize: Int
+    package var lastKernelSize: Int
+    package var compress: Int
+    package var transformerLayers: Int
+    package var transformerHeads: Int
+    package var transformerFeedForward: Int
+    package var transformerContext: Int    // latent steps (25 Hz) kept in the ring KV cache
+    package var layerScale: Float          // initial value only; the checkpoint holds the real scales
+    package var ropeMaxPeriod: Float
+    package var layerNormEpsilon: Float
+    package var codebookDimension: Int
+    package var codebookSize: Int
+    package var totalCodebooks: Int        // in the checkpoint (1 semantic + acoustic)
+    package var semanticCodebooks: Int
+    package var codebooks: Int             // used at run time
+    package var codebookEpsilon: Float     // cluster_usage is clamped to at least this
 
-    public init(sampleRate: Int, frameRate: Double, channels: Int, seanetDimension: Int, filters: Int,
+    package init(sampleRate: Int, frameRate: Double, channels: Int, seanetDimension: Int, filters: Int,
                 ratios: [Int], kernelSize: Int, residualKernelSize: Int, lastKernelSize: Int, compress: Int,
                 transformerLayers: Int, transformerHeads: Int, transformerFeedForward: Int,
                 transformerContext: Int, layerScale: Float = 0.01, ropeMaxPeriod: Float = 10_000,
@@ -63,19 +63,19 @@ public struct MimiConfig: Sendable, Equatable {
     }
 
     /// Samples per code frame (1920 at 24 kHz, 12.5 Hz).
-    public var frameSize: Int { Int(Double(sampleRate) / frameRate) }
+    package var frameSize: Int { Int(Double(sampleRate) / frameRate) }
     /// Samples per SEANet latent step (the product of the ratios: 960).
-    public var hopLength: Int { ratios.reduce(1, *) }
+    package var hopLength: Int { ratios.reduce(1, *) }
     /// SEANet latent steps per code frame (2): the stride of the learnt down/upsampling.
-    public var stepsPerFrame: Int { frameSize / hopLength }
+    package var stepsPerFrame: Int { frameSize / hopLength }
     /// Width of one attention head (64).
-    public var headDimension: Int { seanetDimension / transformerHeads }
+    package var headDimension: Int { seanetDimension / transformerHeads }
     /// Channels after the first SEANet encoder conv and per stage: `filters * 2^stage`.
     /// The SEANet decoder's first conv outputs `filters * 2^ratios.count` (1024).
-    public var seanetMaxChannels: Int { filters << ratios.count }
+    package var seanetMaxChannels: Int { filters << ratios.count }
 
     /// `tokenizer-e351c8d8-checkpoint125.safetensors`, as Moshi 7B uses it (8 codebooks).
-    public static let official = MimiConfig(
+    package static let official = MimiConfig(
         sampleRate: 24_000, frameRate: 12.5, channels: 1, seanetDimension: 512, filters: 64,
         ratios: [8, 6, 5, 4], kernelSize: 7, residualKernelSize: 3, lastKernelSize: 3, compress: 2,
         transformerLayers: 8, transformerHeads: 8, transformerFeedForward: 2048, transformerContext: 250,
@@ -83,7 +83,7 @@ public struct MimiConfig: Sendable, Equatable {
         semanticCodebooks: 1, codebooks: 8)
 
     /// The official configuration using `codebooks` codebooks (1 semantic + `codebooks - 1` acoustic).
-    public static func official(codebooks: Int) -> MimiConfig {
+    package static func official(codebooks: Int) -> MimiConfig {
         var config = official
         config.codebooks = codebooks
         return config
@@ -91,7 +91,7 @@ public struct MimiConfig: Sendable, Equatable {
 
     /// Checks that the numbers describe a codec this implementation can run; the error says
     /// which number is wrong.
-    public func validate() throws(MimiError) {
+    package func validate() throws(MimiError) {
         func fail(_ message: String) -> MimiError { .configuration(message) }
         let positives: [(String, Int)] = [
             ("sampleRate", sampleRate), ("channels", channels), ("seanetDimension", seanetDimension),

@@ -9,16 +9,16 @@ import MoshiNumerics
 ///
 /// One decoder serves one stream; many decoders may share one `MimiWeights`. `step` allocates
 /// nothing, takes no lock and does no I/O. Not thread-safe: one caller at a time.
-public final class MimiDecoder {
-    public let weights: MimiWeights
+package final class MimiDecoder {
+    package let weights: MimiWeights
     /// The threads each frame's products are split over (nil: the calling thread).
-    public let pool: ThreadPool?
+    package let pool: ThreadPool?
     /// Samples per `step` (1920).
-    public let frameSize: Int
+    package let frameSize: Int
     /// Codes per `step` (8 by default).
-    public var codebooks: Int { quantizer.codebooks }
+    package var codebooks: Int { quantizer.codebooks }
     /// Frames decoded since the start or the last `reset`.
-    public private(set) var frames = 0
+    package private(set) var frames = 0
 
     private let quantizer: SplitResidualQuantizer
     private let latent: FloatBuffer            // [dim]
@@ -32,7 +32,7 @@ public final class MimiDecoder {
     ///     the calling thread only).
     ///   - recordIntermediates: keep copies of each stage's last output
     ///     (`intermediate(_:)`), for tests and diagnostics.
-    public init(weights: MimiWeights, pool: ThreadPool? = nil, recordIntermediates: Bool = false) {
+    package init(weights: MimiWeights, pool: ThreadPool? = nil, recordIntermediates: Bool = false) {
         let config = weights.config
         self.weights = weights
         self.pool = pool
@@ -52,7 +52,7 @@ public final class MimiDecoder {
     /// Decodes one frame: `codes` holds exactly `codebooks` codes; `samples` receives
     /// `frameSize` samples. A code outside `0 ..< codebookSize` is an error (nothing is decoded
     /// and the state is unchanged).
-    public func step(_ codes: UnsafeBufferPointer<Int32>, samples: UnsafeMutableBufferPointer<Float>) throws(MimiError) {
+    package func step(_ codes: UnsafeBufferPointer<Int32>, samples: UnsafeMutableBufferPointer<Float>) throws(MimiError) {
         precondition(samples.count >= frameSize, "MimiDecoder.step writes \(frameSize) samples, room for \(samples.count)")
         try validate(codes)
         let x = beginStep(codes.baseAddress!)
@@ -90,7 +90,7 @@ public final class MimiDecoder {
     }
 
     /// Decodes one frame into a new array (convenient; allocates).
-    public func step(_ codes: [Int32]) throws(MimiError) -> [Float] {
+    package func step(_ codes: [Int32]) throws(MimiError) -> [Float] {
         var samples = [Float](repeating: 0, count: frameSize)
         let result: Result<Void, MimiError> = codes.withUnsafeBufferPointer { input in
             samples.withUnsafeMutableBufferPointer { output in
@@ -102,7 +102,7 @@ public final class MimiDecoder {
     }
 
     /// Back to the start of a stream: zero conv histories and carries, empty KV caches, positions 0.
-    public func reset() {
+    package func reset() {
         upsample.reset()
         transformer.reset()
         seanet.reset()
@@ -111,5 +111,5 @@ public final class MimiDecoder {
 
     /// The last frame's output of `stage` (time-major `[steps, dim]`), if intermediates are
     /// recorded and the stage belongs to the decoder.
-    public func intermediate(_ stage: MimiStage) -> [Float]? { recorder?.values(stage) }
+    package func intermediate(_ stage: MimiStage) -> [Float]? { recorder?.values(stage) }
 }

@@ -9,16 +9,16 @@ import MoshiNumerics
 ///
 /// One encoder serves one stream; many encoders may share one `MimiWeights`. `step` allocates
 /// nothing, takes no lock and does no I/O. Not thread-safe: one caller at a time.
-public final class MimiEncoder {
-    public let weights: MimiWeights
+package final class MimiEncoder {
+    package let weights: MimiWeights
     /// The threads each frame's products are split over (nil: the calling thread).
-    public let pool: ThreadPool?
+    package let pool: ThreadPool?
     /// Samples per `step` (1920).
-    public let frameSize: Int
+    package let frameSize: Int
     /// Codes per `step` (8 by default: 1 semantic + 7 acoustic).
-    public var codebooks: Int { quantizer.codebooks }
+    package var codebooks: Int { quantizer.codebooks }
     /// Frames encoded since the start or the last `reset`.
-    public private(set) var frames = 0
+    package private(set) var frames = 0
 
     private let seanet: SEANetEncoder
     let transformer: StreamingTransformer
@@ -33,7 +33,7 @@ public final class MimiEncoder {
     ///     the calling thread only).
     ///   - recordIntermediates: keep copies of each stage's last output
     ///     (`intermediate(_:)`), for tests and diagnostics.
-    public init(weights: MimiWeights, pool: ThreadPool? = nil, recordIntermediates: Bool = false) {
+    package init(weights: MimiWeights, pool: ThreadPool? = nil, recordIntermediates: Bool = false) {
         let config = weights.config
         self.weights = weights
         self.pool = pool
@@ -52,7 +52,7 @@ public final class MimiEncoder {
 
     /// Encodes one frame: `samples` holds exactly `frameSize` samples (mono, nominally in
     /// [-1, 1]); `codes` receives `codebooks` codes, each in `0 ..< codebookSize`.
-    public func step(_ samples: UnsafeBufferPointer<Float>, codes: UnsafeMutableBufferPointer<Int32>) {
+    package func step(_ samples: UnsafeBufferPointer<Float>, codes: UnsafeMutableBufferPointer<Int32>) {
         precondition(samples.count == frameSize, "MimiEncoder.step takes \(frameSize) samples, got \(samples.count)")
         precondition(codes.count >= codebooks, "MimiEncoder.step writes \(codebooks) codes, room for \(codes.count)")
         let x = runSEANet(samples.baseAddress!)
@@ -80,7 +80,7 @@ public final class MimiEncoder {
     }
 
     /// Encodes one frame into a new array (convenient; allocates).
-    public func step(_ samples: [Float]) -> [Int32] {
+    package func step(_ samples: [Float]) -> [Int32] {
         var codes = [Int32](repeating: 0, count: codebooks)
         samples.withUnsafeBufferPointer { input in
             codes.withUnsafeMutableBufferPointer { step(input, codes: $0) }
@@ -90,7 +90,7 @@ public final class MimiEncoder {
 
     /// Back to the start of a stream: zero conv histories (the downsampler's replicate padding
     /// re-armed), empty KV caches, positions 0.
-    public func reset() {
+    package func reset() {
         seanet.reset()
         transformer.reset()
         downsample.reset()
@@ -99,5 +99,5 @@ public final class MimiEncoder {
 
     /// The last frame's output of `stage` (time-major `[steps, dim]`), if intermediates are
     /// recorded and the stage belongs to the encoder.
-    public func intermediate(_ stage: MimiStage) -> [Float]? { recorder?.values(stage) }
+    package func intermediate(_ stage: MimiStage) -> [Float]? { recorder?.values(stage) }
 }

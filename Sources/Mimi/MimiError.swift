@@ -2,7 +2,7 @@ import Weights
 
 /// Why a Mimi codec could not be built or fed: a configuration it cannot run, a weight file
 /// without the tensors (or shapes) the configuration needs, or input of the wrong size.
-public enum MimiError: Error, Equatable, CustomStringConvertible {
+package enum MimiError: Error, Equatable, CustomStringConvertible {
     /// The configuration is not one this implementation runs (the message says which number).
     case configuration(String)
     /// A tensor is missing or has the wrong shape or type; the error names the file and tensor.
@@ -10,7 +10,7 @@ public enum MimiError: Error, Equatable, CustomStringConvertible {
     /// A frame of codes given to the decoder has the wrong count or a value outside the codebook.
     case invalidCodes(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .configuration(let message): "Mimi configuration: \(message)"
         case .weights(let error): "Mimi weights: \(error)"
@@ -19,7 +19,7 @@ public enum MimiError: Error, Equatable, CustomStringConvertible {
     }
 
     /// The tensor the problem is about, when there is one.
-    public var tensor: String? {
+    package var tensor: String? {
         if case .weights(let error) = self { return error.tensor }
         return nil
     }

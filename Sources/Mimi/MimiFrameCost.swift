@@ -1,23 +1,23 @@
 /// What one streaming frame costs, counted from the configuration: multiply-adds (1 MAC =
 /// 2 FLOPs) and the weight bytes the step must read (every weight in use once, f32). For
 /// the official codec: encode ~0.43 GFLOP and ~160 MB, decode about the same.
-public struct MimiFrameCost: Sendable, Equatable {
+package struct MimiFrameCost: Sendable, Equatable {
     /// Multiply-adds per encoded frame: SEANet encoder, transformer, downsampling, quantizer.
-    public var encodeMACs: Int
+    package var encodeMACs: Int
     /// Multiply-adds per decoded frame: quantizer projections, upsampling, transformer, SEANet decoder.
-    public var decodeMACs: Int
+    package var decodeMACs: Int
     /// f32 weight bytes one encode step reads (SEANet encoder, transformer, downsampler,
     /// projections and the codebooks in use).
-    public var encodeWeightBytes: Int
+    package var encodeWeightBytes: Int
     /// f32 weight bytes one decode step reads.
-    public var decodeWeightBytes: Int
+    package var decodeWeightBytes: Int
     /// Of which the transformers' (each step reads all of its 25 M parameters for only 2 steps).
-    public var transformerWeightBytes: Int
+    package var transformerWeightBytes: Int
 
-    public var encodeFLOPs: Int { 2 * encodeMACs }
-    public var decodeFLOPs: Int { 2 * decodeMACs }
+    package var encodeFLOPs: Int { 2 * encodeMACs }
+    package var decodeFLOPs: Int { 2 * decodeMACs }
 
-    public init(config c: MimiConfig) {
+    package init(config c: MimiConfig) {
         let d = c.seanetDimension
         let steps = c.stepsPerFrame
         let nf = c.filters

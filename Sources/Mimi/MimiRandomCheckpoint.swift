@@ -7,9 +7,9 @@ import Weights
 /// tests when no real file is at hand. Weights are uniform in `±sqrt(3 / fanIn)` (unit gain),
 /// biases in ±0.1, norms 1 / 0, layer scales 0.01, codebook usage 1, so activations stay in a
 /// normal float range; the codes mean nothing.
-public enum MimiRandomCheckpoint {
+package enum MimiRandomCheckpoint {
     /// The checkpoint for `config` (all `totalCodebooks` codebooks), deterministic in `seed`.
-    public static func make(config: MimiConfig, seed: UInt64 = 0) throws(WeightFileError) -> SafetensorsFile {
+    package static func make(config: MimiConfig, seed: UInt64 = 0) throws(WeightFileError) -> SafetensorsFile {
         let tensors = MimiCheckpointLayout.tensors(for: config)
         var header = "{"
         var offset = 0

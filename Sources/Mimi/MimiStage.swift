@@ -2,7 +2,7 @@ import MoshiNumerics
 
 /// The points inside Mimi whose values the reference fixtures record, for localising a
 /// mismatch (`MimiEncoder.intermediate(_:)`, `MimiDecoder.intermediate(_:)`).
-public enum MimiStage: String, Sendable, CaseIterable {
+package enum MimiStage: String, Sendable, CaseIterable {
     /// SEANet encoder output, `[2, dim]` per frame.
     case seanetEncoderOutput = "seanet_encoder_out"
     /// Encoder transformer output, `[2, dim]`.

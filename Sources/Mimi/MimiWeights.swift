@@ -12,10 +12,10 @@ import Weights
 /// used in place in the mapped file when they are aligned f32; convolutions are repacked for
 /// time-major products (see `ConvWeights`) and so copied once, as are codebooks and anything
 /// stored as f16/bf16.
-public final class MimiWeights: @unchecked Sendable {
-    public let config: MimiConfig
+package final class MimiWeights: @unchecked Sendable {
+    package let config: MimiConfig
     /// The file the in-place views point into; kept alive with these weights.
-    public let store: any WeightStore
+    package let store: any WeightStore
 
     let encoderInput: ConvWeights
     let encoderStages: [EncoderStageWeights]
@@ -35,7 +35,7 @@ public final class MimiWeights: @unchecked Sendable {
     private let owned: [FloatBuffer]
 
     /// Opens the safetensors file at `path` and loads it for `config`.
-    public convenience init(path: String, config: MimiConfig = .official) throws(MimiError) {
+    package convenience init(path: String, config: MimiConfig = .official) throws(MimiError) {
         let file: SafetensorsFile
         do {
             file = try SafetensorsFile(path: path)
@@ -46,7 +46,7 @@ public final class MimiWeights: @unchecked Sendable {
     }
 
     /// Loads the weights `config` needs from `store` (which stays alive as long as this object).
-    public init(store: any WeightStore, config: MimiConfig) throws(MimiError) {
+    package init(store: any WeightStore, config: MimiConfig) throws(MimiError) {
         try config.validate()
         self.config = config
         self.store = store

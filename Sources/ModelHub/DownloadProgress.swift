@@ -9,7 +9,7 @@ import Darwin
 /// time left; otherwise (a log, a pipe) a plain line every `interval` seconds and one per finished file.
 ///
 /// Called from the thread running the download only, one file at a time.
-public final class DownloadProgress: @unchecked Sendable {
+package final class DownloadProgress: @unchecked Sendable {
     private let write: (String) -> Void
     private let interactive: Bool
     private let interval: TimeInterval
@@ -25,7 +25,7 @@ public final class DownloadProgress: @unchecked Sendable {
 
     /// A reporter writing to `write`. `interactive` redraws one line (for a terminal); `now` is the
     /// clock in seconds (injectable for tests).
-    public init(interactive: Bool, interval: TimeInterval = 10, now: @escaping () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
+    package init(interactive: Bool, interval: TimeInterval = 10, now: @escaping () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
                 write: @escaping (String) -> Void) {
         self.interactive = interactive
         self.interval = interval
@@ -34,14 +34,14 @@ public final class DownloadProgress: @unchecked Sendable {
     }
 
     /// Progress on standard error, redrawn in place when it is a terminal.
-    public static func standardError() -> DownloadProgress {
+    package static func standardError() -> DownloadProgress {
         DownloadProgress(interactive: isatty(STDERR_FILENO) != 0) { text in
             FileHandle.standardError.write(Data(text.utf8))
         }
     }
 
     /// A file starts (or resumes at `resumedFrom` bytes); `total` is its size when known.
-    public func begin(file: String, total: Int64?, resumedFrom: Int64 = 0) {
+    package func begin(file: String, total: Int64?, resumedFrom: Int64 = 0) {
         lock.withLock {
             self.file = file
             self.total = total
@@ -58,7 +58,7 @@ public final class DownloadProgress: @unchecked Sendable {
     }
 
     /// The download restarted from zero (the server ignored the range).
-    public func restart() {
+    package func restart() {
         lock.withLock {
             startBytes = 0
             bytes = 0
@@ -67,7 +67,7 @@ public final class DownloadProgress: @unchecked Sendable {
     }
 
     /// `count` more bytes arrived.
-    public func advance(by count: Int) {
+    package func advance(by count: Int) {
         lock.withLock {
             bytes += Int64(count)
             let time = now()
@@ -79,7 +79,7 @@ public final class DownloadProgress: @unchecked Sendable {
     }
 
     /// The file is complete.
-    public func end() {
+    package func end() {
         lock.withLock {
             let elapsed = max(now() - startTime, 1e-9)
             let fetched = bytes - startBytes
@@ -89,7 +89,7 @@ public final class DownloadProgress: @unchecked Sendable {
     }
 
     /// A file that was already in the cache.
-    public func skipped(file: String, size: Int64?) {
+    package func skipped(file: String, size: Int64?) {
         lock.withLock {
             write("\(file): already in the cache\(size.map { " (\(Self.formatBytes($0)))" } ?? "")\n")
         }
@@ -113,7 +113,7 @@ public final class DownloadProgress: @unchecked Sendable {
     // MARK: Formatting
 
     /// Decimal units, as Hugging Face lists sizes: "512 B", "1.50 kB", "385.00 MB", "15.40 GB".
-    public static func formatBytes(_ count: Int64) -> String {
+    package static func formatBytes(_ count: Int64) -> String {
         let units = ["kB", "MB", "GB", "TB"]
         guard count >= 1000 else { return "\(count) B" }
         var value = Double(count)
@@ -126,13 +126,13 @@ public final class DownloadProgress: @unchecked Sendable {
     }
 
     /// Bytes per second as "45.6 MB/s".
-    public static func formatRate(_ bytesPerSecond: Double) -> String {
+    package static func formatRate(_ bytesPerSecond: Double) -> String {
         guard bytesPerSecond.isFinite, bytesPerSecond >= 0 else { return "? MB/s" }
         return String(format: "%.1f MB/s", bytesPerSecond / 1e6)
     }
 
     /// "42s", "5m12s", "2h03m".
-    public static func formatDuration(_ seconds: Double) -> String {
+    package static func formatDuration(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0, seconds < 1e7 else { return "?" }
         let total = Int(seconds.rounded())
         if total < 60 { return "\(total)s" }

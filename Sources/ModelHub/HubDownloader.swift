@@ -11,18 +11,18 @@ import FoundationNetworking
 /// off, checked against the sha256 / git hash the ETag stands for) and `snapshots/COMMIT/FILE`
 /// becomes a relative symbolic link to it; `refs/REVISION` gets the commit last.
 /// Runs synchronously; no network gives one clear error, never a hang (idle timeout `timeout`).
-public struct HubDownloader: Sendable {
+package struct HubDownloader: Sendable {
     /// The cache the files go to.
-    public let cache: HuggingFaceCache
+    package let cache: HuggingFaceCache
     /// The hub (`https://huggingface.co`, or `HF_ENDPOINT`).
-    public let endpoint: URL
+    package let endpoint: URL
     /// A Hugging Face access token for private or gated repos (`HF_TOKEN`); Kyutai's repos need none.
-    public let token: String?
+    package let token: String?
     /// Seconds without any byte arriving before a request fails.
-    public let timeout: TimeInterval
+    package let timeout: TimeInterval
 
     /// A downloader for `endpoint`; an endpoint that is not an http(s) URL is an error.
-    public init(cache: HuggingFaceCache, endpoint: String = ModelHub.defaultEndpoint, token: String? = nil,
+    package init(cache: HuggingFaceCache, endpoint: String = ModelHub.defaultEndpoint, token: String? = nil,
                 timeout: TimeInterval = 30) throws(HubError) {
         let trimmed = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
@@ -37,7 +37,7 @@ public struct HubDownloader: Sendable {
 
     /// A downloader configured like `huggingface_hub`: endpoint `HF_ENDPOINT`, token `HF_TOKEN`, and
     /// the cache `cacheRoot` when given (`--cache-dir`), else the one the environment names.
-    public init(environment: [String: String], cacheRoot: String? = nil, timeout: TimeInterval = 30) throws(HubError) {
+    package init(environment: [String: String], cacheRoot: String? = nil, timeout: TimeInterval = 30) throws(HubError) {
         let cache = cacheRoot.map(HuggingFaceCache.init(root:)) ?? HuggingFaceCache(environment: environment)
         let endpoint = environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? ModelHub.defaultEndpoint
         try self.init(cache: cache, endpoint: endpoint, token: environment["HF_TOKEN"], timeout: timeout)
@@ -46,7 +46,7 @@ public struct HubDownloader: Sendable {
     // MARK: Listing
 
     /// The files of `repo` at `revision` and the commit it points to.
-    public func listFiles(_ repo: RepoID, revision: String = "main") throws(HubError) -> RepoListing {
+    package func listFiles(_ repo: RepoID, revision: String = "main") throws(HubError) -> RepoListing {
         let url = try makeURL("api/models/\(repo)/revision/\(try Self.checkedRevision(revision))")
         var body = Data()
         var handlers = HTTPExchange.Handlers()
@@ -66,18 +66,18 @@ public struct HubDownloader: Sendable {
     // MARK: Downloading
 
     /// What a download produced.
-    public struct Result: Sendable, Equatable {
-        public let repo: RepoID
+    package struct Result: Sendable, Equatable {
+        package let repo: RepoID
         /// The commit the files are from.
-        public let commit: String
+        package let commit: String
         /// `snapshots/COMMIT` in the cache: a directory to pass as `--model-dir`.
-        public let snapshotDirectory: String
+        package let snapshotDirectory: String
         /// The files (repo paths) now in the snapshot.
-        public let files: [String]
+        package let files: [String]
         /// Bytes that came over the network in this run.
-        public let downloadedBytes: Int64
+        package let downloadedBytes: Int64
 
-        public init(repo: RepoID, commit: String, snapshotDirectory: String, files: [String], downloadedBytes: Int64) {
+        package init(repo: RepoID, commit: String, snapshotDirectory: String, files: [String], downloadedBytes: Int64) {
             self.repo = repo
             self.commit = commit
             self.snapshotDirectory = snapshotDirectory
@@ -88,7 +88,7 @@ public struct HubDownloader: Sendable {
 
     /// Downloads the files of `repo` at `revision` that match `include` (every file when empty).
     /// Files already in the cache are not fetched again; a partial file is resumed.
-    public func download(_ repo: RepoID, revision: String = "main", include: [FilePattern] = [],
+    package func download(_ repo: RepoID, revision: String = "main", include: [FilePattern] = [],
                          progress: DownloadProgress? = nil) throws(HubError) -> Result {
         let listing = try listFiles(repo, revision: revision)
         let files = FilePattern.select(listing.files, including: include)

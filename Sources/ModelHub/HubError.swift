@@ -1,8 +1,8 @@
 /// Why a model file could not be found or fetched, in one line a user can act on.
 /// Every failure of this module is one of these.
-public struct HubError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct HubError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The broad class of the problem, for callers that branch on it; the message has the detail.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// A repo id that is not `org/name` with allowed characters.
         case invalidRepo
         /// The endpoint could not be reached (DNS, refused connection, TLS, timeout).
@@ -21,14 +21,14 @@ public struct HubError: Error, CustomStringConvertible, Sendable, Equatable {
         case missingFiles
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// What is wrong and, where there is one, what to do about it.
-    public let message: String
+    package let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

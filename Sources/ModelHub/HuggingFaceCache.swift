@@ -6,24 +6,24 @@ import Foundation
 ///     ROOT/models--ORG--NAME/refs/main              the commit hash `main` points to
 ///     ROOT/models--ORG--NAME/blobs/ETAG             file contents, named by their ETag (sha256 for LFS files)
 ///     ROOT/models--ORG--NAME/snapshots/HASH/FILE    symbolic links to ../../blobs/ETAG
-public struct HuggingFaceCache: Sendable, Equatable {
+package struct HuggingFaceCache: Sendable, Equatable {
     /// The cache directory (the `hub` folder).
-    public let root: String
+    package let root: String
 
     /// A cache at an explicit directory (`--cache-dir`).
-    public init(root: String) {
+    package init(root: String) {
         self.root = root
     }
 
     /// The cache `huggingface_hub` would use with this environment; see `root(environment:)`.
-    public init(environment: [String: String]) {
+    package init(environment: [String: String]) {
         self.root = Self.root(environment: environment)
     }
 
     /// `$HF_HUB_CACHE` (or its older name `$HUGGINGFACE_HUB_CACHE`), else `$HF_HOME/hub`, else
     /// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`. Empty variables count as
     /// unset; a leading `~` is the home directory (`$HOME`).
-    public static func root(environment: [String: String]) -> String {
+    package static func root(environment: [String: String]) -> String {
         func value(_ name: String) -> String? {
             guard let text = environment[name], !text.isEmpty else { return nil }
             return expandingTilde(text, environment: environment)
@@ -37,18 +37,18 @@ public struct HuggingFaceCache: Sendable, Equatable {
     // MARK: Paths
 
     /// `ROOT/models--ORG--NAME`.
-    public func repoDirectory(_ repo: RepoID) -> String { Self.join(root, repo.cacheFolderName) }
+    package func repoDirectory(_ repo: RepoID) -> String { Self.join(root, repo.cacheFolderName) }
 
     /// `ROOT/models--ORG--NAME/blobs`.
-    public func blobsDirectory(_ repo: RepoID) -> String { Self.join(repoDirectory(repo), "blobs") }
+    package func blobsDirectory(_ repo: RepoID) -> String { Self.join(repoDirectory(repo), "blobs") }
 
     /// `ROOT/models--ORG--NAME/refs/REVISION` (the file holding the commit hash of a branch or tag).
-    public func refPath(_ repo: RepoID, revision: String = "main") -> String {
+    package func refPath(_ repo: RepoID, revision: String = "main") -> String {
         Self.join(Self.join(repoDirectory(repo), "refs"), revision)
     }
 
     /// `ROOT/models--ORG--NAME/snapshots/COMMIT`.
-    public func snapshotDirectory(_ repo: RepoID, commit: String) -> String {
+    package func snapshotDirectory(_ repo: RepoID, commit: String) -> String {
         Self.join(Self.join(repoDirectory(repo), "snapshots"), commit)
     }
 
@@ -56,7 +56,7 @@ public struct HuggingFaceCache: Sendable, Equatable {
 
     /// The commit a revision stands for: the content of `refs/REVISION`, or the revision itself when
     /// it is a commit hash with a snapshot; nil when the cache does not know the revision.
-    public func commit(for repo: RepoID, revision: String = "main") -> String? {
+    package func commit(for repo: RepoID, revision: String = "main") -> String? {
         if Self.isSafeName(revision), !revision.contains("/"),
            let text = try? String(contentsOfFile: refPath(repo, revision: revision), encoding: .utf8) {
             let hash = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -67,7 +67,7 @@ public struct HuggingFaceCache: Sendable, Equatable {
     }
 
     /// The snapshot directory of a revision (`main` by default), when it exists.
-    public func snapshotDirectory(for repo: RepoID, revision: String = "main") -> String? {
+    package func snapshotDirectory(for repo: RepoID, revision: String = "main") -> String? {
         guard let commit = commit(for: repo, revision: revision) else { return nil }
         let directory = snapshotDirectory(repo, commit: commit)
         return Self.isDirectory(directory) ? directory : nil
@@ -75,7 +75,7 @@ public struct HuggingFaceCache: Sendable, Equatable {
 
     /// Every snapshot directory of the repo: the one `refs/main` names first, then the others,
     /// most recently modified first. Empty when the repo is not in the cache.
-    public func snapshotDirectories(for repo: RepoID) -> [String] {
+    package func snapshotDirectories(for repo: RepoID) -> [String] {
         let snapshots = Self.join(repoDirectory(repo), "snapshots")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []
         let main = snapshotDirectory(for: repo)
@@ -92,7 +92,7 @@ public struct HuggingFaceCache: Sendable, Equatable {
     }
 
     /// The cached path of one file of a revision, when it is there (a dangling link counts as absent).
-    public func cachedFile(_ file: String, repo: RepoID, revision: String = "main") -> String? {
+    package func cachedFile(_ file: String, repo: RepoID, revision: String = "main") -> String? {
         guard let directory = snapshotDirectory(for: repo, revision: revision) else { return nil }
         let path = Self.join(directory, file)
         return FileManager.default.fileExists(atPath: path) ? path : nil

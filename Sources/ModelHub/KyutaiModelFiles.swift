@@ -4,36 +4,36 @@ import Foundation
 /// of a repo in the Hugging Face cache. Every Kyutai repo holds one LM weights file (its name says
 /// the format), the Mimi codec weights, the SentencePiece text tokenizer and, in some repos, a
 /// `config.json`.
-public struct KyutaiModelFiles: Sendable, Equatable {
+package struct KyutaiModelFiles: Sendable, Equatable {
     /// LM weight file names, in the order they are preferred when a directory holds several:
     /// bf16 safetensors (PyTorch, candle and MLX repos), candle's GGUF Q8_0, the vision variant's
     /// GGUF, MLX 8-bit, MLX 4-bit. (`model.q8.safetensors` is also the name of the PyTorch
     /// bitsandbytes int8 file, which the weight loader tells apart by its tensors.)
-    public static let languageModelFileNames = [
+    package static let languageModelFileNames = [
         "model.safetensors", "model.q8.gguf", "model.q8_0.gguf", "model.q8.safetensors", "model.q4.safetensors",
     ]
     /// The Mimi codec weights, the same file in every repo.
-    public static let mimiFileName = "tokenizer-e351c8d8-checkpoint125.safetensors"
+    package static let mimiFileName = "tokenizer-e351c8d8-checkpoint125.safetensors"
     /// The SentencePiece text tokenizer, the same file in every repo.
-    public static let textTokenizerFileName = "tokenizer_spm_32k_3.model"
+    package static let textTokenizerFileName = "tokenizer_spm_32k_3.model"
     /// The model configuration some repos carry.
-    public static let configFileName = "config.json"
+    package static let configFileName = "config.json"
 
     /// The directory the files were found in.
-    public let directory: String
+    package let directory: String
     /// The LM weights (safetensors or GGUF).
-    public let languageModel: String
+    package let languageModel: String
     /// The Mimi codec weights.
-    public let mimi: String
+    package let mimi: String
     /// The SentencePiece text tokenizer.
-    public let textTokenizer: String
+    package let textTokenizer: String
     /// `config.json`, when the directory has one.
-    public let config: String?
+    package let config: String?
 
     /// Finds the files in `directory`. `languageModelFile` picks the LM file by name (for a directory
     /// holding several formats); without it the first of `languageModelFileNames` present is used.
     /// A directory lacking files is an error listing what is missing and what was found.
-    public init(directory: String, languageModelFile: String? = nil) throws(HubError) {
+    package init(directory: String, languageModelFile: String? = nil) throws(HubError) {
         guard HuggingFaceCache.isDirectory(directory) else {
             throw HubError(.missingFiles, "model directory \(directory) does not exist or is not a directory")
         }

@@ -3,19 +3,19 @@ import Foundation
 /// The files one run uses, each either named by the user or found in a model directory (a
 /// `--model-dir`, or a snapshot of a repo in the Hugging Face cache). `nil`: neither named nor
 /// found. This is the only place that decides where a model's files come from.
-public struct ModelFileSelection: Sendable, Equatable {
+package struct ModelFileSelection: Sendable, Equatable {
     /// The parts a run can need; the text tokenizer and `config.json` are always optional.
-    public enum Part: Sendable, Hashable, CaseIterable { case languageModel, mimi }
+    package enum Part: Sendable, Hashable, CaseIterable { case languageModel, mimi }
 
-    public var languageModel: String?
-    public var mimi: String?
-    public var textTokenizer: String?
+    package var languageModel: String?
+    package var mimi: String?
+    package var textTokenizer: String?
     /// The LM config: named, else the directory's `config.json`, else one next to a named LM file.
-    public var config: String?
+    package var config: String?
     /// The directory the found files came from; nil when none was used.
-    public var directory: String?
+    package var directory: String?
 
-    public init(languageModel: String? = nil, mimi: String? = nil, textTokenizer: String? = nil, config: String? = nil) {
+    package init(languageModel: String? = nil, mimi: String? = nil, textTokenizer: String? = nil, config: String? = nil) {
         self.languageModel = languageModel
         self.mimi = mimi
         self.textTokenizer = textTokenizer
@@ -29,7 +29,7 @@ public struct ModelFileSelection: Sendable, Equatable {
     /// directory supplied stay nil for the caller to report in its own words.
     /// - Parameter languageModelFile: the LM file name to look for (default: the first of
     ///   `KyutaiModelFiles.languageModelFileNames` present).
-    public static func select(
+    package static func select(
         named: ModelFileSelection, needs: Set<Part>, modelDirectory: String?, repo: String?, repoNamed: Bool,
         cache: HuggingFaceCache, languageModelFile: String? = nil
     ) throws(HubError) -> ModelFileSelection {

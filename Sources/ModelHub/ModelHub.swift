@@ -1,9 +1,9 @@
 /// Finding and fetching Kyutai's model files: the Hugging Face hub cache layout
 /// (`HuggingFaceCache`), the files a Moshi model directory must hold (`KyutaiModelFiles`) and
 /// `moshi download` (`HubDownloader`).
-public enum ModelHub {
+package enum ModelHub {
     /// Where files are downloaded from unless `HF_ENDPOINT` says otherwise.
-    public static let defaultEndpoint = "https://huggingface.co"
+    package static let defaultEndpoint = "https://huggingface.co"
     /// The repo `moshi` uses unless told otherwise (`[model] hf_repo`).
-    public static let defaultRepo = "kyutai/moshiko-pytorch-bf16"
+    package static let defaultRepo = "kyutai/moshiko-pytorch-bf16"
 }

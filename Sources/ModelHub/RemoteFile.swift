@@ -4,11 +4,11 @@ import FoundationNetworking
 #endif
 
 /// A repo's file list at one commit (`GET /api/models/REPO/revision/REV`: `sha`, `siblings[].rfilename`).
-public struct RepoListing: Sendable, Equatable {
+package struct RepoListing: Sendable, Equatable {
     /// The commit the revision points to.
-    public let commit: String
+    package let commit: String
     /// Every file's path in the repo, as listed.
-    public let files: [String]
+    package let files: [String]
 
     /// Parses the API's JSON; file names that could escape the snapshot folder are rejected.
     init(json data: Data, source: String) throws(HubError) {

@@ -1,15 +1,15 @@
 /// A Hugging Face model repo id such as `kyutai/moshiko-pytorch-bf16`, checked so that it can be
 /// used safely in URLs and cache folder names.
-public struct RepoID: Sendable, Hashable, CustomStringConvertible {
+package struct RepoID: Sendable, Hashable, CustomStringConvertible {
     /// The organisation or user (`kyutai`); empty for the few legacy repos without one.
-    public let owner: String
+    package let owner: String
     /// The repo name (`moshiko-pytorch-bf16`).
-    public let name: String
+    package let name: String
 
     /// Parses `owner/name` (or a bare legacy `name`): each part 1 to 96 characters of letters,
     /// digits, `-`, `_` and `.`, not starting or ending with `-` or `.`, without `--` or `..`
     /// (the rules `huggingface_hub` enforces).
-    public init(_ text: String) throws(HubError) {
+    package init(_ text: String) throws(HubError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 1 || parts.count == 2, parts.allSatisfy(Self.isValidPart) else {
             throw HubError(.invalidRepo,
@@ -19,10 +19,10 @@ public struct RepoID: Sendable, Hashable, CustomStringConvertible {
         name = parts[parts.count - 1]
     }
 
-    public var description: String { owner.isEmpty ? name : "\(owner)/\(name)" }
+    package var description: String { owner.isEmpty ? name : "\(owner)/\(name)" }
 
     /// The repo's folder in the hub cache: `models--ORG--NAME`.
-    public var cacheFolderName: String {
+    package var cacheFolderName: String {
         "models--" + (owner.isEmpty ? name : "\(owner)--\(name)")
     }
 

@@ -7,14 +7,14 @@ import Glibc
 /// A blocking client of the framed protocol over a plain socket: `moshi client` and the tests
 /// use it. Sends the preamble and the handshake on `connect`; `receive` returns the server's
 /// messages in order (its preamble checked and skipped). One thread may send while another receives.
-public final class FramedClient: @unchecked Sendable {
+package final class FramedClient: @unchecked Sendable {
     private let fd: Int32
     private var decoder: FramedDecoder
     private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
     private let sendLock = NSLock()
 
     /// Connects to `host:port` and sends the preamble and a handshake carrying `options`.
-    public init(host: String, port: Int, options: SessionOptions = SessionOptions(), maximumPayload: Int = FramedProtocol.defaultMaximumPayload,
+    package init(host: String, port: Int, options: SessionOptions = SessionOptions(), maximumPayload: Int = FramedProtocol.defaultMaximumPayload,
                 receiveTimeoutSeconds: Double = 30) throws {
         fd = try Self.connect(host: host, port: port)
         decoder = FramedDecoder(maximumPayload: maximumPayload)
@@ -29,12 +29,12 @@ public final class FramedClient: @unchecked Sendable {
     deinit { Glibc.close(fd) }
 
     /// Sends one message.
-    public func send(_ kind: MessageKind, payload: [UInt8]) throws {
+    package func send(_ kind: MessageKind, payload: [UInt8]) throws {
         try sendRaw(FramedProtocol.encode(kind, payload: payload))
     }
 
     /// Sends bytes as they are (tests use it for malformed input).
-    public func sendRaw(_ bytes: [UInt8]) throws {
+    package func sendRaw(_ bytes: [UInt8]) throws {
         sendLock.lock()
         defer { sendLock.unlock() }
         var offset = 0
@@ -50,7 +50,7 @@ public final class FramedClient: @unchecked Sendable {
 
     /// The next message from the server; nil when the server closed the connection cleanly.
     /// Throws on a protocol error, a reset or the receive timeout.
-    public func receive() throws -> FramedMessage? {
+    package func receive() throws -> FramedMessage? {
         while true {
             do {
                 if let message = try decoder.next() { return message }
@@ -71,14 +71,14 @@ public final class FramedClient: @unchecked Sendable {
     }
 
     /// Says "no more audio" (half-close): the server finishes and closes.
-    public func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
+    package func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Gives up on the connection both ways (`shutdown(SHUT_RDWR)`): a `receive` blocked on
     /// another thread returns. The descriptor is closed when the client is released.
-    public func abort() { shutdown(fd, Int32(SHUT_RDWR)) }
+    package func abort() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// Shrinks the socket's receive buffer (tests of slow readers).
-    public func setReceiveBuffer(bytes: Int) {
+    package func setReceiveBuffer(bytes: Int) {
         var value = Int32(bytes)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size))
     }
@@ -109,7 +109,7 @@ public final class FramedClient: @unchecked Sendable {
 }
 
 /// Why the framed client failed.
-public struct FramedClientError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct FramedClientError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -7,9 +7,9 @@ import Synchronization
 /// silence) and fills up to `startDepth` again before playing on.
 ///
 /// Thread-safe: one thread pushes what the network brings, another pops once per played frame.
-public final class PlaybackJitterBuffer<Element: Sendable>: Sendable {
+package final class PlaybackJitterBuffer<Element: Sendable>: Sendable {
     /// What the player does for the next frame.
-    public enum Next: Sendable {
+    package enum Next: Sendable {
         /// Play this packet.
         case play(Element)
         /// Playback ran dry: conceal one frame (counted in `underflows`).
@@ -21,16 +21,16 @@ public final class PlaybackJitterBuffer<Element: Sendable>: Sendable {
     }
 
     /// Counters since the buffer was made.
-    public struct Counters: Sendable, Equatable {
+    package struct Counters: Sendable, Equatable {
         /// Packets pushed.
-        public var pushed = 0
+        package var pushed = 0
         /// Packets handed out to play.
-        public var played = 0
+        package var played = 0
         /// Frames concealed because the buffer ran dry while playing.
-        public var underflows = 0
+        package var underflows = 0
         /// Packets dropped (the oldest) because the buffer was full.
-        public var dropped = 0
-        public init() {}
+        package var dropped = 0
+        package init() {}
     }
 
     private struct State {
@@ -44,15 +44,15 @@ public final class PlaybackJitterBuffer<Element: Sendable>: Sendable {
     }
 
     /// Packets queued before playback starts (and restarts after running dry).
-    public let startDepth: Int
+    package let startDepth: Int
     /// The most packets held; beyond it the oldest is dropped.
-    public let capacity: Int
+    package let capacity: Int
     private let state = Mutex(State())
 
     /// - Parameters:
     ///   - startDepth: packets to queue before playing (at least 1), e.g. 2 × 80 ms.
     ///   - capacity: the most packets held (at least `startDepth`), e.g. 8 × 80 ms.
-    public init(startDepth: Int = 2, capacity: Int = 8) {
+    package init(startDepth: Int = 2, capacity: Int = 8) {
         precondition(startDepth >= 1 && capacity >= startDepth, "PlaybackJitterBuffer needs 1 <= startDepth <= capacity")
         self.startDepth = startDepth
         self.capacity = capacity
@@ -61,7 +61,7 @@ public final class PlaybackJitterBuffer<Element: Sendable>: Sendable {
     /// Queues a packet from the network; returns false when the oldest had to be dropped for it.
     /// Packets pushed after `finish` are ignored (and return false).
     @discardableResult
-    public func push(_ element: Element) -> Bool {
+    package func push(_ element: Element) -> Bool {
         state.withLock { s in
             guard !s.finished else { return false }
             s.counters.pushed += 1
@@ -86,12 +86,12 @@ public final class PlaybackJitterBuffer<Element: Sendable>: Sendable {
 
     /// Says no more packets will come: what is queued is played out (even below `startDepth`),
     /// then `next` returns `.ended`.
-    public func finish() {
+    package func finish() {
         state.withLock { $0.finished = true }
     }
 
     /// The next frame to play; call once per frame at the playback pace.
-    public func next() -> Next {
+    package func next() -> Next {
         state.withLock { s in
             if s.count > 0, s.playing || s.finished {
                 let element = s.queue[s.head]
@@ -119,11 +119,11 @@ public final class PlaybackJitterBuffer<Element: Sendable>: Sendable {
     }
 
     /// Whether playback has started (or the stream ended): the player may begin pacing frames.
-    public var isReady: Bool { state.withLock { $0.playing || $0.finished || $0.startedOnce } }
+    package var isReady: Bool { state.withLock { $0.playing || $0.finished || $0.startedOnce } }
 
     /// Packets queued now.
-    public var depth: Int { state.withLock { $0.count } }
+    package var depth: Int { state.withLock { $0.count } }
 
     /// The counters so far.
-    public var counters: Counters { state.withLock { $0.counters } }
+    package var counters: Counters { state.withLock { $0.counters } }
 }

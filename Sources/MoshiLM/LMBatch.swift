@@ -16,12 +16,12 @@ import Weights
 /// Sessions `join` and `leave` between steps; a session not submitted for a step is left as it
 /// is. All buffers are allocated in `init` for `capacity` sessions; `submit` and `step` allocate
 /// nothing and take no lock. One thread at a time may use a batch.
-public final class LMBatch: @unchecked Sendable {
-    public let weights: LMWeights
-    public var config: LMConfig { weights.config }
-    public let capacity: Int
-    public let pool: ThreadPool?
-    public let precision: MatvecPrecision
+package final class LMBatch: @unchecked Sendable {
+    package let weights: LMWeights
+    package var config: LMConfig { weights.config }
+    package let capacity: Int
+    package let pool: ThreadPool?
+    package let precision: MatvecPrecision
     private let sessions: [LMBatchSession]
     /// The slot of each row of the current step (`[capacity]`).
     private let rowSlots: UnsafeMutablePointer<Int>
@@ -54,8 +54,8 @@ public final class LMBatch: @unchecked Sendable {
 
     /// Nanoseconds the last step spent in the temporal transformer (text head and sampling
     /// included) and in the depformer, for all its sessions together.
-    public private(set) var temporalNanoseconds: UInt64 = 0
-    public private(set) var depformerNanoseconds: UInt64 = 0
+    package private(set) var temporalNanoseconds: UInt64 = 0
+    package private(set) var depformerNanoseconds: UInt64 = 0
 
     /// - Parameters:
     ///   - capacity: the most sessions stepped together (every buffer is sized for it).
@@ -63,7 +63,7 @@ public final class LMBatch: @unchecked Sendable {
     ///   - cacheContext: entries of each session's temporal KV ring; nil takes the config's
     ///     `context` (what the reference does). Benchmarks that time a step at a small context
     ///     fill pass less, to hold many sessions of a 7B model in memory.
-    public init(weights: LMWeights, capacity: Int, pool: ThreadPool? = nil, threads: Int = 1,
+    package init(weights: LMWeights, capacity: Int, pool: ThreadPool? = nil, threads: Int = 1,
                 precision: MatvecPrecision = .exact, cachePrecision: KVCachePrecision = .f32,
                 cacheContext: Int? = nil) throws(MatvecError) {
         precondition(capacity >= 1, "LMBatch: capacity \(capacity)")
@@ -128,11 +128,11 @@ public final class LMBatch: @unchecked Sendable {
     // MARK: sessions
 
     /// Sessions in the batch now.
-    public var activeSessions: Int { sessions.reduce(0) { $0 + ($1.active ? 1 : 0) } }
+    package var activeSessions: Int { sessions.reduce(0) { $0 + ($1.active ? 1 : 0) } }
 
     /// A new conversation at position 0 with its own sampling and seed, in a free slot; nil when
     /// the batch is full. Takes effect at the next step; the other sessions are untouched.
-    public func join(sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) -> Int? {
+    package func join(sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) -> Int? {
         guard let slot = sessions.firstIndex(where: { !$0.active }) else { return nil }
         sessions[slot].restart(sampling: sampling, seed: seed)
         sessions[slot].active = true
@@ -140,7 +140,7 @@ public final class LMBatch: @unchecked Sendable {
     }
 
     /// Ends the conversation in `slot` and frees the slot.
-    public func leave(_ slot: Int) {
+    package func leave(_ slot: Int) {
         precondition(sessions[slot].active, "LMBatch.leave: slot \(slot) is free")
         sessions[slot].active = false
         sessions[slot].ready = false
@@ -148,26 +148,26 @@ public final class LMBatch: @unchecked Sendable {
 
     /// The token bookkeeping of the session in `slot`: its frame (`frameTextToken`,
     /// `frameAudioCode(_:)`), its chosen tokens, its sampling settings.
-    public func streams(_ slot: Int) -> LMStreamState { sessions[slot].streams }
+    package func streams(_ slot: Int) -> LMStreamState { sessions[slot].streams }
 
     /// The session's position: temporal steps since it joined.
-    public func position(_ slot: Int) -> Int { sessions[slot].position }
+    package func position(_ slot: Int) -> Int { sessions[slot].position }
 
     /// Whether the session's last step returned a frame.
-    public func produced(_ slot: Int) -> Bool { sessions[slot].produced }
+    package func produced(_ slot: Int) -> Bool { sessions[slot].produced }
 
     /// The session's text logits at its last step (`[textCardOut]`; valid until the next step).
-    public func textLogits(_ slot: Int) -> UnsafePointer<Float> {
+    package func textLogits(_ slot: Int) -> UnsafePointer<Float> {
         precondition(sessions[slot].row >= 0, "LMBatch.textLogits: slot \(slot) was not in the last step")
         return UnsafePointer(textLogitRows.pointer + sessions[slot].row * config.textCardOut)
     }
 
     /// The session's depformer logits at its last step (`[dep_q, card]`).
-    public func audioLogits(_ slot: Int) -> UnsafePointer<Float> { UnsafePointer(sessions[slot].audioLogits.pointer) }
+    package func audioLogits(_ slot: Int) -> UnsafePointer<Float> { UnsafePointer(sessions[slot].audioLogits.pointer) }
 
     /// Gives the session in `slot` its user codes for the next step (`userCodes[0..<count]`,
     /// semantic first), as `LMGenerator.step` takes them.
-    public func submit(_ slot: Int, userCodes: UnsafePointer<Int32>, count: Int) {
+    package func submit(_ slot: Int, userCodes: UnsafePointer<Int32>, count: Int) {
         let s = sessions[slot]
         precondition(s.active && !s.ready, "LMBatch.submit: slot \(slot) is free or already submitted")
         s.streams.beginStep(userCodes: userCodes, count: count)
@@ -177,7 +177,7 @@ public final class LMBatch: @unchecked Sendable {
     /// Steps every submitted session together; returns how many. Afterwards each of them has
     /// `produced(slot)` and, when true, a new frame in `streams(slot)`.
     @discardableResult
-    public func step() -> Int {
+    package func step() -> Int {
         rows = 0
         for (slot, s) in sessions.enumerated() {
             s.row = -1
@@ -203,12 +203,12 @@ public final class LMBatch: @unchecked Sendable {
     }
 
     /// Benchmarks only: every session in the batch continues as if `steps` steps had run (see `LMModel.fastForward`).
-    public func fastForward(to steps: Int) {
+    package func fastForward(to steps: Int) {
         for s in sessions where s.active { for cache in s.temporalCaches { cache.fastForward(to: steps) } }
     }
 
     /// Bytes of one session's temporal KV cache.
-    public var kvCacheBytesPerSession: Int { sessions.first?.temporalCaches.reduce(0) { $0 + $1.storageBytes } ?? 0 }
+    package var kvCacheBytesPerSession: Int { sessions.first?.temporalCaches.reduce(0) { $0 + $1.storageBytes } ?? 0 }
 
     // MARK: the step
 

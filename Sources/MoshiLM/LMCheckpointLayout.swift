@@ -4,7 +4,7 @@ import Weights
 /// Tests/MoshiLMTests/Fixtures README): the PyTorch release (`model.safetensors` of
 /// `kyutai/moshiko-pytorch-bf16`), candle's (`moshiko-candle-bf16`, and `model.q8.gguf`), and
 /// MLX's (`model.q8.safetensors`, `model.q4.safetensors`). All map onto one internal model.
-public enum LMCheckpointLayout: String, Sendable, CustomStringConvertible {
+package enum LMCheckpointLayout: String, Sendable, CustomStringConvertible {
     /// Reference names; the depformer's per-position attention weights are stacked in one matrix per layer.
     case pytorch
     /// candle: the depformer re-sliced per codebook (`depformer.{k}.…`).
@@ -12,10 +12,10 @@ public enum LMCheckpointLayout: String, Sendable, CustomStringConvertible {
     /// MLX: candle's slicing under `depformer.slices.{k}`, `audio_embs`, `.weight` norms.
     case mlx
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// Recognises the layout from the tensor names.
-    public static func detect(in store: any WeightStore) throws(WeightFileError) -> LMCheckpointLayout {
+    package static func detect(in store: any WeightStore) throws(WeightFileError) -> LMCheckpointLayout {
         if store.contains("depformer.slices.0.linear_in.weight") || store.contains("audio_embs.0.weight") { return .mlx }
         if store.contains("depformer.0.linear_in.weight") { return .candle }
         if store.contains("depformer_in.0.weight") || store.contains("text_emb.weight") { return .pytorch }

@@ -3,104 +3,104 @@ import Foundation
 /// The hyper-parameters of a Moshi language model: Kyutai's `_lm_kwargs`
 /// (`configs/moshi_7b_202409.json`, or the LM keys of a repository's `config.json`), with the
 /// reference's rules for the sizes it derives.
-public struct LMConfig: Sendable, Equatable {
+package struct LMConfig: Sendable, Equatable {
     /// Activation of a gated feed-forward (`gating`): out = linear_out(act(first half) * second half).
-    public enum Activation: String, Sendable, Equatable, CaseIterable {
+    package enum Activation: String, Sendable, Equatable, CaseIterable {
         case silu, gelu, relu, sigmoid, tanh, identity
     }
 
     /// Positional encoding of a transformer (`positional_embedding`, `depformer_pos_emb`).
-    public enum PositionalEncoding: String, Sendable, Equatable {
+    package enum PositionalEncoding: String, Sendable, Equatable {
         case rope, none
     }
 
     /// The depth transformer's own settings (`depformer_*` keys; missing ones fall back to the
     /// temporal transformer's).
-    public struct Depformer: Sendable, Equatable {
-        public var dim: Int
-        public var heads: Int
-        public var layers: Int
+    package struct Depformer: Sendable, Equatable {
+        package var dim: Int
+        package var heads: Int
+        package var layers: Int
         /// `depformer_dim_feedforward`, or `int(hidden_scale * depformer_dim)`.
-        public var feedForward: Int
-        public var gating: Activation
-        public var positionalEncoding: PositionalEncoding
-        public var maxPeriod: Double
+        package var feedForward: Int
+        package var gating: Activation
+        package var positionalEncoding: PositionalEncoding
+        package var maxPeriod: Double
         /// One `depformer_in` projection per codebook (else one shared).
-        public var multiLinear: Bool
+        package var multiLinear: Bool
         /// Separate attention and feed-forward weights for each position (`weights_per_step`).
-        public var weightsPerStep: Bool
+        package var weightsPerStep: Bool
         /// Which weight set each position uses (`depformer_weights_per_step_schedule`); nil: position k uses set k.
-        public var schedule: [Int]?
+        package var schedule: [Int]?
 
-        public var headDim: Int { dim / heads }
-        public var gatedHidden: Int { LMConfig.gatedHidden(dim: dim, feedForward: feedForward) }
+        package var headDim: Int { dim / heads }
+        package var gatedHidden: Int { LMConfig.gatedHidden(dim: dim, feedForward: feedForward) }
     }
 
-    public var dim: Int
-    public var heads: Int
-    public var layers: Int
+    package var dim: Int
+    package var heads: Int
+    package var layers: Int
     /// `int(hidden_scale * dim)` unless the config gives `dim_feedforward`.
-    public var feedForward: Int
-    public var gating: Activation
-    public var positionalEncoding: PositionalEncoding
+    package var feedForward: Int
+    package var gating: Activation
+    package var positionalEncoding: PositionalEncoding
     /// Steps kept in the temporal KV cache ring.
-    public var context: Int
+    package var context: Int
     /// RoPE's maximum period.
-    public var maxPeriod: Double
+    package var maxPeriod: Double
     /// Text vocabulary: the text embedding has `textCard + 1` rows (the last is the initial token).
-    public var textCard: Int
+    package var textCard: Int
     /// Rows of `text_linear` (`text_card_out`, default `textCard`).
-    public var textCardOut: Int
+    package var textCardOut: Int
     /// Audio codebook size: the audio embeddings have `audioCard + 1` rows.
-    public var audioCard: Int
+    package var audioCard: Int
     /// n_q: the audio streams the temporal transformer reads (the model's own, then the user's).
-    public var inputCodebooks: Int
+    package var inputCodebooks: Int
     /// dep_q: the codebooks the depformer generates.
-    public var generatedCodebooks: Int
+    package var generatedCodebooks: Int
     /// One per stream: text first, then each audio codebook (the model's, then the user's).
-    public var delays: [Int]
-    public var depformer: Depformer
+    package var delays: [Int]
+    package var depformer: Depformer
     /// RMSNorm epsilon (the reference's `rms_norm_f32` uses 1e-8).
-    public var normEpsilon: Float
+    package var normEpsilon: Float
     /// PAD (`existing_text_padding_id`) and EPAD text tokens.
-    public var textPaddingID: Int
-    public var textEndPaddingID: Int
+    package var textPaddingID: Int
+    package var textEndPaddingID: Int
 
-    public var headDim: Int { dim / heads }
-    public var gatedHidden: Int { LMConfig.gatedHidden(dim: dim, feedForward: feedForward) }
+    package var headDim: Int { dim / heads }
+    package var gatedHidden: Int { LMConfig.gatedHidden(dim: dim, feedForward: feedForward) }
     /// The user's codebooks: n_q - dep_q.
-    public var userCodebooks: Int { inputCodebooks - generatedCodebooks }
-    public var maxDelay: Int { delays.max() ?? 0 }
+    package var userCodebooks: Int { inputCodebooks - generatedCodebooks }
+    package var maxDelay: Int { delays.max() ?? 0 }
     /// Weight sets of each depformer layer.
-    public var depformerWeightSets: Int {
+    package var depformerWeightSets: Int {
         guard depformer.weightsPerStep else { return 1 }
         if let schedule = depformer.schedule { return (schedule.max() ?? 0) + 1 }
         return generatedCodebooks
     }
     /// `depformer_in` projections.
-    public var depformerInputProjections: Int {
+    package var depformerInputProjections: Int {
         guard depformer.multiLinear else { return 1 }
         if let schedule = depformer.schedule { return (schedule.max() ?? 0) + 1 }
         return generatedCodebooks
     }
     /// The weight set depformer position `k` uses.
-    public func depformerWeightSet(position k: Int) -> Int {
+    package func depformerWeightSet(position k: Int) -> Int {
         guard depformer.weightsPerStep else { return 0 }
         return depformer.schedule?[k] ?? k
     }
     /// The `depformer_in` projection position `k` uses.
-    public func depformerInputProjection(position k: Int) -> Int {
+    package func depformerInputProjection(position k: Int) -> Int {
         guard depformer.multiLinear else { return 0 }
         return depformer.schedule?[k] ?? k
     }
 
     /// The reference's gated hidden width (`ActivationGating`): `21 * dim / 8` when the
     /// feed-forward width is exactly `4 * dim`, else `2 * feedForward / 3` (integer division).
-    public static func gatedHidden(dim: Int, feedForward: Int) -> Int {
+    package static func gatedHidden(dim: Int, feedForward: Int) -> Int {
         feedForward == 4 * dim ? 21 * dim / 8 : 2 * feedForward / 3
     }
 
-    public init(dim: Int, heads: Int, layers: Int, feedForward: Int, gating: Activation = .silu,
+    package init(dim: Int, heads: Int, layers: Int, feedForward: Int, gating: Activation = .silu,
                 positionalEncoding: PositionalEncoding = .rope, context: Int, maxPeriod: Double = 10_000,
                 textCard: Int, textCardOut: Int? = nil, audioCard: Int, inputCodebooks: Int, generatedCodebooks: Int,
                 delays: [Int], depformer: Depformer, normEpsilon: Float = 1e-8, textPaddingID: Int = 3,
@@ -126,7 +126,7 @@ public struct LMConfig: Sendable, Equatable {
     }
 
     /// Moshi 7B (moshiko / moshika v0.1; `configs/moshi_7b_202409.json`).
-    public static let moshi7B = LMConfig(
+    package static let moshi7B = LMConfig(
         dim: 4096, heads: 32, layers: 32, feedForward: 16_896, context: 3000,
         textCard: 32_000, audioCard: 2048, inputCodebooks: 16, generatedCodebooks: 8,
         delays: [0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1],
@@ -137,7 +137,7 @@ public struct LMConfig: Sendable, Equatable {
     /// The synthetic model's language model (`--synthetic`): Moshi's structure (16 streams with
     /// the 7B delays, 2048-entry codebooks, a 32000-token text vocabulary, a depformer with a
     /// weight set per codebook) at a width that runs in real time on two cores with random weights.
-    public static let synthetic = LMConfig(
+    package static let synthetic = LMConfig(
         dim: 768, heads: 12, layers: 6, feedForward: 3168, context: 3000,
         textCard: 32_000, audioCard: 2048, inputCodebooks: 16, generatedCodebooks: 8,
         delays: moshi7B.delays,
@@ -146,12 +146,12 @@ public struct LMConfig: Sendable, Equatable {
                              weightsPerStep: true, schedule: nil))
 
     /// The presets by name (`--preset`).
-    public static let presets: [(name: String, config: LMConfig)] = [("moshi-7b", moshi7B), ("synthetic", synthetic)]
+    package static let presets: [(name: String, config: LMConfig)] = [("moshi-7b", moshi7B), ("synthetic", synthetic)]
 
-    public static func preset(named name: String) -> LMConfig? { presets.first { $0.name == name }?.config }
+    package static func preset(named name: String) -> LMConfig? { presets.first { $0.name == name }?.config }
 
     /// Throws unless the sizes fit together (heads divide dims, one delay per stream, ...).
-    public func validate() throws(LMConfigError) {
+    package func validate() throws(LMConfigError) {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(LMConfigError) {
             if !ok { throw LMConfigError(message()) }
         }
@@ -176,7 +176,7 @@ public struct LMConfig: Sendable, Equatable {
 }
 
 /// A configuration that cannot be used, with the reason.
-public struct LMConfigError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct LMConfigError: Error, CustomStringConvertible, Equatable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -5,20 +5,20 @@ import Weights
 /// repository, whose other keys say which files the repo holds, the sampling it was published
 /// with and, for MLX repos, how its weights are quantized. Everything a loader needs from the
 /// file, from one parse.
-public struct LMConfigFile: Sendable {
+package struct LMConfigFile: Sendable {
     /// Where it came from (a path, or a name for text in memory), for messages.
-    public let source: String
+    package let source: String
     /// The model's sizes.
-    public let config: LMConfig
+    package let config: LMConfig
     /// `lm_gen_config`: the sampling the repo recommends, if it says.
-    public let generationDefaults: LMSampling?
+    package let generationDefaults: LMSampling?
     /// Keys neither read nor known to be irrelevant (a loader warns about them).
-    public let unknownKeys: [String]
+    package let unknownKeys: [String]
     /// `quantization` / `quantization_config` of an MLX repo, if present.
-    public let mlxQuantization: MLXQuantization?
+    package let mlxQuantization: MLXQuantization?
 
     /// Reads JSON text; `source` names it in errors.
-    public init(json data: Data, source: String) throws(LMConfigError) {
+    package init(json data: Data, source: String) throws(LMConfigError) {
         let root = try LMConfig.parseObject(data, source: source)
         self.source = source
         config = try LMConfig(config: root, source: source)
@@ -30,7 +30,7 @@ public struct LMConfigFile: Sendable {
     }
 
     /// Reads the file at `path`.
-    public init(contentsOf path: String) throws(LMConfigError) {
+    package init(contentsOf path: String) throws(LMConfigError) {
         guard let data = FileManager.default.contents(atPath: path) else { throw LMConfigError("cannot read LM config \(path)") }
         try self.init(json: data, source: path)
     }

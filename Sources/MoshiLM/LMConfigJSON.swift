@@ -33,12 +33,12 @@ extension LMConfig {
     /// Missing keys take the values of the reference's `_lm_kwargs` (Moshi 7B), and
     /// derived sizes follow the reference's rules; keys for features this port lacks are refused
     /// with their name unless they hold their default.
-    public init(json data: Data, source: String = "LM config") throws(LMConfigError) {
+    package init(json data: Data, source: String = "LM config") throws(LMConfigError) {
         try self.init(config: try LMConfig.parseObject(data, source: source), source: source)
     }
 
     /// The configuration in an already parsed config object (`source` names it in errors).
-    public init(config root: [String: JSONValue], source: String) throws(LMConfigError) {
+    package init(config root: [String: JSONValue], source: String) throws(LMConfigError) {
         let keys = JSONKeys(root, source: source)
         for (key, fallback) in LMConfig.unsupportedUnlessDefault.sorted(by: { $0.key < $1.key }) {
             if let value = root[key], value.rendered != "null", value.rendered != fallback {
@@ -86,7 +86,7 @@ extension LMConfig {
     }
 
     /// The configuration in the JSON file at `path`.
-    public init(contentsOf path: String) throws(LMConfigError) {
+    package init(contentsOf path: String) throws(LMConfigError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LMConfigError("cannot read LM config \(path)")
         }

@@ -13,48 +13,48 @@ import MoshiNumerics
 ///
 /// The bookkeeping lives in `streams` (`LMStreamState`); this class steps one `LMModel` with it.
 /// Preallocated; `step` allocates nothing.
-public final class LMGenerator: @unchecked Sendable {
-    public let model: LMModel
+package final class LMGenerator: @unchecked Sendable {
+    package let model: LMModel
     /// The delay ring, sampling and chosen tokens of this conversation.
-    public let streams: LMStreamState
-    public var sampling: LMSampling {
+    package let streams: LMStreamState
+    package var sampling: LMSampling {
         get { streams.sampling }
         set { streams.sampling = newValue }
     }
     /// Calls so far.
-    public var offset: Int { streams.offset }
+    package var offset: Int { streams.offset }
     /// The tokens the temporal transformer read at the last call (`[1 + n_q]`), for tests.
-    public var inputTokens: UnsafeMutablePointer<Int32> { streams.inputTokens }
+    package var inputTokens: UnsafeMutablePointer<Int32> { streams.inputTokens }
     /// The depformer's logits at the last call (`[dep_q, card]`).
-    public let audioLogits: FloatBuffer
+    package let audioLogits: FloatBuffer
     /// The tokens chosen at the last call: text, then `dep_q` audio codebooks (raw, for tests;
     /// `chosenTextToken` and `chosenAudioCode(_:)` name them).
-    public var chosen: UnsafeMutablePointer<Int32> { streams.chosen }
+    package var chosen: UnsafeMutablePointer<Int32> { streams.chosen }
     /// The frame the last call returned (raw, for tests; `frameTextToken` and `frameAudioCode(_:)` name it).
-    public var frame: UnsafeMutablePointer<Int32> { streams.frame }
+    package var frame: UnsafeMutablePointer<Int32> { streams.frame }
     /// Nanoseconds the last call spent in the temporal transformer (text head and sampling
     /// included) and in the depformer.
-    public private(set) var temporalNanoseconds: UInt64 = 0
-    public private(set) var depformerNanoseconds: UInt64 = 0
+    package private(set) var temporalNanoseconds: UInt64 = 0
+    package private(set) var depformerNanoseconds: UInt64 = 0
 
     /// - Parameter seed: the sampling RNG's seed (xoshiro256**); irrelevant when greedy.
-    public init(model: LMModel, sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) {
+    package init(model: LMModel, sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) {
         self.model = model
         streams = LMStreamState(config: model.config, sampling: sampling, seed: seed)
         audioLogits = FloatBuffer(count: model.config.generatedCodebooks * model.config.audioCard)
     }
 
     /// Codebooks of user audio a call reads.
-    public var userCodebooks: Int { model.config.userCodebooks }
+    package var userCodebooks: Int { model.config.userCodebooks }
 
     /// The text token of the frame the last call returned.
-    public var frameTextToken: Int32 { streams.frameTextToken }
+    package var frameTextToken: Int32 { streams.frameTextToken }
     /// Codebook `k` (0 = semantic) of the audio of the frame the last call returned.
-    public func frameAudioCode(_ k: Int) -> Int32 { streams.frameAudioCode(k) }
+    package func frameAudioCode(_ k: Int) -> Int32 { streams.frameAudioCode(k) }
     /// The text token chosen at the last call (before delay alignment).
-    public var chosenTextToken: Int32 { streams.chosenTextToken }
+    package var chosenTextToken: Int32 { streams.chosenTextToken }
     /// Codebook `k`'s token chosen at the last call (before delay alignment).
-    public func chosenAudioCode(_ k: Int) -> Int32 { streams.chosenAudioCode(k) }
+    package func chosenAudioCode(_ k: Int) -> Int32 { streams.chosenAudioCode(k) }
 
     /// One step with the user's codes for this frame (`userCodes[0..<count]`, semantic first;
     /// codebooks beyond n_q - dep_q are ignored, missing ones count as absent). Returns true when
@@ -63,7 +63,7 @@ public final class LMGenerator: @unchecked Sendable {
     /// `forcedText` and `forcedAudio` (`[dep_q]`) replace what this call would sample (teacher
     /// forcing, for tests and scoring); logits are still computed.
     @discardableResult
-    public func step(userCodes: UnsafePointer<Int32>, count: Int, forcedText: Int32? = nil,
+    package func step(userCodes: UnsafePointer<Int32>, count: Int, forcedText: Int32? = nil,
                      forcedAudio: UnsafePointer<Int32>? = nil) -> Bool {
         let c = model.config
         streams.beginStep(userCodes: userCodes, count: count)
@@ -83,7 +83,7 @@ public final class LMGenerator: @unchecked Sendable {
     }
 
     /// Back to the start of a conversation (the RNG continues).
-    public func reset() {
+    package func reset() {
         model.reset()
         streams.reset()
     }

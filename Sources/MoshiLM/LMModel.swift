@@ -7,29 +7,29 @@ import Weights
 ///
 /// All buffers are allocated in `init`; the steps allocate nothing, take no lock and do no I/O.
 /// One thread at a time may step a model.
-public final class LMModel: @unchecked Sendable {
-    public let weights: LMWeights
-    public var config: LMConfig { weights.config }
-    public let pool: ThreadPool?
-    public let precision: MatvecPrecision
-    public let cachePrecision: KVCachePrecision
+package final class LMModel: @unchecked Sendable {
+    package let weights: LMWeights
+    package var config: LMConfig { weights.config }
+    package let pool: ThreadPool?
+    package let precision: MatvecPrecision
+    package let cachePrecision: KVCachePrecision
     let temporal: TemporalTransformer
     let depformer: Depformer
     private let textHead: Matvec
     private let row: FloatBuffer
     /// The last temporal step's input: the embedding sum (`[dim]`).
-    public let temporalInput: FloatBuffer
+    package let temporalInput: FloatBuffer
     private let residual: FloatBuffer
     /// The last temporal step's output after `out_norm` (`[dim]`): the text head's and the depformer's input.
-    public let temporalOutput: FloatBuffer
+    package let temporalOutput: FloatBuffer
     /// The last temporal step's text logits (`[textCardOut]`).
-    public let textLogits: FloatBuffer
+    package let textLogits: FloatBuffer
 
     /// - Parameters:
     ///   - threads: compute threads (0: one per CPU); ignored when `pool` is given.
     ///   - precision: `.exact` (the reference's numbers) or int8 activations for quantized weights.
     ///   - cachePrecision: how the temporal KV cache stores keys and values.
-    public init(weights: LMWeights, pool: ThreadPool? = nil, threads: Int = 1, precision: MatvecPrecision = .exact,
+    package init(weights: LMWeights, pool: ThreadPool? = nil, threads: Int = 1, precision: MatvecPrecision = .exact,
                 cachePrecision: KVCachePrecision = .f32) throws(MatvecError) {
         self.weights = weights
         self.pool = pool ?? (threads == 1 ? nil : ThreadPool(threads: threads))
@@ -49,12 +49,12 @@ public final class LMModel: @unchecked Sendable {
     }
 
     /// Absolute position of the next temporal step (steps since the last reset).
-    public var position: Int { temporal.position }
+    package var position: Int { temporal.position }
 
     /// One temporal step. `tokens` holds `1 + n_q` tokens: text, then the audio streams (the
     /// model's codebooks, then the user's). A negative token contributes nothing (the
     /// reference's zero token). Fills `temporalInput`, `temporalOutput` and `textLogits`.
-    public func stepTemporal(tokens: UnsafePointer<Int32>) {
+    package func stepTemporal(tokens: UnsafePointer<Int32>) {
         let c = config
         let x = temporalInput.pointer
         x.update(repeating: 0, count: c.dim)
@@ -71,20 +71,20 @@ public final class LMModel: @unchecked Sendable {
 
     /// Depformer position `k` of the current step: `previousToken` is this step's text token at
     /// k = 0, else the audio token chosen at position k-1. Writes codebook k's logits (`[card]`).
-    public func stepDepformer(position k: Int, previousToken: Int32, into logits: UnsafeMutablePointer<Float>) {
+    package func stepDepformer(position k: Int, previousToken: Int32, into logits: UnsafeMutablePointer<Float>) {
         depformer.step(position: k, temporalOut: temporalOutput.pointer, previousToken: Int(previousToken), into: logits, pool: pool)
     }
 
     /// The output of the depformer's last position before its head (`[depformer dim]`), for tests.
-    public var depformerOutput: UnsafePointer<Float> { depformer.lastOutput }
+    package var depformerOutput: UnsafePointer<Float> { depformer.lastOutput }
 
     /// Back to the start of a stream: empty caches, position 0.
-    public func reset() { temporal.reset() }
+    package func reset() { temporal.reset() }
 
     /// Benchmarks only: continue as if `steps` steps had run (the KV cache is as full as it
     /// would be; its contents are whatever it holds). Timing at full context without running
     /// thousands of steps first.
-    public func fastForward(to steps: Int) { for cache in temporal.caches { cache.fastForward(to: steps) } }
+    package func fastForward(to steps: Int) { for cache in temporal.caches { cache.fastForward(to: steps) } }
 
     @inline(__always)
     private func addEmbedding(_ table: WeightMatrix, token: Int, to x: UnsafeMutablePointer<Float>) {
@@ -96,14 +96,14 @@ public final class LMModel: @unchecked Sendable {
     // MARK: memory and traffic
 
     /// Bytes of the temporal KV cache (all layers, keys and values, full context).
-    public var kvCacheBytes: Int { temporal.cacheStorageBytes }
+    package var kvCacheBytes: Int { temporal.cacheStorageBytes }
 
     /// Bytes one generator step reads at the current context fill: weights (each matrix once,
     /// one row per embedding table) plus the keys and values its attention visits.
-    public var bytesReadPerStep: Int { weights.bytesReadPerStep + temporal.cacheBytesReadPerStep }
+    package var bytesReadPerStep: Int { weights.bytesReadPerStep + temporal.cacheBytesReadPerStep }
 
     /// A one-line account of memory, for logs: weights in their stored format plus the cache.
-    public var memorySummary: String {
+    package var memorySummary: String {
         let gb = { (bytes: Int) in String(format: "%.2f GB", Double(bytes) / 1e9) }
         return "weights \(gb(weights.storedBytes)) (\(weights.formatSummary), \(weights.layout) layout) + KV cache \(gb(kvCacheBytes)) (\(config.context) steps, \(cachePrecision)) = \(gb(weights.storedBytes + kvCacheBytes))"
     }

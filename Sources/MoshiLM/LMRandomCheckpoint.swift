@@ -2,7 +2,7 @@ import MoshiNumerics
 import Weights
 
 /// The stored number format of a language-model checkpoint, as published by Kyutai.
-public enum LMWeightFormat: String, Sendable, CaseIterable, CustomStringConvertible {
+package enum LMWeightFormat: String, Sendable, CaseIterable, CustomStringConvertible {
     /// PyTorch layout, f32 (the parity fixtures).
     case f32
     /// PyTorch layout, bf16 (`kyutai/moshiko-pytorch-bf16`, `model.safetensors`).
@@ -14,7 +14,7 @@ public enum LMWeightFormat: String, Sendable, CaseIterable, CustomStringConverti
     /// MLX layout, 4-bit affine in groups of 32, bf16 scales (`model.q4.safetensors`).
     case mlx_q4
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     var layout: LMCheckpointLayout {
         switch self {
@@ -38,7 +38,7 @@ public enum LMWeightFormat: String, Sendable, CaseIterable, CustomStringConverti
 /// and the synthetic model, where timings are real but the weights mean nothing. Matrices are
 /// uniform in ±sqrt(3 / fan-in), embeddings scaled for a sum of n_q + 1 rows, norms 1, so
 /// activations stay in range; quantized formats get random codes with matching scales.
-public enum LMRandomCheckpoint {
+package enum LMRandomCheckpoint {
     enum Role { case matrix(fanIn: Int), embedding, norm }
 
     struct Entry {
@@ -101,7 +101,7 @@ public enum LMRandomCheckpoint {
     }
 
     /// Random weights for `config` stored as `format`, deterministic in `seed`; filled on `pool`'s threads.
-    public static func make(config: LMConfig, format: LMWeightFormat, seed: UInt64 = 0, pool: ThreadPool? = nil) throws(WeightFileError) -> SyntheticWeightStore {
+    package static func make(config: LMConfig, format: LMWeightFormat, seed: UInt64 = 0, pool: ThreadPool? = nil) throws(WeightFileError) -> SyntheticWeightStore {
         let layout = format.layout
         let entries = entries(config: config, layout: layout)
         var specs: [SyntheticWeightStore.Spec] = []

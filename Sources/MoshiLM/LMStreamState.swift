@@ -10,27 +10,27 @@ import MoshiNumerics
 /// (from the text logits), `chooseAudio` once per codebook (from that codebook's logits), and
 /// `finishStep` (the ring advances; true when `frame` holds a new frame).
 /// Preallocated; the phases allocate nothing.
-public final class LMStreamState: @unchecked Sendable {
-    public let config: LMConfig
-    public var sampling: LMSampling
+package final class LMStreamState: @unchecked Sendable {
+    package let config: LMConfig
+    package var sampling: LMSampling
     private var rng: Xoshiro256StarStar
     private let ringLength: Int
     private let streams: Int
     /// `[streams, ringLength]` tokens; -2 = not generated yet.
     private let ring: UnsafeMutablePointer<Int32>
     /// Calls so far.
-    public private(set) var offset = 0
+    package private(set) var offset = 0
     /// The tokens the temporal transformer reads at this step (`[1 + n_q]`): text, then the audio streams.
-    public let inputTokens: UnsafeMutablePointer<Int32>
+    package let inputTokens: UnsafeMutablePointer<Int32>
     /// The tokens chosen at the last step: text, then `dep_q` audio codebooks.
-    public let chosen: UnsafeMutablePointer<Int32>
+    package let chosen: UnsafeMutablePointer<Int32>
     /// The frame the last step returned (when it returned one): text, then `dep_q` audio codes.
-    public let frame: UnsafeMutablePointer<Int32>
+    package let frame: UnsafeMutablePointer<Int32>
     private let candidateValues: UnsafeMutablePointer<Float>
     private let candidateIndices: UnsafeMutablePointer<Int32>
 
     /// - Parameter seed: the sampling RNG's seed (xoshiro256**); irrelevant when greedy.
-    public init(config: LMConfig, sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) {
+    package init(config: LMConfig, sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) {
         self.config = config
         self.sampling = sampling
         rng = Xoshiro256StarStar(seed: seed)
@@ -61,20 +61,20 @@ public final class LMStreamState: @unchecked Sendable {
     // MARK: named views of the last step
 
     /// The text token of the returned frame.
-    public var frameTextToken: Int32 { frame[0] }
+    package var frameTextToken: Int32 { frame[0] }
     /// Codebook `k` (0 = semantic) of the returned frame's audio.
-    public func frameAudioCode(_ k: Int) -> Int32 { frame[1 + k] }
+    package func frameAudioCode(_ k: Int) -> Int32 { frame[1 + k] }
     /// The text token chosen at the last step (not yet delay-aligned).
-    public var chosenTextToken: Int32 { chosen[0] }
+    package var chosenTextToken: Int32 { chosen[0] }
     /// Codebook `k`'s token chosen at the last step (not yet delay-aligned).
-    public func chosenAudioCode(_ k: Int) -> Int32 { chosen[1 + k] }
+    package func chosenAudioCode(_ k: Int) -> Int32 { chosen[1 + k] }
 
     // MARK: the phases of a step
 
     /// Puts the user's codes for this frame (`userCodes[0..<count]`, semantic first; codebooks
     /// beyond n_q - dep_q are ignored, missing ones count as absent) into the ring and fills
     /// `inputTokens` with what the temporal transformer reads at this step.
-    public func beginStep(userCodes: UnsafePointer<Int32>, count: Int) {
+    package func beginStep(userCodes: UnsafePointer<Int32>, count: Int) {
         let c = config
         let q = c.generatedCodebooks
         let o = offset
@@ -93,7 +93,7 @@ public final class LMStreamState: @unchecked Sendable {
 
     /// Chooses this step's text token from the text logits (`[textCardOut]`), or takes `forced`.
     @discardableResult
-    public func chooseText(logits: UnsafePointer<Float>, forced: Int32? = nil) -> Int32 {
+    package func chooseText(logits: UnsafePointer<Float>, forced: Int32? = nil) -> Int32 {
         let token = forced ?? Int32(sample(logits, count: config.textCardOut,
                                            temperature: sampling.textTemperature, topK: sampling.textTopK))
         chosen[0] = token
@@ -102,7 +102,7 @@ public final class LMStreamState: @unchecked Sendable {
 
     /// Chooses codebook `k`'s token from its logits (`[audioCard]`), or takes `forced`.
     @discardableResult
-    public func chooseAudio(_ k: Int, logits: UnsafePointer<Float>, forced: Int32? = nil) -> Int32 {
+    package func chooseAudio(_ k: Int, logits: UnsafePointer<Float>, forced: Int32? = nil) -> Int32 {
         let token = forced ?? Int32(sample(logits, count: config.audioCard,
                                            temperature: sampling.audioTemperature, topK: sampling.audioTopK))
         chosen[1 + k] = token
@@ -110,7 +110,7 @@ public final class LMStreamState: @unchecked Sendable {
     }
 
     /// Ends the step: the chosen tokens enter the ring. True when `frame` holds a new frame.
-    public func finishStep() -> Bool {
+    package func finishStep() -> Bool {
         let c = config
         let q = c.generatedCodebooks
         offset += 1
@@ -123,13 +123,13 @@ public final class LMStreamState: @unchecked Sendable {
     }
 
     /// Back to the start of a conversation (the RNG continues).
-    public func reset() {
+    package func reset() {
         ring.update(repeating: -2, count: streams * ringLength)
         offset = 0
     }
 
     /// A new conversation with its own sampling and seed (a batch slot taken by a new session).
-    public func restart(sampling: LMSampling, seed: UInt64) {
+    package func restart(sampling: LMSampling, seed: UInt64) {
         reset()
         self.sampling = sampling
         rng = Xoshiro256StarStar(seed: seed)

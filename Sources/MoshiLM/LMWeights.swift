@@ -30,10 +30,10 @@ struct DepformerLayerWeights {
 /// copied but the norm scales): whatever the layout (`LMCheckpointLayout`) and the number
 /// format of each matrix (f32, bf16, f16, GGUF Q8_0/Q4_0, MLX 4/8-bit), with every shape checked
 /// against the configuration. Keep it alive as long as a model uses it (it holds the store).
-public final class LMWeights: @unchecked Sendable {
-    public let config: LMConfig
-    public let layout: LMCheckpointLayout
-    public let store: any WeightStore
+package final class LMWeights: @unchecked Sendable {
+    package let config: LMConfig
+    package let layout: LMCheckpointLayout
+    package let store: any WeightStore
 
     let textEmbedding: WeightMatrix            // [textCard + 1, dim]
     let audioEmbeddings: [WeightMatrix]        // n_q x [card + 1, dim]
@@ -46,7 +46,7 @@ public final class LMWeights: @unchecked Sendable {
     let audioHeads: [WeightMatrix]             // dep_q x [card, depformer dim]
 
     /// Loads and checks every tensor the configuration calls for; the error names the tensor.
-    public init(store: any WeightStore, config: LMConfig) throws(WeightFileError) {
+    package init(store: any WeightStore, config: LMConfig) throws(WeightFileError) {
         do { try config.validate() } catch {
             throw WeightFileError(.mismatch, file: store.sourceDescription, tensor: "", "invalid LM configuration: \(error.description)")
         }
@@ -176,7 +176,7 @@ public final class LMWeights: @unchecked Sendable {
 
     /// Bytes of weights one generator step reads: every matrix it multiplies once (a shared
     /// depformer projection once per position), plus one row of each embedding table.
-    public var bytesReadPerStep: Int {
+    package var bytesReadPerStep: Int {
         var total = stepMatrices.reduce(0) { $0 + $1.storageBytes }
         let tables = [textEmbedding] + audioEmbeddings + depformerEmbeddings
         total += tables.reduce(0) { $0 + $1.storageBytes / max($1.rows, 1) }
@@ -184,7 +184,7 @@ public final class LMWeights: @unchecked Sendable {
     }
 
     /// Bytes of every weight of the model in its stored format (what the mapping keeps resident).
-    public var storedBytes: Int {
+    package var storedBytes: Int {
         var seen = Set<UnsafeRawPointer>()
         var total = 0
         var all = [textEmbedding, textHead] + audioEmbeddings + depformerInputs + depformerEmbeddings + audioHeads
@@ -196,9 +196,9 @@ public final class LMWeights: @unchecked Sendable {
 
     /// The number formats of the matrices, e.g. "bf16" or "mlx_q4_g32 + bf16".
     /// The format of most of a step's bytes (the temporal layers' feed-forward input).
-    public var mainFormat: WeightFormat { temporalLayers.first?.linearIn.format ?? textHead.format }
+    package var mainFormat: WeightFormat { temporalLayers.first?.linearIn.format ?? textHead.format }
 
-    public var formatSummary: String {
+    package var formatSummary: String {
         var counts: [String: Int] = [:]
         for m in stepMatrices + [textEmbedding] { counts[m.format.description, default: 0] += 1 }
         return counts.sorted { $0.value > $1.value }.map(\.key).joined(separator: " + ")

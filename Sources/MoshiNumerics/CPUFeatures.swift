@@ -1,23 +1,23 @@
 import CKernels
 
 /// The SIMD features of the CPU we run on, read once at start-up; kernels are chosen from these.
-public struct CPUFeatures: OptionSet, Sendable, CustomStringConvertible {
-    public let rawValue: Int32
-    public init(rawValue: Int32) { self.rawValue = rawValue }
+package struct CPUFeatures: OptionSet, Sendable, CustomStringConvertible {
+    package let rawValue: Int32
+    package init(rawValue: Int32) { self.rawValue = rawValue }
 
-    public static let avx2FMA = CPUFeatures(rawValue: Int32(MK_CPU_AVX2_FMA))
-    public static let f16c = CPUFeatures(rawValue: Int32(MK_CPU_F16C))
-    public static let avx512F = CPUFeatures(rawValue: Int32(MK_CPU_AVX512F))
-    public static let avx512BW = CPUFeatures(rawValue: Int32(MK_CPU_AVX512BW))
-    public static let neon = CPUFeatures(rawValue: Int32(MK_CPU_NEON))
-    public static let avx512VL = CPUFeatures(rawValue: Int32(MK_CPU_AVX512VL))
-    public static let avx512VNNI = CPUFeatures(rawValue: Int32(MK_CPU_AVX512VNNI))
-    public static let avx512BF16 = CPUFeatures(rawValue: Int32(MK_CPU_AVX512BF16))
+    package static let avx2FMA = CPUFeatures(rawValue: Int32(MK_CPU_AVX2_FMA))
+    package static let f16c = CPUFeatures(rawValue: Int32(MK_CPU_F16C))
+    package static let avx512F = CPUFeatures(rawValue: Int32(MK_CPU_AVX512F))
+    package static let avx512BW = CPUFeatures(rawValue: Int32(MK_CPU_AVX512BW))
+    package static let neon = CPUFeatures(rawValue: Int32(MK_CPU_NEON))
+    package static let avx512VL = CPUFeatures(rawValue: Int32(MK_CPU_AVX512VL))
+    package static let avx512VNNI = CPUFeatures(rawValue: Int32(MK_CPU_AVX512VNNI))
+    package static let avx512BF16 = CPUFeatures(rawValue: Int32(MK_CPU_AVX512BF16))
 
     /// The features of this machine's CPU.
-    public static let current = CPUFeatures(rawValue: mk_cpu_features())
+    package static let current = CPUFeatures(rawValue: mk_cpu_features())
 
-    public var description: String {
+    package var description: String {
         var names: [String] = []
         if contains(.avx512F) { names.append("avx512f") }
         if contains(.avx512BW) { names.append("avx512bw") }

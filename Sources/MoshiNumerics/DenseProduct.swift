@@ -12,15 +12,15 @@ import CKernels
 ///   packing is then amortised, with the outputs split over the pool (`Matmul.sgemm(pool:)`).
 ///
 /// Allocates nothing, takes no lock.
-public enum DenseProduct {
+package enum DenseProduct {
     /// Up to this many rows of A, the weight-streaming kernel runs instead of sgemm.
-    public static let fewRowLimit = 4
+    package static let fewRowLimit = 4
 
     /// - Parameters: rows of A, `Y`, `W` are `lda`, `ldy`, `ldw` floats apart;
     ///   `accumulate` adds to `Y` instead of overwriting it; `path` picks the few-row kernel's
     ///   implementation (tests run every path).
     @inline(__always)
-    public static func multiplyByTransposed(rows m: Int, outputs n: Int, inner k: Int,
+    package static func multiplyByTransposed(rows m: Int, outputs n: Int, inner k: Int,
                                             _ a: UnsafePointer<Float>, lda: Int,
                                             _ w: UnsafePointer<Float>, ldw: Int,
                                             into y: UnsafeMutablePointer<Float>, ldy: Int,
@@ -38,7 +38,7 @@ public enum DenseProduct {
 
     /// The weight-streaming kernel for any number of rows (what `multiplyByTransposed` runs
     /// for few rows).
-    public static func fewRows(rows m: Int, outputs n: Int, inner k: Int,
+    package static func fewRows(rows m: Int, outputs n: Int, inner k: Int,
                                _ a: UnsafePointer<Float>, lda: Int,
                                _ w: UnsafePointer<Float>, ldw: Int,
                                into y: UnsafeMutablePointer<Float>, ldy: Int,
@@ -51,7 +51,7 @@ public enum DenseProduct {
 
     /// `y[n] = W[n, k] · x[k]` (+ y), e.g. a 1x1 projection of one latent vector.
     @inline(__always)
-    public static func multiplyVector(outputs n: Int, inner k: Int, _ w: UnsafePointer<Float>,
+    package static func multiplyVector(outputs n: Int, inner k: Int, _ w: UnsafePointer<Float>,
                                       _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                                       accumulate: Bool = false, pool: ThreadPool?) {
         fewRows(rows: 1, outputs: n, inner: k, x, lda: k, w, ldw: k, into: y, ldy: n,
@@ -60,7 +60,7 @@ public enum DenseProduct {
 
     /// `y[t, c] += bias[c]` over `[rows, channels]` (contiguous rows).
     @inline(__always)
-    public static func addBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
+    package static func addBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
         for r in 0..<rows { addInPlace(bias, to: y + r * channels, count: channels) }
     }
 }

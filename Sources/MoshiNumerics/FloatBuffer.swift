@@ -2,12 +2,12 @@ import Glibc
 
 /// An owned, 64-byte-aligned array of floats, allocated once and zeroed; freed in `deinit`.
 /// Model state and kernel scratch live in these, so a step never allocates.
-public final class FloatBuffer: @unchecked Sendable {
-    public let count: Int
+package final class FloatBuffer: @unchecked Sendable {
+    package let count: Int
     /// The first element. Valid as long as the buffer is alive.
-    public let pointer: UnsafeMutablePointer<Float>
+    package let pointer: UnsafeMutablePointer<Float>
 
-    public init(count: Int) {
+    package init(count: Int) {
         precondition(count >= 0, "FloatBuffer count must not be negative")
         self.count = count
         var raw: UnsafeMutableRawPointer? = nil
@@ -20,7 +20,7 @@ public final class FloatBuffer: @unchecked Sendable {
     }
 
     /// A buffer holding a copy of `values`.
-    public convenience init(_ values: [Float]) {
+    package convenience init(_ values: [Float]) {
         self.init(count: values.count)
         values.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
@@ -29,15 +29,15 @@ public final class FloatBuffer: @unchecked Sendable {
 
     deinit { free(pointer) }
 
-    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+    package var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
 
-    public subscript(index: Int) -> Float {
+    package subscript(index: Int) -> Float {
         get { pointer[index] }
         set { pointer[index] = newValue }
     }
 
-    public func fill(_ value: Float) { buffer.update(repeating: value) }
+    package func fill(_ value: Float) { buffer.update(repeating: value) }
 
     /// A copy of the contents (for tests and output, not for the hot path).
-    public var array: [Float] { Array(buffer) }
+    package var array: [Float] { Array(buffer) }
 }

@@ -2,11 +2,11 @@ import CKernels
 
 /// How a KV cache stores keys and values (`model.kv_cache_precision`). f32 reproduces the
 /// reference exactly; the 16-bit formats halve the memory and the bytes read per step.
-public enum KVCachePrecision: String, Sendable, CaseIterable, CustomStringConvertible {
+package enum KVCachePrecision: String, Sendable, CaseIterable, CustomStringConvertible {
     case f32, f16, bf16
 
-    public var bytesPerValue: Int { self == .f32 ? 4 : 2 }
-    public var description: String { rawValue }
+    package var bytesPerValue: Int { self == .f32 ? 4 : 2 }
+    package var description: String { rawValue }
 
     var kernelFormat: Int32 {
         switch self {
@@ -26,18 +26,18 @@ public enum KVCachePrecision: String, Sendable, CaseIterable, CustomStringConver
 /// Storage is head-major (`[heads, capacity, headDim]`) so each head's keys and values are
 /// contiguous for the attention kernel (CKernels `mk_attend`). Everything is allocated in
 /// `init`; `append` and `attend` allocate nothing.
-public final class KVCache: @unchecked Sendable {
-    public let heads: Int
-    public let headDim: Int
-    public let capacity: Int
-    public let precision: KVCachePrecision
+package final class KVCache: @unchecked Sendable {
+    package let heads: Int
+    package let headDim: Int
+    package let capacity: Int
+    package let precision: KVCachePrecision
     /// Steps appended since the last reset (the absolute position of the next step).
-    public private(set) var count = 0
+    package private(set) var count = 0
     private let keys: UnsafeMutableRawPointer
     private let values: UnsafeMutableRawPointer
     private let scores: FloatBuffer
 
-    public init(heads: Int, headDim: Int, capacity: Int, precision: KVCachePrecision = .f32) {
+    package init(heads: Int, headDim: Int, capacity: Int, precision: KVCachePrecision = .f32) {
         precondition(heads > 0 && headDim > 0 && capacity > 0, "KVCache: heads, headDim and capacity must be positive")
         self.heads = heads
         self.headDim = headDim
@@ -57,16 +57,16 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// Bytes held for keys and values.
-    public var storageBytes: Int { 2 * heads * capacity * headDim * precision.bytesPerValue }
+    package var storageBytes: Int { 2 * heads * capacity * headDim * precision.bytesPerValue }
 
     /// Slots a query sees now: every step still in the ring.
-    public var visibleSlots: Int { min(count, capacity) }
+    package var visibleSlots: Int { min(count, capacity) }
 
     /// Bytes one `attend` reads now (the keys and values of the visible slots).
-    public var bytesReadPerQuery: Int { 2 * heads * visibleSlots * headDim * precision.bytesPerValue }
+    package var bytesReadPerQuery: Int { 2 * heads * visibleSlots * headDim * precision.bytesPerValue }
 
     /// Stores the key and value of the next step (`[heads * headDim]` each, heads contiguous).
-    public func append(key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+    package func append(key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
         let slot = count % capacity
         let stride = precision.bytesPerValue
         for h in 0..<heads {
@@ -79,7 +79,7 @@ public final class KVCache: @unchecked Sendable {
 
     /// Attention of query `q` (`[heads * headDim]`, already rotated) over every visible step
     /// into `out` (`[heads * headDim]`): per head, softmax(q·k · scale) weighted values.
-    public func attend(_ q: UnsafePointer<Float>, scale: Float, into out: UnsafeMutablePointer<Float>,
+    package func attend(_ q: UnsafePointer<Float>, scale: Float, into out: UnsafeMutablePointer<Float>,
                        pool: ThreadPool?, path: KernelPath = .best) {
         var a = mk_attention(q: q, keys: keys, values: values, out: out, scores: scores.pointer,
                              heads: Int64(heads), head_dim: Int64(headDim), capacity: Int64(capacity),
@@ -89,8 +89,8 @@ public final class KVCache: @unchecked Sendable {
 
     /// Positions the ring as if `steps` steps had run, keeping whatever the slots hold: for
     /// benchmarks that time a step at a given context fill without running the steps before it.
-    public func fastForward(to steps: Int) { count = max(0, steps) }
+    package func fastForward(to steps: Int) { count = max(0, steps) }
 
     /// Empties the cache (a new stream starts at step 0).
-    public func reset() { count = 0 }
+    package func reset() { count = 0 }
 }

@@ -3,11 +3,11 @@ import CKernels
 
 /// Dense f32 matrix products through OpenBLAS (`cblas_sgemm`), for where both operands are
 /// activations or many vectors meet one matrix (attention over a window, convolutions as GEMM).
-public enum Matmul {
+package enum Matmul {
     /// Sets OpenBLAS's own thread count (`openblas_set_num_threads`; it starts with one per CPU).
     /// Call with 1 at start-up where a `ThreadPool` owns the cores: a BLAS call inside a pool
     /// task must not start threads of its own, and `sgemm(..., pool:)` splits work itself.
-    public static func configureBLAS(threads: Int) {
+    package static func configureBLAS(threads: Int) {
         openblas_set_num_threads(Int32(clamping: max(1, threads)))
     }
 
@@ -15,7 +15,7 @@ public enum Matmul {
     /// `transposeB` `[n, k]` (a `Linear.weight`), so `transposeB: true` computes X · Wᵀ.
     /// Runs on the calling thread.
     @inline(__always)
-    public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+    package static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                              c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
@@ -24,7 +24,7 @@ public enum Matmul {
 
     /// `sgemm` with the columns of C (the n dimension) split over a pool in contiguous pieces,
     /// each piece one `cblas_sgemm` on one thread. Same arguments and result as `sgemm`.
-    public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+    package static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                              c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0,
                              pool: ThreadPool?) {
@@ -65,7 +65,7 @@ public enum Matmul {
 
     /// The plain triple loop with double accumulation: what the BLAS path is tested against.
     /// A is `[m, k]`, B `[k, n]` (or `[n, k]` with `transposeB`), C `[m, n]`, all dense.
-    public static func reference(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    package static func reference(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                  transposeB: Bool, c: UnsafeMutablePointer<Float>) {
         for i in 0..<m {
             for j in 0..<n {

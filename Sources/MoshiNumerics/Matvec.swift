@@ -1,7 +1,7 @@
 import CKernels
 
 /// How quantized matrix-vector products treat the activations (`runtime.matvec_precision`).
-public enum MatvecPrecision: String, Sendable, CaseIterable {
+package enum MatvecPrecision: String, Sendable, CaseIterable {
     /// f32 arithmetic on exactly the dequantized weights (the reference's numbers, up to the
     /// order of float sums).
     case exact
@@ -14,7 +14,7 @@ public enum MatvecPrecision: String, Sendable, CaseIterable {
 }
 
 /// Which implementation of the kernels runs.
-public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
+package enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
     /// Plain loops over the dequantized values, accumulated in double: the test oracle.
     case scalar = 0
     /// AVX2 + FMA + F16C (x86-64).
@@ -29,15 +29,15 @@ public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
 
     /// The path `.best` resolves to on this machine.
     /// `MOSHI_KERNEL_PATH=scalar|avx2|avx512|neon` in the environment caps it (read once).
-    public static var bestAvailable: KernelPath { KernelPath(rawValue: Int32(mk_best_path())) ?? .scalar }
+    package static var bestAvailable: KernelPath { KernelPath(rawValue: Int32(mk_best_path())) ?? .scalar }
 
     /// Every concrete path this CPU runs (scalar first), whatever `MOSHI_KERNEL_PATH` says:
     /// what tests compare against the scalar reference.
-    public static var available: [KernelPath] {
+    package static var available: [KernelPath] {
         [.scalar, .avx2, .neon, .avx512].filter { mk_path_available($0.rawValue) != 0 }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .scalar: "scalar"
         case .avx2: "avx2+fma+f16c"
@@ -49,21 +49,21 @@ public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 /// Why a `WeightMatrix` cannot be multiplied.
-public struct MatvecError: Error, CustomStringConvertible, Equatable {
-    public let description: String
+package struct MatvecError: Error, CustomStringConvertible, Equatable {
+    package let description: String
     package init(description: String) { self.description = description }
 }
 
 /// Reusable scratch for matrix-vector products: what each call computes once from x (int8
 /// activations, MLX group sums). One per compute thread is enough; `Matvec`s can share it as
 /// long as they run one at a time. Allocated once, 64-byte aligned.
-public final class MatvecScratch: @unchecked Sendable {
+package final class MatvecScratch: @unchecked Sendable {
     /// The widest matrix (columns) and the most vectors per batch it serves.
-    public let columns: Int
-    public let vectors: Int
+    package let columns: Int
+    package let vectors: Int
     let buffer: FloatBuffer
 
-    public init(columns: Int, vectors: Int = 1) {
+    package init(columns: Int, vectors: Int = 1) {
         self.columns = max(0, columns)
         self.vectors = max(1, vectors)
         buffer = FloatBuffer(count: Int(mk_scratch_floats(Int64(self.columns))) * self.vectors)
@@ -77,17 +77,17 @@ public final class MatvecScratch: @unchecked Sendable {
 /// A `Matvec` is made once per weight matrix (validated then) and `run` allocates nothing,
 /// takes no lock, and cannot fail. Calls that share a scratch (this one's or a shared
 /// `MatvecScratch`) must not overlap in time.
-public final class Matvec: @unchecked Sendable {
-    public let weights: WeightMatrix
-    public let precision: MatvecPrecision
-    public let scratch: MatvecScratch
+package final class Matvec: @unchecked Sendable {
+    package let weights: WeightMatrix
+    package let precision: MatvecPrecision
+    package let scratch: MatvecScratch
     private let matrix: mk_matrix
 
     /// - Parameters:
     ///   - precision: `.exact` (default) or `.int8Activations`.
     ///   - scratch: shared scratch; nil allocates one for this matrix and `batch` vectors.
     ///   - batch: the most vectors one `runBatch` call multiplies (when allocating scratch).
-    public init(_ weights: WeightMatrix, precision: MatvecPrecision = .exact, scratch: MatvecScratch? = nil,
+    package init(_ weights: WeightMatrix, precision: MatvecPrecision = .exact, scratch: MatvecScratch? = nil,
                 batch: Int = 1) throws(MatvecError) {
         try weights.validate()
         if let scratch, scratch.columns < weights.cols {
@@ -102,7 +102,7 @@ public final class Matvec: @unchecked Sendable {
     /// `y = W · x` (+ `bias`), or `y += W · x` (+ `bias`) when `accumulate`.
     /// `x` holds `cols` floats, `y` and `bias` `rows` floats; `pool` nil runs on this thread.
     @inline(__always)
-    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?,
+    package func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?,
                     bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, path: KernelPath = .best) {
         var options = Matvec.options(precision, path, bias, accumulate)
         withUnsafePointer(to: matrix) { mk_matvec(pool?.handle, $0, x, y, scratch.buffer.pointer, &options) }
@@ -110,7 +110,7 @@ public final class Matvec: @unchecked Sendable {
 
     /// `Y[n, rows] = X[n, cols] · Wᵀ` (+ `bias` on every row) for `n` vectors stored one after
     /// another, reading W from memory once. `n` must not exceed the scratch's `vectors`.
-    public func runBatch(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?,
+    package func runBatch(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?,
                          bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, path: KernelPath = .best) {
         precondition(n <= scratch.vectors, "Matvec.runBatch: \(n) vectors, scratch sized for \(scratch.vectors)")
         var options = Matvec.options(precision, path, bias, accumulate)

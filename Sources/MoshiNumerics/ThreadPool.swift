@@ -11,13 +11,13 @@ import Glibc
 /// one). Misuse degrades instead of corrupting: work started from inside a pool task, or from a
 /// second thread while the pool is busy, runs serially on the calling thread. OpenBLAS keeps its own threads: call
 /// `Matmul.configureBLAS(threads: 1)` at start-up when the pool should own the cores.
-public final class ThreadPool: @unchecked Sendable {
+package final class ThreadPool: @unchecked Sendable {
     /// Threads in all, the caller included.
-    public let threads: Int
+    package let threads: Int
     package let handle: OpaquePointer
 
     /// - Parameter threads: threads in all; 0 or less means one per CPU.
-    public init(threads: Int) {
+    package init(threads: Int) {
         let n = threads > 0 ? min(threads, 1024) : ThreadPool.availableCPUs
         guard let pool = mk_pool_create(Int32(n)) else {
             fatalError("ThreadPool: cannot start \(n - 1) worker threads")
@@ -30,31 +30,31 @@ public final class ThreadPool: @unchecked Sendable {
     deinit { mk_pool_destroy(handle) }
 
     /// CPUs this process may run on.
-    public static var availableCPUs: Int {
+    package static var availableCPUs: Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// Runs `body(task)` for every task in `0..<count` across the pool and returns when all are
     /// done. For setup, tests and coarse work; kernels pass C task functions, which allocate nothing.
-    public func parallelFor(_ count: Int, _ body: (_ task: Int) -> Void) {
+    package func parallelFor(_ count: Int, _ body: (_ task: Int) -> Void) {
         run(tasks: count) { task, _ in body(task) }
     }
 
     /// A task function for `run(tasks:context:_:)`: the context, the task's index, the thread.
-    public typealias TaskFunction = @convention(c) (UnsafeMutableRawPointer?, Int64, Int32) -> Void
+    package typealias TaskFunction = @convention(c) (UnsafeMutableRawPointer?, Int64, Int32) -> Void
 
     /// Runs `function(context, task, thread)` for every task in `0..<count` across the pool and
     /// returns when all are done. Allocates nothing (the hot path's way to split work). Called
     /// from inside a pool task, the tasks run one after another on the calling thread, and so do
     /// the kernels they call.
-    public func run(tasks count: Int, context: UnsafeMutableRawPointer, _ function: TaskFunction) {
+    package func run(tasks count: Int, context: UnsafeMutableRawPointer, _ function: TaskFunction) {
         guard count > 0 else { return }
         mk_pool_run(handle, function, context, Int64(count))
     }
 
     /// Runs `body(task, thread)` for every task in `0..<count`; `thread` in `0..<threads` names
     /// the thread running it (0: the caller), for per-thread scratch.
-    public func run(tasks count: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {
+    package func run(tasks count: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {
         guard count > 0 else { return }
         withoutActuallyEscaping(body) { body in
             var box = body

@@ -1,7 +1,7 @@
 import CKernels
 
 /// How the elements of a weight matrix are stored. Activations are always f32.
-public enum WeightFormat: Sendable, Hashable, CustomStringConvertible {
+package enum WeightFormat: Sendable, Hashable, CustomStringConvertible {
     case f32
     case bf16
     case f16
@@ -17,9 +17,9 @@ public enum WeightFormat: Sendable, Hashable, CustomStringConvertible {
     case mlxAffine(bits: Int, groupSize: Int, scaleType: ScaleType)
 
     /// The storage type of MLX scales and biases (the dtype of the model they were made from).
-    public enum ScaleType: Sendable, Hashable { case f32, f16, bf16 }
+    package enum ScaleType: Sendable, Hashable { case f32, f16, bf16 }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .f32: "f32"
         case .bf16: "bf16"
@@ -35,17 +35,17 @@ public enum WeightFormat: Sendable, Hashable, CustomStringConvertible {
 /// elsewhere (usually a memory-mapped weight file, which must outlive the view).
 /// Shape: `[rows, cols]`; a matrix-vector product maps `cols` inputs to `rows` outputs,
 /// as PyTorch's `Linear.weight` of shape `[out_features, in_features]` does.
-public struct WeightMatrix: @unchecked Sendable {
-    public let rows: Int
-    public let cols: Int
-    public let format: WeightFormat
+package struct WeightMatrix: @unchecked Sendable {
+    package let rows: Int
+    package let cols: Int
+    package let format: WeightFormat
     /// The element data; for MLX, the packed u32 words (`[rows, cols * bits / 32]`).
-    public let data: UnsafeRawPointer
+    package let data: UnsafeRawPointer
     /// MLX only: `[rows, cols / groupSize]` scales and biases in `scaleType`.
-    public let scales: UnsafeRawPointer?
-    public let biases: UnsafeRawPointer?
+    package let scales: UnsafeRawPointer?
+    package let biases: UnsafeRawPointer?
 
-    public init(rows: Int, cols: Int, format: WeightFormat, data: UnsafeRawPointer,
+    package init(rows: Int, cols: Int, format: WeightFormat, data: UnsafeRawPointer,
                 scales: UnsafeRawPointer? = nil, biases: UnsafeRawPointer? = nil) {
         self.rows = rows
         self.cols = cols
@@ -84,7 +84,7 @@ extension WeightMatrix {
     }
 
     /// Bytes of element data one product reads (MLX: the packed words only).
-    public var dataBytes: Int {
+    package var dataBytes: Int {
         switch format {
         case .f32: return rows * cols * 4
         case .bf16, .f16: return rows * cols * 2
@@ -95,7 +95,7 @@ extension WeightMatrix {
     }
 
     /// Bytes one product reads in all: the element data plus MLX scales and biases.
-    public var storageBytes: Int {
+    package var storageBytes: Int {
         guard case .mlxAffine(_, let group, let scaleType) = format, group > 0 else { return dataBytes }
         return dataBytes + 2 * rows * (cols / group) * (scaleType == .f32 ? 4 : 2)
     }
@@ -103,7 +103,7 @@ extension WeightMatrix {
     /// Throws unless the kernels can run this matrix: a known format, non-negative sizes,
     /// columns in whole blocks (GGUF: 32) or groups (MLX: 32, 64 or 128), MLX bits 4 or 8
     /// with scales and biases.
-    public func validate() throws(MatvecError) {
+    package func validate() throws(MatvecError) {
         var m = kernelMatrix
         switch mk_matrix_check(&m) {
         case 0: return
@@ -115,7 +115,7 @@ extension WeightMatrix {
 
     /// The whole matrix dequantized to f32, row-major (tests and tools; not for the hot path).
     /// These are the values every exact product multiplies by.
-    public func dequantized() throws(MatvecError) -> [Float] {
+    package func dequantized() throws(MatvecError) -> [Float] {
         try validate()
         var m = kernelMatrix
         return [Float](unsafeUninitializedCapacity: rows * cols) { buffer, count in
@@ -126,7 +126,7 @@ extension WeightMatrix {
 
     /// Rows `range` dequantized to f32 into `out` (`range.count * cols` floats). The matrix must
     /// have passed `validate()`.
-    public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+    package func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "dequantizeRows: \(range) outside 0..<\(rows)")
         var m = kernelMatrix
         mk_dequantize_rows(&m, Int64(range.lowerBound), Int64(range.upperBound), out)
@@ -135,7 +135,7 @@ extension WeightMatrix {
 
 extension WeightMatrix {
     /// Bytes of one stored row of element data (MLX: packed words).
-    public var rowBytes: Int {
+    package var rowBytes: Int {
         switch format {
         case .f32: return cols * 4
         case .bf16, .f16: return cols * 2
@@ -147,7 +147,7 @@ extension WeightMatrix {
 
     /// Rows `range` as a matrix of their own, viewing the same memory (a block of a stacked
     /// matrix, such as one step's projection in the reference's depformer checkpoints).
-    public func rows(_ range: Range<Int>) -> WeightMatrix {
+    package func rows(_ range: Range<Int>) -> WeightMatrix {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "WeightMatrix.rows: \(range) outside 0..<\(rows)")
         var scaleOffset = 0
         if case .mlxAffine(_, let group, let scaleType) = format, group > 0 {

@@ -4,25 +4,25 @@ import NIOHTTP1
 /// origins (the WebSocket `Origin` check), and, when `authToken` is set, only clients that
 /// present it: `Authorization: Bearer TOKEN` or `?token=TOKEN` on `/api/chat`, `"token"` in the
 /// framed handshake JSON, a `MOSHI_TOKEN=TOKEN` comment in the plain Ogg stream's OpusTags.
-public struct AccessPolicy: Sendable, Equatable {
+package struct AccessPolicy: Sendable, Equatable {
     /// The shared secret every client must present; nil (or empty): none needed.
-    public var authToken: String?
+    package var authToken: String?
     /// Origins allowed for `/api/chat` besides the default ones (the host the request was sent
     /// to, and localhost / 127.0.0.1 / [::1] on any port): `scheme://host[:port]`, compared
     /// without case; `*` allows every origin.
-    public var allowedOrigins: [String]
+    package var allowedOrigins: [String]
 
-    public init(authToken: String? = nil, allowedOrigins: [String] = []) {
+    package init(authToken: String? = nil, allowedOrigins: [String] = []) {
         self.authToken = authToken
         self.allowedOrigins = allowedOrigins
     }
 
     /// Whether clients must present a token.
-    public var requiresToken: Bool { !(authToken ?? "").isEmpty }
+    package var requiresToken: Bool { !(authToken ?? "").isEmpty }
 
     /// Whether `presented` is the token (constant time in the token's length); true when no
     /// token is required.
-    public func accepts(token presented: String?) -> Bool {
+    package func accepts(token presented: String?) -> Bool {
         guard let expected = authToken, !expected.isEmpty else { return true }
         guard let presented else { return false }
         let a = Array(expected.utf8), b = Array(presented.utf8)
@@ -34,7 +34,7 @@ public struct AccessPolicy: Sendable, Equatable {
     /// Whether a browser page at `origin` may open `/api/chat` on a request sent to
     /// `hostHeader` (the `Host` header). No `Origin` (not a browser) is allowed: browsers always
     /// send one on a WebSocket upgrade.
-    public func allows(origin: String?, hostHeader: String?) -> Bool {
+    package func allows(origin: String?, hostHeader: String?) -> Bool {
         guard let origin else { return true }
         let wanted = origin.lowercased()
         if allowedOrigins.contains(where: { $0 == "*" || $0.lowercased() == wanted }) { return true }
@@ -67,7 +67,7 @@ public struct AccessPolicy: Sendable, Equatable {
     }
 
     /// Whether `host` (an address to bind) is this machine only: 127.0.0.0/8, ::1, localhost.
-    public static func isLoopback(host: String) -> Bool {
+    package static func isLoopback(host: String) -> Bool {
         let h = host.lowercased().trimmingCharacters(in: "[]")
         return h == "localhost" || h == "::1" || h.hasPrefix("127.")
     }
@@ -115,9 +115,9 @@ private extension String {
 }
 
 /// The configuration would expose the server to the network with no token.
-public struct ServerExposureError: Error, CustomStringConvertible {
-    public let host: String
-    public var description: String {
+package struct ServerExposureError: Error, CustomStringConvertible {
+    package let host: String
+    package var description: String {
         "refusing to listen on \(host) without a token: anyone who can reach it could take the session slots. "
             + "Set server.auth_token (or --auth-token, MOSHI_AUTH_TOKEN), listen on 127.0.0.1 behind a proxy, "
             + "or pass --insecure-no-auth (server.insecure_no_auth = true) if the network is trusted"

@@ -3,7 +3,7 @@ import Engine
 /// Makes one conversation per connection. Implementations share the model weights between
 /// conversations; each conversation has its own state. Called on a compute queue, never on
 /// an event loop (making a conversation allocates its caches).
-public protocol ConversationFactory: Sendable {
+package protocol ConversationFactory: Sendable {
     /// A fresh conversation with `options` applied over the server's defaults.
     func makeConversation(options: SessionOptions) throws -> ServerConversation
     /// A short description of the model for the handshake ("synthetic LM ...").
@@ -13,7 +13,7 @@ public protocol ConversationFactory: Sendable {
 /// A factory whose conversations can be stepped together in one lockstep batch
 /// (`BatchScheduler`): the server then makes one batch for all its sessions and each
 /// connection joins it, so every weight is read once per tick for all of them.
-public protocol BatchingConversationFactory: ConversationFactory {
+package protocol BatchingConversationFactory: ConversationFactory {
     /// The batch the server's sessions join, for at most `capacity` of them (called once, at
     /// server start: it allocates every session's caches).
     func makeBatchScheduler(capacity: Int) throws -> BatchScheduler
@@ -24,11 +24,11 @@ public protocol BatchingConversationFactory: ConversationFactory {
 
 /// One connection's model: the frame processor and, when a tokenizer is at hand, the decoder
 /// of its text tokens. Used from one compute queue at a time.
-public struct ServerConversation: @unchecked Sendable {
-    public let processor: FrameProcessor
-    public let textDecoder: TextTokenDecoder?
+package struct ServerConversation: @unchecked Sendable {
+    package let processor: FrameProcessor
+    package let textDecoder: TextTokenDecoder?
 
-    public init(processor: FrameProcessor, textDecoder: TextTokenDecoder?) {
+    package init(processor: FrameProcessor, textDecoder: TextTokenDecoder?) {
         self.processor = processor
         self.textDecoder = textDecoder
     }
@@ -40,7 +40,7 @@ extension ConversationFactory {
     /// files), the kernels' code and the allocator are warm before the first client. Returns
     /// the frames the model ran. Call it before reporting ready.
     @discardableResult
-    public func warmUp(frames: Int) throws -> Int {
+    package func warmUp(frames: Int) throws -> Int {
         guard frames > 0 else { return 0 }
         let conversation = try makeConversation(options: SessionOptions())
         let processor = conversation.processor

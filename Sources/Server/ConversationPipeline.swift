@@ -8,7 +8,7 @@ import Glibc
 
 /// How audio travels on a connection: bare Opus packets (the framed protocol) or an Ogg Opus
 /// stream (plain Ogg mode, Kyutai's WebSocket protocol).
-public enum AudioContainer: Sendable {
+package enum AudioContainer: Sendable {
     case opusPackets
     case ogg
 }

@@ -9,7 +9,7 @@ import Engine
 /// frame's codes are special (its convolutions see padding, not audio), and from the model's
 /// point of view that frame is in the past. `ConversationPipeline` does the same after a
 /// session's first frame (Docs/PROTOCOL.md, "The first frame").
-public protocol InputEncoderResetting: AnyObject {
+package protocol InputEncoderResetting: AnyObject {
     /// Back to the start of the input stream (encoder state only).
     func resetInputEncoder()
 }
@@ -17,5 +17,5 @@ public protocol InputEncoderResetting: AnyObject {
 extension ConversationSession: InputEncoderResetting {
     /// Mimi's encoder back to the start; the decoder has run at most one frame of silence's
     /// answer (the first frame yields no audio), so, as in the reference, only the encoder matters.
-    public func resetInputEncoder() { encoder.reset() }
+    package func resetInputEncoder() { encoder.reset() }
 }

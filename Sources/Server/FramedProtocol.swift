@@ -1,22 +1,22 @@
 /// Constants of the framed protocol (Docs/PROTOCOL.md): a 5-byte preamble, then messages of
 /// `kind` (1 byte, Kyutai's numbering) + `length` (u32 big-endian) + `length` payload bytes.
-public enum FramedProtocol {
+package enum FramedProtocol {
     /// The first four bytes each side sends: ASCII "MOSH".
-    public static let magic: [UInt8] = Array("MOSH".utf8)
+    package static let magic: [UInt8] = Array("MOSH".utf8)
     /// The protocol version, the fifth byte of the preamble.
-    public static let version: UInt8 = 1
+    package static let version: UInt8 = 1
     /// Preamble length: magic + version.
-    public static let preambleLength = 5
+    package static let preambleLength = 5
     /// Message header length: kind + u32 length.
-    public static let headerLength = 5
+    package static let headerLength = 5
     /// The default largest payload accepted (`ServerConfiguration.maximumMessageBytes`).
-    public static let defaultMaximumPayload = 64 * 1024
+    package static let defaultMaximumPayload = 64 * 1024
 
     /// The preamble bytes: "MOSH" + version.
-    public static var preamble: [UInt8] { magic + [version] }
+    package static var preamble: [UInt8] { magic + [version] }
 
     /// One message's bytes: header + payload.
-    public static func encode(_ kind: MessageKind, payload: [UInt8]) -> [UInt8] {
+    package static func encode(_ kind: MessageKind, payload: [UInt8]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(headerLength + payload.count)
         bytes.append(kind.rawValue)
@@ -30,25 +30,25 @@ public enum FramedProtocol {
     }
 
     /// A text-carrying message (text, error, metadata JSON).
-    public static func encode(_ kind: MessageKind, text: String) -> [UInt8] {
+    package static func encode(_ kind: MessageKind, text: String) -> [UInt8] {
         encode(kind, payload: Array(text.utf8))
     }
 }
 
 /// One message of the framed protocol.
-public struct FramedMessage: Sendable, Equatable {
-    public var kind: MessageKind
-    public var payload: [UInt8]
-    public init(kind: MessageKind, payload: [UInt8]) {
+package struct FramedMessage: Sendable, Equatable {
+    package var kind: MessageKind
+    package var payload: [UInt8]
+    package init(kind: MessageKind, payload: [UInt8]) {
         self.kind = kind
         self.payload = payload
     }
     /// The payload as UTF-8 text (invalid sequences repaired).
-    public var text: String { String(decoding: payload, as: UTF8.self) }
+    package var text: String { String(decoding: payload, as: UTF8.self) }
 }
 
 /// Why a framed stream was refused; the server sends `description` in an error message.
-public enum FramedProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum FramedProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The first four bytes are not "MOSH".
     case badMagic([UInt8])
     /// A version this server does not speak.
@@ -60,7 +60,7 @@ public enum FramedProtocolError: Error, Sendable, Equatable, CustomStringConvert
     /// The stream ended inside a message (`bytes` of it had arrived).
     case truncated(bytes: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .badMagic(let bytes): "not the framed protocol: the stream starts with \(bytes.map(hexByte).joined(separator: " ")), not \"MOSH\""
         case .unsupportedVersion(let v): "unsupported protocol version \(v) (this server speaks version \(FramedProtocol.version))"
@@ -75,24 +75,24 @@ public enum FramedProtocolError: Error, Sendable, Equatable, CustomStringConvert
 /// messages. Memory is bounded by `maximumPayload` plus what was pushed and not parsed; any
 /// byte sequence gives messages or a `FramedProtocolError`, never a trap. After an error the
 /// decoder stays failed (the connection is to be closed).
-public struct FramedDecoder: Sendable {
+package struct FramedDecoder: Sendable {
     /// The largest payload accepted.
-    public let maximumPayload: Int
+    package let maximumPayload: Int
     /// Whether the preamble has been read and accepted.
-    public private(set) var readPreamble = false
+    package private(set) var readPreamble = false
     private var buffer: [UInt8] = []
     private var start = 0
     private var failure: FramedProtocolError?
 
-    public init(maximumPayload: Int = FramedProtocol.defaultMaximumPayload) {
+    package init(maximumPayload: Int = FramedProtocol.defaultMaximumPayload) {
         self.maximumPayload = maximumPayload
     }
 
     /// Bytes received and not yet returned as a message.
-    public var pendingBytes: Int { buffer.count - start }
+    package var pendingBytes: Int { buffer.count - start }
 
     /// Appends received bytes.
-    public mutating func push<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+    package mutating func push<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         if start > 0, start >= buffer.count / 2 {
             buffer.removeFirst(start)
             start = 0
@@ -101,7 +101,7 @@ public struct FramedDecoder: Sendable {
     }
 
     /// The next complete message, or nil when more bytes are needed.
-    public mutating func next() throws(FramedProtocolError) -> FramedMessage? {
+    package mutating func next() throws(FramedProtocolError) -> FramedMessage? {
         if let failure { throw failure }
         do {
             return try parse()
@@ -112,7 +112,7 @@ public struct FramedDecoder: Sendable {
     }
 
     /// Call at the end of the stream: throws `.truncated` when a message was cut off.
-    public func finish() throws(FramedProtocolError) {
+    package func finish() throws(FramedProtocolError) {
         if let failure { throw failure }
         if pendingBytes > 0 { throw .truncated(bytes: pendingBytes) }
     }

@@ -9,10 +9,10 @@ import NIOPosix
 /// WebSocket on /api/chat; Docs/PROTOCOL.md), one conversation per connection from `factory`,
 /// at most `configuration.maximumSessions` at once. Model work runs on compute queues, never
 /// on the event loops.
-public final class MoshiServer: Sendable {
-    public let configuration: ServerConfiguration
+package final class MoshiServer: Sendable {
+    package let configuration: ServerConfiguration
     /// Live counters (sessions, frames, drops, bytes, time per frame).
-    public let statistics: ServerStatistics
+    package let statistics: ServerStatistics
     private let context: ServerContext
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
@@ -20,7 +20,7 @@ public final class MoshiServer: Sendable {
 
     /// Binds and starts accepting. Throws when the address cannot be bound.
     /// - Parameter metrics: where the Prometheus counters go (shared with a `HealthServer`).
-    public init(configuration: ServerConfiguration, factory: ConversationFactory, metrics: ServerMetrics = ServerMetrics(),
+    package init(configuration: ServerConfiguration, factory: ConversationFactory, metrics: ServerMetrics = ServerMetrics(),
                 logger: Logger = Logger(label: "moshi.server")) throws {
         if let exposure = configuration.exposureError { throw exposure }
         self.configuration = configuration
@@ -58,23 +58,23 @@ public final class MoshiServer: Sendable {
 
     /// Runs `frames` silent frames through the session batch (when sessions are batched), so the
     /// batched code paths are warm before the first client. Call it before reporting ready.
-    public func warmUpBatch(frames: Int) { context.warmUpBatch(frames: frames) }
+    package func warmUpBatch(frames: Int) { context.warmUpBatch(frames: frames) }
 
     /// Whether sessions are stepped together in one lockstep batch.
-    public var isBatching: Bool { context.batch != nil }
+    package var isBatching: Bool { context.batch != nil }
 
     /// The bound port (useful with port 0).
-    public var port: Int { channel.localAddress?.port ?? configuration.port }
+    package var port: Int { channel.localAddress?.port ?? configuration.port }
 
     /// Sessions open now.
-    public var activeSessions: Int { context.activeSessions }
+    package var activeSessions: Int { context.activeSessions }
 
     /// The watchdog's question: did every event loop and every compute queue run the probe
     /// posted at the previous call? Then a new probe is posted to each and the answer is true.
     /// While any is still outstanding (a loop or a compute path stuck since the previous call)
     /// the answer is false and no new probe is posted. What clients do (silent, slow, none at
     /// all) does not change the answer. The first call is always true.
-    public func answersLivenessProbe() -> Bool {
+    package func answersLivenessProbe() -> Bool {
         var loops: [any EventLoop] = []
         for loop in group.makeIterator() { loops.append(loop) }
         return liveness.check(loops: loops, queues: context.queues)
@@ -83,7 +83,7 @@ public final class MoshiServer: Sendable {
     /// Stops accepting, asks every session to finish its current frame, send the end of its
     /// stream and close, waits up to `configuration.drainTimeoutSeconds`, then closes what is
     /// left and stops the event loops. Blocks; call it off the event loops.
-    public func shutdown() {
+    package func shutdown() {
         try? channel.close().wait()
         let asked = context.drainAll()
         if asked > 0 {
@@ -96,7 +96,7 @@ public final class MoshiServer: Sendable {
     }
 
     /// Blocks until the listening socket is closed (by `shutdown`).
-    public func waitUntilClosed() {
+    package func waitUntilClosed() {
         try? channel.closeFuture.wait()
     }
 }

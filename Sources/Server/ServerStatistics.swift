@@ -2,37 +2,37 @@ import Engine
 import Synchronization
 
 /// The server's counters, safe to read from any thread (for logs, tests and a metrics endpoint).
-public final class ServerStatistics: Sendable {
+package final class ServerStatistics: Sendable {
     /// A copy of the counters at one moment.
-    public struct Snapshot: Sendable, Equatable {
+    package struct Snapshot: Sendable, Equatable {
         /// Sessions open now.
-        public var sessionsActive = 0
+        package var sessionsActive = 0
         /// Sessions accepted since start.
-        public var sessionsOpened = 0
+        package var sessionsOpened = 0
         /// Connections refused because `maximumSessions` were open.
-        public var sessionsRejected = 0
+        package var sessionsRejected = 0
         /// Connections closed for a protocol error (garbage, oversized, truncated, non-Opus).
-        public var protocolErrors = 0
+        package var protocolErrors = 0
         /// Frames the model ran.
-        public var frames = 0
+        package var frames = 0
         /// Frames of missing input concealed (Opus PLC or silence).
-        public var concealedFrames = 0
+        package var concealedFrames = 0
         /// Frames whose reply came more than a frame (80 ms) after the frame was there to be run.
-        public var lateFrames = 0
+        package var lateFrames = 0
         /// Input frames dropped by the late policy (the model had fallen behind them).
-        public var droppedInputFrames = 0
+        package var droppedInputFrames = 0
         /// Outgoing audio messages dropped because the client read too slowly.
-        public var droppedAudioMessages = 0
+        package var droppedAudioMessages = 0
         /// Bytes received and sent on session connections.
-        public var bytesIn = 0
-        public var bytesOut = 0
+        package var bytesIn = 0
+        package var bytesOut = 0
         /// Time in the model's `process` calls.
-        public var computeNanoseconds: UInt64 = 0
+        package var computeNanoseconds: UInt64 = 0
         /// Time in the network path's own work per session: Opus decode, encode, Ogg framing, text decode.
-        public var codecNanoseconds: UInt64 = 0
+        package var codecNanoseconds: UInt64 = 0
 
         /// Mean network-path (codec) time per frame, in milliseconds.
-        public var codecMillisecondsPerFrame: Double { frames == 0 ? 0 : Double(codecNanoseconds) / Double(frames) / 1e6 }
+        package var codecMillisecondsPerFrame: Double { frames == 0 ? 0 : Double(codecNanoseconds) / Double(frames) / 1e6 }
     }
 
     // Relaxed atomics: the compute queues and event loops add, anyone reads; no lock per frame.
@@ -50,13 +50,13 @@ public final class ServerStatistics: Sendable {
     private let computeNanoseconds = Atomic<UInt64>(0)
     private let codecNanoseconds = Atomic<UInt64>(0)
     /// The same events for Prometheus (`/metrics`): lock-free counters and histograms.
-    public let metrics: ServerMetrics
+    package let metrics: ServerMetrics
 
-    public init(metrics: ServerMetrics = ServerMetrics()) { self.metrics = metrics }
+    package init(metrics: ServerMetrics = ServerMetrics()) { self.metrics = metrics }
 
     /// The counters now (each read on its own: a snapshot taken while frames run may mix
     /// counts from either side of a frame).
-    public var snapshot: Snapshot {
+    package var snapshot: Snapshot {
         var s = Snapshot()
         s.sessionsActive = sessionsActive.load(ordering: .relaxed)
         s.sessionsOpened = sessionsOpened.load(ordering: .relaxed)

@@ -4,17 +4,17 @@ import Foundation
 /// (`{"text_temperature": 0.7, "audio_temperature": 0.8, "text_topk": 25, "audio_topk": 250,
 /// "seed": 42}`, every key optional) or as Kyutai's query parameters on `/api/chat`.
 /// Absent values take the server's defaults.
-public struct SessionOptions: Sendable, Equatable, Codable {
-    public var textTemperature: Float?
-    public var audioTemperature: Float?
-    public var textTopK: Int?
-    public var audioTopK: Int?
-    public var seed: UInt64?
+package struct SessionOptions: Sendable, Equatable, Codable {
+    package var textTemperature: Float?
+    package var audioTemperature: Float?
+    package var textTopK: Int?
+    package var audioTopK: Int?
+    package var seed: UInt64?
     /// The server's `auth_token`, when it requires one (framed handshake only; `/api/chat`
     /// carries it in the Authorization header or the query). Not a model setting.
-    public var token: String?
+    package var token: String?
 
-    public init(textTemperature: Float? = nil, audioTemperature: Float? = nil, textTopK: Int? = nil, audioTopK: Int? = nil, seed: UInt64? = nil,
+    package init(textTemperature: Float? = nil, audioTemperature: Float? = nil, textTopK: Int? = nil, audioTopK: Int? = nil, seed: UInt64? = nil,
                 token: String? = nil) {
         self.token = token
         self.textTemperature = textTemperature
@@ -34,7 +34,7 @@ public struct SessionOptions: Sendable, Equatable, Codable {
     }
 
     /// Parses the handshake JSON (an empty payload means all defaults) and checks the ranges.
-    public init(json: [UInt8]) throws(SessionOptionsError) {
+    package init(json: [UInt8]) throws(SessionOptionsError) {
         if json.isEmpty { self.init(); return }
         do {
             self = try JSONDecoder().decode(SessionOptions.self, from: Data(json))
@@ -46,7 +46,7 @@ public struct SessionOptions: Sendable, Equatable, Codable {
 
     /// Kyutai's `/api/chat` query parameters: `text_temperature`, `audio_temperature`,
     /// `text_topk`, `audio_topk`, `audio_seed` (also `seed`); others are ignored.
-    public init(query: [String: String]) throws(SessionOptionsError) {
+    package init(query: [String: String]) throws(SessionOptionsError) {
         self.init()
         func number<T: LosslessStringConvertible>(_ key: String, _ type: T.Type) throws(SessionOptionsError) -> T? {
             guard let raw = query[key] else { return nil }
@@ -64,7 +64,7 @@ public struct SessionOptions: Sendable, Equatable, Codable {
     }
 
     /// Throws when a value is out of range (temperatures 0...10, top-k 0...100000).
-    public func validate() throws(SessionOptionsError) {
+    package func validate() throws(SessionOptionsError) {
         for (name, value) in [("text_temperature", textTemperature), ("audio_temperature", audioTemperature)] {
             if let value, !(value >= 0 && value <= 10) { throw SessionOptionsError("\(name) must be between 0 and 10, got \(value)") }
         }
@@ -86,7 +86,7 @@ public struct SessionOptions: Sendable, Equatable, Codable {
 }
 
 /// Why session options were refused.
-public struct SessionOptionsError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct SessionOptionsError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -1,7 +1,7 @@
 /// Writes the documented config file (`Config/moshi.toml`) from the catalog: every key, its
 /// meaning, its environment variable and its default. `moshi config --defaults` prints it.
-public enum ConfigTemplate {
-    public static func render() -> String {
+package enum ConfigTemplate {
+    package static func render() -> String {
         var out = """
         # moshi.toml: configuration of SwiftMoshi (the `moshi` command and daemon).
         #

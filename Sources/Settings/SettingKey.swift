@@ -2,15 +2,15 @@ import TOMLKit
 
 /// One configuration key: where it lives in `moshi.toml` (`[section] name = ...`), its environment
 /// variable (`MOSHI_SECTION_NAME`), its built-in default, what it means, and which values are valid.
-public struct SettingKey<Value: SettingValue>: Sendable {
-    public let section: String
-    public let name: String
-    public let defaultValue: Value
-    public let help: String
+package struct SettingKey<Value: SettingValue>: Sendable {
+    package let section: String
+    package let name: String
+    package let defaultValue: Value
+    package let help: String
     /// Returns why a value is invalid, or nil when it is fine.
     let check: @Sendable (Value) -> String?
 
-    public init(_ section: String, _ name: String, default defaultValue: Value, help: String,
+    package init(_ section: String, _ name: String, default defaultValue: Value, help: String,
                 check: @escaping @Sendable (Value) -> String? = { _ in nil }) {
         self.section = section
         self.name = name
@@ -20,25 +20,25 @@ public struct SettingKey<Value: SettingValue>: Sendable {
     }
 
     /// `section.name`.
-    public var path: String { "\(section).\(name)" }
+    package var path: String { "\(section).\(name)" }
     /// Why `value` is invalid for this key ("must be between 0 and 86400"), or nil when it is
     /// fine: command-line options check their values with this, as config values are checked.
-    public func problem(with value: Value) -> String? { check(value) }
+    package func problem(with value: Value) -> String? { check(value) }
     /// `MOSHI_SECTION_NAME`.
-    public var environmentVariable: String { "MOSHI_\(section.uppercased())_\(name.uppercased())" }
+    package var environmentVariable: String { "MOSHI_\(section.uppercased())_\(name.uppercased())" }
 
     /// The type-erased form the catalog holds.
-    public var erased: AnySettingKey { AnySettingKey(self) }
+    package var erased: AnySettingKey { AnySettingKey(self) }
 }
 
 /// A `SettingKey` with its value type erased, so every key can sit in one catalog.
-public struct AnySettingKey: Sendable {
-    public let section: String
-    public let name: String
-    public let typeName: String
-    public let defaultLiteral: String
-    public let help: String
-    public let environmentVariable: String
+package struct AnySettingKey: Sendable {
+    package let section: String
+    package let name: String
+    package let typeName: String
+    package let defaultLiteral: String
+    package let help: String
+    package let environmentVariable: String
     let defaultValue: any SettingValue
     let fromTOML: @Sendable (TOMLValueConvertible) -> (any SettingValue)?
     let fromEnvironment: @Sendable (String) -> (any SettingValue)?
@@ -58,5 +58,5 @@ public struct AnySettingKey: Sendable {
         self.check = { value in (value as? V).flatMap(check) }
     }
 
-    public var path: String { "\(section).\(name)" }
+    package var path: String { "\(section).\(name)" }
 }

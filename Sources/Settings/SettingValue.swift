@@ -2,7 +2,7 @@ import TOMLKit
 
 /// A type a setting can hold: how it reads from TOML and from an environment variable, and how
 /// its default is written in `Config/moshi.toml`.
-public protocol SettingValue: Sendable, Equatable {
+package protocol SettingValue: Sendable, Equatable {
     /// The TOML type name used in error messages ("integer", "string", ...).
     static var typeName: String { get }
     init?(toml: TOMLValueConvertible)
@@ -12,51 +12,51 @@ public protocol SettingValue: Sendable, Equatable {
 }
 
 extension Int: SettingValue {
-    public static var typeName: String { "integer" }
-    public init?(toml: TOMLValueConvertible) {
+    package static var typeName: String { "integer" }
+    package init?(toml: TOMLValueConvertible) {
         guard let v = toml.int else { return nil }
         self = v
     }
-    public init?(environment text: String) { self.init(text.trimmingWhitespace()) }
-    public var tomlLiteral: String { String(self) }
+    package init?(environment text: String) { self.init(text.trimmingWhitespace()) }
+    package var tomlLiteral: String { String(self) }
 }
 
 extension Double: SettingValue {
-    public static var typeName: String { "number" }
-    public init?(toml: TOMLValueConvertible) {
+    package static var typeName: String { "number" }
+    package init?(toml: TOMLValueConvertible) {
         if let v = toml.double { self = v } else if let v = toml.int { self = Double(v) } else { return nil }
     }
-    public init?(environment text: String) {
+    package init?(environment text: String) {
         guard let v = Double(text.trimmingWhitespace()), v.isFinite else { return nil }
         self = v
     }
-    public var tomlLiteral: String { String(self) }
+    package var tomlLiteral: String { String(self) }
 }
 
 extension Bool: SettingValue {
-    public static var typeName: String { "boolean" }
-    public init?(toml: TOMLValueConvertible) {
+    package static var typeName: String { "boolean" }
+    package init?(toml: TOMLValueConvertible) {
         guard let v = toml.bool else { return nil }
         self = v
     }
-    public init?(environment text: String) {
+    package init?(environment text: String) {
         switch text.trimmingWhitespace().lowercased() {
         case "1", "true", "yes", "on": self = true
         case "0", "false", "no", "off": self = false
         default: return nil
         }
     }
-    public var tomlLiteral: String { self ? "true" : "false" }
+    package var tomlLiteral: String { self ? "true" : "false" }
 }
 
 extension String: SettingValue {
-    public static var typeName: String { "string" }
-    public init?(toml: TOMLValueConvertible) {
+    package static var typeName: String { "string" }
+    package init?(toml: TOMLValueConvertible) {
         guard let v = toml.string else { return nil }
         self = v
     }
-    public init?(environment text: String) { self = text }
-    public var tomlLiteral: String {
+    package init?(environment text: String) { self = text }
+    package var tomlLiteral: String {
         var out = "\""
         for ch in unicodeScalars {
             switch ch {

@@ -1,8 +1,8 @@
 /// Where a setting's value came from, from weakest to strongest.
-public enum SettingSource: Int, Sendable, Comparable, CustomStringConvertible {
+package enum SettingSource: Int, Sendable, Comparable, CustomStringConvertible {
     case builtInDefault, file, environment, commandLine
-    public static func < (a: SettingSource, b: SettingSource) -> Bool { a.rawValue < b.rawValue }
-    public var description: String {
+    package static func < (a: SettingSource, b: SettingSource) -> Bool { a.rawValue < b.rawValue }
+    package var description: String {
         switch self {
         case .builtInDefault: "default"
         case .file: "config file"
@@ -14,14 +14,14 @@ public enum SettingSource: Int, Sendable, Comparable, CustomStringConvertible {
 
 /// The resolved configuration: every key of `SettingsCatalog` with a value, applied with the
 /// precedence command line > environment (`MOSHI_*`) > config file > built-in default.
-public struct Settings: Sendable {
+package struct Settings: Sendable {
     fileprivate var values: [String: any SettingValue]
     private var sources: [String: SettingSource]
     /// The config file that was read, if any.
-    public private(set) var configFile: String?
+    package private(set) var configFile: String?
 
     /// Built-in defaults only.
-    public init() {
+    package init() {
         values = [:]
         sources = [:]
         for key in SettingsCatalog.all {
@@ -30,18 +30,18 @@ public struct Settings: Sendable {
         }
     }
 
-    public subscript<V: SettingValue>(key: SettingKey<V>) -> V {
+    package subscript<V: SettingValue>(key: SettingKey<V>) -> V {
         (values[key.path] as? V) ?? key.defaultValue
     }
 
     /// Where the current value of `key` came from.
-    public func source<V>(of key: SettingKey<V>) -> SettingSource { source(ofPath: key.path) }
+    package func source<V>(of key: SettingKey<V>) -> SettingSource { source(ofPath: key.path) }
 
     /// Where the value of the key at `path` (`section.name`) came from.
-    public func source(ofPath path: String) -> SettingSource { sources[path] ?? .builtInDefault }
+    package func source(ofPath path: String) -> SettingSource { sources[path] ?? .builtInDefault }
 
     /// Applies a command-line value (the strongest source). `option` names the flag for errors.
-    public mutating func override<V: SettingValue>(_ key: SettingKey<V>, with value: V?, option: String) throws {
+    package mutating func override<V: SettingValue>(_ key: SettingKey<V>, with value: V?, option: String) throws {
         guard let value else { return }
         if let why = key.check(value) { throw SettingsError.badOption(option: option, reason: why) }
         values[key.path] = value
@@ -58,7 +58,7 @@ public struct Settings: Sendable {
 
 extension Settings {
     /// The current value of the key at `path` as a TOML literal.
-    public func literal(ofPath path: String) -> String {
+    package func literal(ofPath path: String) -> String {
         guard let value = values[path] else { return "" }
         return value.tomlLiteral
     }

@@ -1,6 +1,6 @@
 /// Why a configuration could not be read. Every case names where the bad value came from: the
 /// file and line, or the environment variable, or the command-line option.
-public enum SettingsError: Error, Equatable, CustomStringConvertible {
+package enum SettingsError: Error, Equatable, CustomStringConvertible {
     case fileNotFound(path: String)
     case unreadable(path: String, reason: String)
     case syntax(path: String, line: Int, column: Int, reason: String)
@@ -11,7 +11,7 @@ public enum SettingsError: Error, Equatable, CustomStringConvertible {
     case badEnvironment(variable: String, key: String, reason: String)
     case badOption(option: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .fileNotFound(let path):
             "config file \(path): not found"

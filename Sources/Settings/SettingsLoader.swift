@@ -5,10 +5,10 @@ import Glibc
 
 /// Reads the configuration: the built-in defaults, then a TOML file, then `MOSHI_*` variables.
 /// Command-line values are applied afterwards by each command (`Settings.override`).
-public enum SettingsLoader {
+package enum SettingsLoader {
     /// The config file to read when none is named: `$MOSHI_CONFIG`, else
     /// `$XDG_CONFIG_HOME/moshi/moshi.toml` (or `~/.config/moshi/moshi.toml`), else `/etc/moshi/moshi.toml`.
-    public static func defaultConfigPath(environment: [String: String]) -> (path: String, explicit: Bool)? {
+    package static func defaultConfigPath(environment: [String: String]) -> (path: String, explicit: Bool)? {
         if let path = environment["MOSHI_CONFIG"], !path.isEmpty { return (path, true) }
         var candidates: [String] = []
         if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty {
@@ -22,7 +22,7 @@ public enum SettingsLoader {
 
     /// Loads the settings. `configPath` (from `--config`) must exist when given; otherwise the
     /// default search applies and a missing file just means built-in defaults.
-    public static func load(configPath: String?, environment: [String: String]) throws -> Settings {
+    package static func load(configPath: String?, environment: [String: String]) throws -> Settings {
         var settings = Settings()
         let file: String? = configPath ?? defaultConfigPath(environment: environment)?.path
         if let file {
@@ -35,7 +35,7 @@ public enum SettingsLoader {
     }
 
     /// Applies a TOML document (already read) to `settings`. `path` names it in errors.
-    public static func apply(tomlText: String, path: String, to settings: inout Settings) throws {
+    package static func apply(tomlText: String, path: String, to settings: inout Settings) throws {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: tomlText)
@@ -72,7 +72,7 @@ public enum SettingsLoader {
     }
 
     /// Applies every `MOSHI_SECTION_NAME` variable that names a known key.
-    public static func applyEnvironment(_ environment: [String: String], to settings: inout Settings) throws {
+    package static func applyEnvironment(_ environment: [String: String], to settings: inout Settings) throws {
         for key in SettingsCatalog.all {
             guard let text = environment[key.environmentVariable] else { continue }
             guard let value = key.fromEnvironment(text) else {

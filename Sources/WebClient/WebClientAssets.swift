@@ -1,15 +1,15 @@
 /// The browser client `moshi serve` answers plain HTTP with: one page, its script and its
 /// audio worklets (`Assets/`), compiled into the binary, so an installed daemon needs no
 /// resource folder and the page needs no network (no CDN, no build step).
-public enum WebClientAssets {
+package enum WebClientAssets {
     /// One file of the page.
-    public struct Asset: Sendable {
-        public let contentType: String
-        public let body: [UInt8]
+    package struct Asset: Sendable {
+        package let contentType: String
+        package let body: [UInt8]
     }
 
     /// The asset served at `path` (the request path without its query), or nil.
-    public static func asset(at path: String) -> Asset? {
+    package static func asset(at path: String) -> Asset? {
         switch path {
         case "/", "/index.html": Asset(contentType: "text/html; charset=utf-8", body: PackageResources.index_html)
         case "/client.js": Asset(contentType: "text/javascript; charset=utf-8", body: PackageResources.client_js)
@@ -19,5 +19,5 @@ public enum WebClientAssets {
     }
 
     /// Every path `asset(at:)` answers.
-    public static let paths = ["/", "/index.html", "/client.js", "/worklets.js"]
+    package static let paths = ["/", "/index.html", "/client.js", "/worklets.js"]
 }

@@ -1,14 +1,14 @@
 /// GGUF's Q8_0 and Q4_0 block formats: quantizing f32 rows (to write GGUF files of test models)
 /// and dequantizing blocks (to copy small tensors out and to check kernels against).
 /// A block holds 32 consecutive values of one row and starts with its f16 scale `d`.
-public enum BlockQuantization {
-    public static let blockLength = 32
+package enum BlockQuantization {
+    package static let blockLength = 32
 
     // MARK: Q8_0: d (f16), then 32 int8 q; value = d * q.
 
     /// Quantizes `values` (a multiple of 32 long) as ggml's reference does: d = max|x| / 127,
     /// q = round(x / d), ties away from zero. (Non-finite values become 0; ggml's are undefined.)
-    public static func q8_0(_ values: [Float]) -> [UInt8] {
+    package static func q8_0(_ values: [Float]) -> [UInt8] {
         precondition(values.count % blockLength == 0, "Q8_0 needs whole blocks of 32 values")
         var out: [UInt8] = []
         out.reserveCapacity(values.count / blockLength * 34)
@@ -27,7 +27,7 @@ public enum BlockQuantization {
     }
 
     /// Dequantizes `blocks` Q8_0 blocks starting at `source` into `destination`.
-    public static func dequantizeQ8_0(_ source: UnsafeRawPointer, blocks: Int, into destination: UnsafeMutablePointer<Float>) {
+    package static func dequantizeQ8_0(_ source: UnsafeRawPointer, blocks: Int, into destination: UnsafeMutablePointer<Float>) {
         for b in 0..<blocks {
             let block = source + b * 34
             let d = HalfPrecision.float(fromF16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
@@ -43,7 +43,7 @@ public enum BlockQuantization {
 
     /// Quantizes `values` (a multiple of 32 long) as ggml's reference does: `m` is the value of
     /// largest magnitude, d = m / -8, nibble = min(15, trunc(x / d + 8.5)).
-    public static func q4_0(_ values: [Float]) -> [UInt8] {
+    package static func q4_0(_ values: [Float]) -> [UInt8] {
         precondition(values.count % blockLength == 0, "Q4_0 needs whole blocks of 32 values")
         var out: [UInt8] = []
         out.reserveCapacity(values.count / blockLength * 18)
@@ -64,7 +64,7 @@ public enum BlockQuantization {
     }
 
     /// Dequantizes `blocks` Q4_0 blocks starting at `source` into `destination`.
-    public static func dequantizeQ4_0(_ source: UnsafeRawPointer, blocks: Int, into destination: UnsafeMutablePointer<Float>) {
+    package static func dequantizeQ4_0(_ source: UnsafeRawPointer, blocks: Int, into destination: UnsafeMutablePointer<Float>) {
         for b in 0..<blocks {
             let block = source + b * 18
             let d = HalfPrecision.float(fromF16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))

@@ -1,14 +1,14 @@
 /// A ggml tensor type as stored in a GGUF tensor info (`ggml_type`), with the name of every
 /// type ggml has defined, so an unsupported tensor is rejected by name ("Q4_K (12)").
-public struct GGMLType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+package struct GGMLType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    package let rawValue: UInt32
+    package init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let f32 = GGMLType(rawValue: 0)
-    public static let f16 = GGMLType(rawValue: 1)
-    public static let q4_0 = GGMLType(rawValue: 2)
-    public static let q8_0 = GGMLType(rawValue: 8)
-    public static let bf16 = GGMLType(rawValue: 30)
+    package static let f32 = GGMLType(rawValue: 0)
+    package static let f16 = GGMLType(rawValue: 1)
+    package static let q4_0 = GGMLType(rawValue: 2)
+    package static let q8_0 = GGMLType(rawValue: 8)
+    package static let bf16 = GGMLType(rawValue: 30)
 
     /// ggml's names, indexed by value; nil where a value was never assigned.
     static let names: [UInt32: String] = [
@@ -22,16 +22,16 @@ public struct GGMLType: RawRepresentable, Sendable, Hashable, CustomStringConver
     ]
 
     /// The types this reader maps onto `TensorDType`, in the order error messages list them.
-    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
+    package static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
 
     /// ggml's name for the type ("Q4_K"), or "unknown" for a value ggml never assigned.
-    public var name: String { Self.names[rawValue] ?? "unknown" }
+    package var name: String { Self.names[rawValue] ?? "unknown" }
 
     /// "Q4_K (12)".
-    public var description: String { "\(name) (\(rawValue))" }
+    package var description: String { "\(name) (\(rawValue))" }
 
     /// The storage type of a supported type; nil for the others.
-    public var dtype: TensorDType? {
+    package var dtype: TensorDType? {
         switch rawValue {
         case 0: .f32
         case 1: .f16
@@ -43,7 +43,7 @@ public struct GGMLType: RawRepresentable, Sendable, Hashable, CustomStringConver
     }
 
     /// The GGUF type of a storage type, for the writer; nil for types GGUF cannot hold here.
-    public init?(_ dtype: TensorDType) {
+    package init?(_ dtype: TensorDType) {
         switch dtype {
         case .f32: self = .f32
         case .f16: self = .f16

@@ -6,30 +6,30 @@
 /// bounded), `general.alignment` (a power of two, default 32), each tensor's dims (at most 4),
 /// type (F32, F16, BF16, Q8_0, Q4_0; others are refused by name), alignment and byte range
 /// (inside the file, no overlaps), and for block types that a row holds whole blocks.
-public final class GGUFFile: WeightStore {
-    public static let defaultAlignment = 32
+package final class GGUFFile: WeightStore {
+    package static let defaultAlignment = 32
 
-    public let source: any ByteSource
-    public let version: UInt32
+    package let source: any ByteSource
+    package let version: UInt32
     /// Every metadata key-value, in file order.
-    public let metadata: [GGUFKeyValue]
+    package let metadata: [GGUFKeyValue]
     /// `general.alignment`, or 32.
-    public let alignment: Int
+    package let alignment: Int
     /// Where the data section starts, counted from the start of the file.
-    public let dataOffset: Int
+    package let dataOffset: Int
     /// The tensor infos as stored (raw dims, innermost first).
-    public let tensorInfos: [GGUFTensorInfo]
+    package let tensorInfos: [GGUFTensorInfo]
     /// Every tensor with its row-major shape, in file order.
-    public let tensors: [WeightTensor]
+    package let tensors: [WeightTensor]
     /// GGUF files carry no MLX layouts.
-    public var mlxQuantization: MLXQuantization? { nil }
+    package var mlxQuantization: MLXQuantization? { nil }
     private let index: [String: Int]
 
-    public convenience init(path: String) throws(WeightFileError) {
+    package convenience init(path: String) throws(WeightFileError) {
         try self.init(source: MappedFile(path: path))
     }
 
-    public init(source: any ByteSource) throws(WeightFileError) {
+    package init(source: any ByteSource) throws(WeightFileError) {
         self.source = source
         let file = source.name
         let total = source.bytes.count
@@ -70,14 +70,14 @@ public final class GGUFFile: WeightStore {
         self.index = index
     }
 
-    public var sourceDescription: String { source.name }
+    package var sourceDescription: String { source.name }
 
-    public func tensor(named name: String) -> WeightTensor? {
+    package func tensor(named name: String) -> WeightTensor? {
         index[name].map { tensors[$0] }
     }
 
     /// The metadata value under `key`, if any.
-    public func value(forKey key: String) -> GGUFValue? {
+    package func value(forKey key: String) -> GGUFValue? {
         metadata.first { $0.key == key }?.value
     }
 

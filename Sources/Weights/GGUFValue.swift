@@ -1,12 +1,12 @@
 /// A GGUF metadata value (`gguf_metadata_value_type`), read in full.
-public indirect enum GGUFValue: Sendable, Equatable {
+package indirect enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
     case float32(Float), bool(Bool), string(String)
     case array(GGUFArray)
     case uint64(UInt64), int64(Int64), float64(Double)
 
     /// The type code in the file.
-    public var typeCode: UInt32 {
+    package var typeCode: UInt32 {
         switch self {
         case .uint8: 0
         case .int8: 1
@@ -25,7 +25,7 @@ public indirect enum GGUFValue: Sendable, Equatable {
     }
 
     /// The value as an integer, for integer types that fit `Int`.
-    public var integer: Int? {
+    package var integer: Int? {
         switch self {
         case .uint8(let v): Int(v)
         case .int8(let v): Int(v)
@@ -39,14 +39,14 @@ public indirect enum GGUFValue: Sendable, Equatable {
         }
     }
 
-    public var string: String? {
+    package var string: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
     /// The value shortened to about `limit` characters for listings: long strings are cut,
     /// arrays show their element type, count and first few elements.
-    public func summary(limit: Int = 60) -> String {
+    package func summary(limit: Int = 60) -> String {
         switch self {
         case .uint8(let v): "\(v)"
         case .int8(let v): "\(v)"
@@ -67,13 +67,13 @@ public indirect enum GGUFValue: Sendable, Equatable {
 
 /// A GGUF array: elements of one type, kept as a typed Swift array (so a million u8 take a
 /// megabyte, not a million enum cases).
-public indirect enum GGUFArray: Sendable, Equatable {
+package indirect enum GGUFArray: Sendable, Equatable {
     case uint8([UInt8]), int8([Int8]), uint16([UInt16]), int16([Int16]), uint32([UInt32]), int32([Int32])
     case float32([Float]), bool([Bool]), string([String])
     case array([GGUFArray])
     case uint64([UInt64]), int64([Int64]), float64([Double])
 
-    public var count: Int {
+    package var count: Int {
         switch self {
         case .uint8(let a): a.count
         case .int8(let a): a.count
@@ -92,7 +92,7 @@ public indirect enum GGUFArray: Sendable, Equatable {
     }
 
     /// The name of the element type ("string", "u32", "array").
-    public var elementTypeName: String {
+    package var elementTypeName: String {
         switch self {
         case .uint8: "u8"
         case .int8: "i8"
@@ -111,7 +111,7 @@ public indirect enum GGUFArray: Sendable, Equatable {
     }
 
     /// "[string x 32000: "<unk>", "<s>", ...]".
-    public func summary(limit: Int = 60) -> String {
+    package func summary(limit: Int = 60) -> String {
         let shown: [String]
         switch self {
         case .uint8(let a): shown = a.prefix(8).map { "\($0)" }

@@ -1,30 +1,30 @@
 /// Writes GGUF v3 files (for test models and converted checkpoints): metadata in the order set,
 /// tensor infos, then each tensor's data at the next multiple of the alignment.
-public struct GGUFWriter {
-    public var alignment: Int
+package struct GGUFWriter {
+    package var alignment: Int
     private var metadata: [GGUFKeyValue] = []
     private var entries: [(name: String, type: GGMLType, shape: [Int], bytes: [UInt8])] = []
 
     /// `alignment` other than 32 is also written as `general.alignment`.
-    public init(alignment: Int = GGUFFile.defaultAlignment) {
+    package init(alignment: Int = GGUFFile.defaultAlignment) {
         precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
         self.alignment = alignment
         if alignment != GGUFFile.defaultAlignment { set("general.alignment", .uint32(UInt32(alignment))) }
     }
 
     /// Sets a metadata value (replacing an earlier one of the same key).
-    public mutating func set(_ key: String, _ value: GGUFValue) {
+    package mutating func set(_ key: String, _ value: GGUFValue) {
         metadata.removeAll { $0.key == key }
         metadata.append(GGUFKeyValue(key: key, value: value))
     }
 
     /// Adds a tensor of row-major `shape` (written as GGUF dims, innermost first) from its bytes.
-    public mutating func add(_ name: String, type: GGMLType, shape: [Int], bytes: [UInt8]) {
+    package mutating func add(_ name: String, type: GGMLType, shape: [Int], bytes: [UInt8]) {
         entries.append((name, type, shape, bytes))
     }
 
     /// Adds float values stored as F32, F16, BF16, Q8_0 or Q4_0 (quantized here).
-    public mutating func add(_ name: String, shape: [Int], floats: [Float], as dtype: TensorDType = .f32) {
+    package mutating func add(_ name: String, shape: [Int], floats: [Float], as dtype: TensorDType = .f32) {
         guard let type = GGMLType(dtype), let bytes = TensorEncoding.bytes(of: floats, as: dtype) else {
             preconditionFailure("\(name): cannot store \(floats.count) values as \(dtype)")
         }
@@ -32,7 +32,7 @@ public struct GGUFWriter {
     }
 
     /// The whole file.
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var out: [UInt8] = Array("GGUF".utf8)
         appendLittleEndian(UInt32(3), to: &out)
         appendLittleEndian(UInt64(entries.count), to: &out)
@@ -61,7 +61,7 @@ public struct GGUFWriter {
         return out
     }
 
-    public func write(to path: String) throws(WeightFileError) {
+    package func write(to path: String) throws(WeightFileError) {
         try writeFile(serialized(), to: path)
     }
 

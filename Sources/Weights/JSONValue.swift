@@ -4,7 +4,7 @@ import Foundation
 /// (a repository's `config.json`). Built by `JSONReader`, so it has the reader's limits: nesting
 /// deeper than `JSONReader.maxDepth` and text after the top-level value are errors. Of repeated
 /// keys, the last wins (as in Python's `json`).
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -13,7 +13,7 @@ public enum JSONValue: Sendable, Equatable {
     case object([String: JSONValue])
 
     /// Parses `text`; the error names the byte offset and what was expected there.
-    public static func parse(_ text: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ text: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
         var reader = JSONReader(text)
         do throws(JSONError) {
             let value = try read(&reader)
@@ -25,7 +25,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// Parses JSON text held in `data`.
-    public static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
         let result: Result<JSONValue, JSONSyntaxError> = data.withUnsafeBytes { bytes in
             do throws(JSONSyntaxError) { return .success(try parse(bytes)) } catch { return .failure(error) }
         }
@@ -54,19 +54,19 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// The members, if this is an object.
-    public var object: [String: JSONValue]? {
+    package var object: [String: JSONValue]? {
         if case .object(let members) = self { return members }
         return nil
     }
 
     /// The value as an integer, if it is a number without a fraction that fits comfortably.
-    public var integer: Int? {
+    package var integer: Int? {
         if case .number(let n) = self, n == n.rounded(), abs(n) < 1e15 { return Int(n) }
         return nil
     }
 
     /// How the value reads in an error message.
-    public var rendered: String {
+    package var rendered: String {
         switch self {
         case .null: "null"
         case .bool(let b): b ? "true" : "false"
@@ -79,8 +79,8 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// Why JSON text did not parse: what was expected, and the byte offset where it was not found.
-public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public let offset: Int
-    public var description: String { "at byte \(offset): \(message)" }
+package struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+    package let message: String
+    package let offset: Int
+    package var description: String { "at byte \(offset): \(message)" }
 }

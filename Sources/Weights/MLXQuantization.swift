@@ -2,24 +2,24 @@
 /// stored as U32 words `[out, in * bits / 32]` with `NAME.scales` and `NAME.biases`
 /// `[out, in / groupSize]`. Published Moshi MLX checkpoints use 8 bits in groups of 64 and
 /// 4 bits in groups of 32; an MLX `config.json` may say which in its `quantization` object.
-public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
+package struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
     /// What `WeightFormat.mlxAffine` (and so the kernels) support.
-    public static let supportedBits = [4, 8]
-    public static let supportedGroupSizes = [32, 64, 128]
+    package static let supportedBits = [4, 8]
+    package static let supportedGroupSizes = [32, 64, 128]
     /// The group sizes tried when only the shapes are known. 128 is left out: 4-bit groups of
     /// 128 pack a row exactly as 8-bit groups of 64 (the published q8) do, so it is taken only
     /// from a config or an expected column count.
     static let inferredGroupSizes = [32, 64]
 
-    public let bits: Int
-    public let groupSize: Int
+    package let bits: Int
+    package let groupSize: Int
 
-    public init(bits: Int, groupSize: Int) {
+    package init(bits: Int, groupSize: Int) {
         self.bits = bits
         self.groupSize = groupSize
     }
 
-    public var description: String { "\(bits)-bit groups of \(groupSize)" }
+    package var description: String { "\(bits)-bit groups of \(groupSize)" }
 
     var isSupported: Bool {
         Self.supportedBits.contains(bits) && Self.supportedGroupSizes.contains(groupSize)
@@ -27,13 +27,13 @@ public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads the `quantization` (or `quantization_config`) object, `{"group_size": 64, "bits": 8}`,
     /// of an MLX `config.json`; nil if the config has none.
-    public static func fromConfig(path: String) throws(WeightFileError) -> MLXQuantization? {
+    package static func fromConfig(path: String) throws(WeightFileError) -> MLXQuantization? {
         let file = try MappedFile(path: path)
         return try fromConfig(json: file.bytes, file: path)
     }
 
     /// As `fromConfig(path:)`, for JSON text in memory.
-    public static func fromConfig(json text: UnsafeRawBufferPointer, file: String) throws(WeightFileError) -> MLXQuantization? {
+    package static func fromConfig(json text: UnsafeRawBufferPointer, file: String) throws(WeightFileError) -> MLXQuantization? {
         let root: JSONValue
         do { root = try JSONValue.parse(text) } catch {
             throw WeightFileError(.format, file: file, "config JSON \(error.description)")
@@ -43,7 +43,7 @@ public struct MLXQuantization: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// As `fromConfig(path:)`, for a config already parsed (`file` names it in errors).
-    public static func fromConfig(_ config: [String: JSONValue], file: String) throws(WeightFileError) -> MLXQuantization? {
+    package static func fromConfig(_ config: [String: JSONValue], file: String) throws(WeightFileError) -> MLXQuantization? {
         for key in ["quantization", "quantization_config"] {
             guard let object = config[key]?.object else { continue }
             guard let bits = object["bits"]?.integer, let groupSize = object["group_size"]?.integer else {

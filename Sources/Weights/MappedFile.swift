@@ -10,13 +10,13 @@ import Darwin
 ///
 /// The descriptor is closed right after `mmap`: the mapping keeps the file alive by itself,
 /// and a process that opens many weight files holds no descriptors for them.
-public final class MappedFile: ByteSource, @unchecked Sendable {
+package final class MappedFile: ByteSource, @unchecked Sendable {
     /// The path as given; errors and tensors name the file by it.
-    public let path: String
-    public let bytes: UnsafeRawBufferPointer
-    public var name: String { path }
+    package let path: String
+    package let bytes: UnsafeRawBufferPointer
+    package var name: String { path }
 
-    public init(path: String) throws(WeightFileError) {
+    package init(path: String) throws(WeightFileError) {
         self.path = path
         func failure(_ call: String, _ code: Int32) -> WeightFileError {
             WeightFileError(.io, file: path, "\(call) failed: \(String(cString: strerror(code)))")
@@ -40,7 +40,7 @@ public final class MappedFile: ByteSource, @unchecked Sendable {
 
     /// Asks the kernel to read the whole file ahead (`madvise(MADV_WILLNEED)`), so the first
     /// forward pass does not wait on page faults. Advice only: failures are ignored.
-    public func prefetch() {
+    package func prefetch() {
         guard let base = bytes.baseAddress else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: base), bytes.count, MADV_WILLNEED)
     }

@@ -6,29 +6,29 @@
 /// Checked: the header length (at most 100 MB and inside the file), the JSON (a strict parser
 /// with a nesting limit), each dtype, each shape (non-negative, product without overflow),
 /// each byte range (inside the data, of exactly shape x dtype bytes) and that no two overlap.
-public final class SafetensorsFile: WeightStore {
+package final class SafetensorsFile: WeightStore {
     /// Headers longer than this are refused (real checkpoints have a few hundred KB).
-    public static let maxHeaderLength = 100_000_000
+    package static let maxHeaderLength = 100_000_000
     /// Shapes with more dimensions than this are refused.
-    public static let maxRank = 16
+    package static let maxRank = 16
 
-    public let source: any ByteSource
+    package let source: any ByteSource
     /// The `__metadata__` string map (`{"format": "pt"}` for PyTorch files); empty if absent.
-    public let metadata: [String: String]
+    package let metadata: [String: String]
     /// Every tensor, in the order the header lists them.
-    public let tensors: [WeightTensor]
+    package let tensors: [WeightTensor]
     /// Where the data area starts: 8 + the header length.
-    public let dataOffset: Int
-    public let mlxQuantization: MLXQuantization?
+    package let dataOffset: Int
+    package let mlxQuantization: MLXQuantization?
     private let index: [String: Int]
 
     /// Maps and parses the file at `path`.
-    public convenience init(path: String, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
+    package convenience init(path: String, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
         try self.init(source: MappedFile(path: path), mlxQuantization: mlxQuantization)
     }
 
     /// Parses bytes already in memory (a mapping or a copy).
-    public init(source: any ByteSource, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
+    package init(source: any ByteSource, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
         self.source = source
         self.mlxQuantization = mlxQuantization
         let file = source.name
@@ -68,9 +68,9 @@ public final class SafetensorsFile: WeightStore {
         self.index = index
     }
 
-    public var sourceDescription: String { source.name }
+    package var sourceDescription: String { source.name }
 
-    public func tensor(named name: String) -> WeightTensor? {
+    package func tensor(named name: String) -> WeightTensor? {
         index[name].map { tensors[$0] }
     }
 

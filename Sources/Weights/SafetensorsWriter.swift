@@ -1,16 +1,16 @@
 /// Writes safetensors files (for test models and converted checkpoints): the header lists the
 /// tensors in the order they were added, packed back to back as the format requires, and is
 /// padded with spaces to a multiple of 8 bytes so the data area starts 8-byte aligned.
-public struct SafetensorsWriter {
-    public var metadata: [String: String]
+package struct SafetensorsWriter {
+    package var metadata: [String: String]
     private var entries: [(name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8])] = []
 
-    public init(metadata: [String: String] = [:]) {
+    package init(metadata: [String: String] = [:]) {
         self.metadata = metadata
     }
 
     /// Adds a tensor from its stored bytes, which must be exactly shape x dtype long.
-    public mutating func add(_ name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8]) {
+    package mutating func add(_ name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8]) {
         precondition(TensorDType.safetensorsNames[dtype.description] == dtype, "\(dtype) cannot be stored in safetensors")
         precondition(elementCount(of: shape).flatMap(dtype.byteCount(elements:)) == bytes.count,
                      "\(name): \(bytes.count) bytes do not match shape \(describe(shape: shape)) of \(dtype)")
@@ -18,13 +18,13 @@ public struct SafetensorsWriter {
     }
 
     /// Adds a float tensor stored as F32, F16 or BF16.
-    public mutating func add(_ name: String, shape: [Int], floats: [Float], as dtype: TensorDType = .f32) {
+    package mutating func add(_ name: String, shape: [Int], floats: [Float], as dtype: TensorDType = .f32) {
         precondition(dtype.isFloat, "\(dtype) is not a float dtype")
         add(name, dtype: dtype, shape: shape, bytes: TensorEncoding.bytes(of: floats, as: dtype)!)
     }
 
     /// The whole file.
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var fields: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key < $1.key }.map { jsonQuoted($0.key) + ":" + jsonQuoted($0.value) }
@@ -47,7 +47,7 @@ public struct SafetensorsWriter {
         return out
     }
 
-    public func write(to path: String) throws(WeightFileError) {
+    package func write(to path: String) throws(WeightFileError) {
         try writeFile(serialized(), to: path)
     }
 }

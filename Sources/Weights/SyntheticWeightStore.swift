@@ -7,28 +7,28 @@ import Glibc
 /// the caller. For benchmarks and the synthetic model: random weights in the real shapes and
 /// formats cost exactly what real ones do, with no file to download or write. The mapping is
 /// reserved lazily by the kernel, so a 15 GB model takes memory only as it is filled.
-public final class SyntheticWeightStore: WeightStore, @unchecked Sendable {
+package final class SyntheticWeightStore: WeightStore, @unchecked Sendable {
     /// One tensor to create.
-    public struct Spec: Sendable {
-        public let name: String
-        public let dtype: TensorDType
-        public let shape: [Int]
-        public init(name: String, dtype: TensorDType, shape: [Int]) {
+    package struct Spec: Sendable {
+        package let name: String
+        package let dtype: TensorDType
+        package let shape: [Int]
+        package init(name: String, dtype: TensorDType, shape: [Int]) {
             self.name = name
             self.dtype = dtype
             self.shape = shape
         }
     }
 
-    public let tensors: [WeightTensor]
-    public let mlxQuantization: MLXQuantization?
-    public let sourceDescription: String
+    package let tensors: [WeightTensor]
+    package let mlxQuantization: MLXQuantization?
+    package let sourceDescription: String
     private let index: [String: Int]
     private let region: AnonymousRegion
 
     /// Lays out `specs` and calls `fill(tensor, bytes)` for each (in parallel when `concurrently`
     /// is given: it runs `count` tasks and returns when all are done).
-    public init(specs: [Spec], name: String, mlxQuantization: MLXQuantization? = nil,
+    package init(specs: [Spec], name: String, mlxQuantization: MLXQuantization? = nil,
                 concurrently: ((Int, (Int) -> Void) -> Void)? = nil,
                 fill: (WeightTensor, UnsafeMutableRawBufferPointer) -> Void) throws(WeightFileError) {
         var offsets: [Int] = []
@@ -64,10 +64,10 @@ public final class SyntheticWeightStore: WeightStore, @unchecked Sendable {
         }
     }
 
-    public func tensor(named name: String) -> WeightTensor? { index[name].map { tensors[$0] } }
+    package func tensor(named name: String) -> WeightTensor? { index[name].map { tensors[$0] } }
 
     /// Bytes of tensor data (what the mapping holds once filled).
-    public var byteCount: Int { region.bytes.count }
+    package var byteCount: Int { region.bytes.count }
 }
 
 /// An anonymous private mapping (zero pages until written).

@@ -1,6 +1,6 @@
 /// How the elements of a stored tensor are encoded. The dense types are those of safetensors
 /// (`U32` is there for MLX's packed quantized weights); `q8_0` and `q4_0` are GGUF block formats.
-public enum TensorDType: Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum TensorDType: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case f32, f16, bf16, i8, u8, i32, i64, u32
     /// GGUF Q8_0: blocks of 32 values, an f16 scale then 32 int8 (34 bytes a block).
     case q8_0
@@ -8,12 +8,12 @@ public enum TensorDType: Sendable, Hashable, CaseIterable, CustomStringConvertib
     case q4_0
 
     /// The dtypes a safetensors header may name, by their header spelling.
-    public static let safetensorsNames: [String: TensorDType] = [
+    package static let safetensorsNames: [String: TensorDType] = [
         "F32": .f32, "F16": .f16, "BF16": .bf16, "I8": .i8, "U8": .u8, "I32": .i32, "I64": .i64, "U32": .u32,
     ]
 
     /// The spelling used by the file formats: `F32`, `BF16`, `Q8_0`, ...
-    public var description: String {
+    package var description: String {
         switch self {
         case .f32: "F32"
         case .f16: "F16"
@@ -29,7 +29,7 @@ public enum TensorDType: Sendable, Hashable, CaseIterable, CustomStringConvertib
     }
 
     /// Elements per storage block: 1 for dense types, 32 for the GGUF block formats.
-    public var blockLength: Int {
+    package var blockLength: Int {
         switch self {
         case .q8_0, .q4_0: 32
         default: 1
@@ -37,7 +37,7 @@ public enum TensorDType: Sendable, Hashable, CaseIterable, CustomStringConvertib
     }
 
     /// Bytes per storage block (per element for dense types).
-    public var blockBytes: Int {
+    package var blockBytes: Int {
         switch self {
         case .i8, .u8: 1
         case .f16, .bf16: 2
@@ -48,14 +48,14 @@ public enum TensorDType: Sendable, Hashable, CaseIterable, CustomStringConvertib
         }
     }
 
-    public var isQuantized: Bool { blockLength > 1 }
+    package var isQuantized: Bool { blockLength > 1 }
 
     /// f32, f16 and bf16: what `WeightMatrix` and `floats()` take without dequantizing.
-    public var isFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
+    package var isFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
 
     /// The bytes `count` elements take, or nil if that overflows `Int` or `count` is not
     /// a whole number of blocks.
-    public func byteCount(elements count: Int) -> Int? {
+    package func byteCount(elements count: Int) -> Int? {
         guard count >= 0, count % blockLength == 0 else { return nil }
         let (bytes, overflow) = (count / blockLength).multipliedReportingOverflow(by: blockBytes)
         return overflow ? nil : bytes

@@ -1,8 +1,8 @@
 /// Encodes f32 values as the bytes of a stored tensor of a given dtype (for the writers).
-public enum TensorEncoding {
+package enum TensorEncoding {
     /// The bytes of `values` stored as `dtype`: F32/F16/BF16 converted (round to nearest even),
     /// Q8_0/Q4_0 quantized (the count must then be a multiple of 32); nil for integer dtypes.
-    public static func bytes(of values: [Float], as dtype: TensorDType) -> [UInt8]? {
+    package static func bytes(of values: [Float], as dtype: TensorDType) -> [UInt8]? {
         var out: [UInt8] = []
         switch dtype {
         case .f32:
@@ -27,7 +27,7 @@ public enum TensorEncoding {
     }
 
     /// The little-endian bytes of integer values.
-    public static func bytes<T: FixedWidthInteger>(of values: [T]) -> [UInt8] {
+    package static func bytes<T: FixedWidthInteger>(of values: [T]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(values.count * MemoryLayout<T>.size)
         for value in values { appendLittleEndian(value, to: &out) }

@@ -1,9 +1,9 @@
 /// Why a weight file could not be read or a tensor could not be used: which file, which
 /// tensor (when there is one) and what is wrong. Every failure of this module is one of these,
 /// so a caller (and `moshi inspect`) can print one clear line.
-public struct WeightFileError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct WeightFileError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The broad class of the problem, for callers that branch on it; the message has the detail.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// open, fstat or mmap failed, or the file is empty or not a regular file.
         case io
         /// The file ends before a structure it announces.
@@ -26,22 +26,22 @@ public struct WeightFileError: Error, CustomStringConvertible, Sendable, Equatab
         case mismatch
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// The file (or files, joined with " + ") the problem is in.
-    public let file: String
+    package let file: String
     /// The tensor the problem is about, when there is one.
-    public let tensor: String?
+    package let tensor: String?
     /// What is wrong, in words.
-    public let message: String
+    package let message: String
 
-    public init(_ kind: Kind, file: String, tensor: String? = nil, _ message: String) {
+    package init(_ kind: Kind, file: String, tensor: String? = nil, _ message: String) {
         self.kind = kind
         self.file = file
         self.tensor = tensor
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         if let tensor { return "\(file): tensor '\(tensor)': \(message)" }
         return "\(file): \(message)"
     }

@@ -1,34 +1,34 @@
 /// What `moshi inspect` shows of a weight file: its format and metadata, every tensor (name,
 /// dtype, shape, bytes) and the totals, as aligned text or as JSON.
-public struct WeightFileSummary: Sendable, Equatable {
-    public struct Tensor: Sendable, Equatable {
-        public let name: String
-        public let dtype: String
-        public let shape: [Int]
-        public let bytes: Int
-        public let parameters: Int
+package struct WeightFileSummary: Sendable, Equatable {
+    package struct Tensor: Sendable, Equatable {
+        package let name: String
+        package let dtype: String
+        package let shape: [Int]
+        package let bytes: Int
+        package let parameters: Int
     }
 
-    public struct Field: Sendable, Equatable {
-        public let key: String
+    package struct Field: Sendable, Equatable {
+        package let key: String
         /// Shortened for display (long strings cut, arrays abbreviated).
-        public let value: String
+        package let value: String
     }
 
-    public let file: String
+    package let file: String
     /// "safetensors", "GGUF v3".
-    public let format: String
+    package let format: String
     /// Format facts such as GGUF's alignment and where the data starts.
-    public let details: [Field]
+    package let details: [Field]
     /// safetensors `__metadata__` (sorted by key) or GGUF key-values (in file order).
-    public let metadata: [Field]
-    public let tensors: [Tensor]
+    package let metadata: [Field]
+    package let tensors: [Tensor]
 
-    public var totalBytes: Int { tensors.reduce(0) { $0 + $1.bytes } }
+    package var totalBytes: Int { tensors.reduce(0) { $0 + $1.bytes } }
     /// Stored elements; for MLX packed weights, a U32 word counts as one.
-    public var totalParameters: Int { tensors.reduce(0) { $0 + $1.parameters } }
+    package var totalParameters: Int { tensors.reduce(0) { $0 + $1.parameters } }
 
-    public init(_ store: any WeightStore) {
+    package init(_ store: any WeightStore) {
         file = store.sourceDescription
         tensors = store.tensors.map {
             Tensor(name: $0.name, dtype: $0.dtype.description, shape: $0.shape, bytes: $0.byteCount, parameters: $0.elementCount)
@@ -50,12 +50,12 @@ public struct WeightFileSummary: Sendable, Equatable {
     }
 
     /// Opens the file at `path` (safetensors or GGUF) and summarizes it.
-    public static func load(path: String) throws(WeightFileError) -> WeightFileSummary {
+    package static func load(path: String) throws(WeightFileError) -> WeightFileSummary {
         WeightFileSummary(try WeightFiles.open(path: path))
     }
 
     /// `1234567` as "1,234,567".
-    public static func grouped(_ value: Int) -> String {
+    package static func grouped(_ value: Int) -> String {
         let digits = String(value.magnitude)
         var out = ""
         for (i, digit) in digits.enumerated() {
@@ -66,13 +66,13 @@ public struct WeightFileSummary: Sendable, Equatable {
     }
 
     /// The totals line: "3 tensors, 1,800 bytes, 450 parameters".
-    public var totalsLine: String {
+    package var totalsLine: String {
         "\(Self.grouped(tensors.count)) tensor\(tensors.count == 1 ? "" : "s"), "
             + "\(Self.grouped(totalBytes)) bytes, \(Self.grouped(totalParameters)) parameters"
     }
 
     /// The listing for people: header lines, metadata, one aligned row per tensor, totals.
-    public func text() -> String {
+    package func text() -> String {
         var lines = ["file: \(file)", "format: \(format)"]
         lines += details.map { "\($0.key): \($0.value)" }
         if !metadata.isEmpty {
@@ -97,7 +97,7 @@ public struct WeightFileSummary: Sendable, Equatable {
     }
 
     /// The same as one JSON object, for scripts.
-    public func json() -> String {
+    package func json() -> String {
         func object(_ fields: [Field]) -> String {
             "{" + fields.map { jsonQuoted($0.key) + ": " + jsonQuoted($0.value) }.joined(separator: ", ") + "}"
         }

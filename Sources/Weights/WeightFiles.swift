@@ -1,12 +1,12 @@
 /// Several weight files opened as one store (a model split over files, or an LM and its
 /// codec side by side). Names must be unique across the files.
-public final class WeightFiles: WeightStore {
-    public let files: [any WeightStore]
-    public let tensors: [WeightTensor]
-    public let mlxQuantization: MLXQuantization?
+package final class WeightFiles: WeightStore {
+    package let files: [any WeightStore]
+    package let tensors: [WeightTensor]
+    package let mlxQuantization: MLXQuantization?
     private let index: [String: Int]
 
-    public init(_ files: [any WeightStore], mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
+    package init(_ files: [any WeightStore], mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
         self.files = files
         self.mlxQuantization = mlxQuantization
         var tensors: [WeightTensor] = []
@@ -26,25 +26,25 @@ public final class WeightFiles: WeightStore {
     }
 
     /// Opens each path (safetensors or GGUF, told apart by their first bytes).
-    public convenience init(paths: [String], mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
+    package convenience init(paths: [String], mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) {
         var files: [any WeightStore] = []
         for path in paths { files.append(try Self.open(path: path)) }
         try self.init(files, mlxQuantization: mlxQuantization)
     }
 
-    public var sourceDescription: String { files.map(\.sourceDescription).joined(separator: " + ") }
+    package var sourceDescription: String { files.map(\.sourceDescription).joined(separator: " + ") }
 
-    public func tensor(named name: String) -> WeightTensor? {
+    package func tensor(named name: String) -> WeightTensor? {
         index[name].map { tensors[$0] }
     }
 
     /// Maps the file at `path` and opens it as GGUF if it starts with `GGUF`, else as safetensors.
-    public static func open(path: String, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) -> any WeightStore {
+    package static func open(path: String, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) -> any WeightStore {
         try open(MappedFile(path: path), mlxQuantization: mlxQuantization)
     }
 
     /// As `open(path:)`, for bytes already in memory.
-    public static func open(_ source: any ByteSource, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) -> any WeightStore {
+    package static func open(_ source: any ByteSource, mlxQuantization: MLXQuantization? = nil) throws(WeightFileError) -> any WeightStore {
         if source.bytes.starts(with: "GGUF".utf8) { return try GGUFFile(source: source) }
         return try SafetensorsFile(source: source, mlxQuantization: mlxQuantization)
     }

@@ -5,7 +5,7 @@ import MoshiNumerics
 ///
 /// Views handed out (`WeightTensor.data`, `WeightMatrix`) point into the store's files: keep
 /// the store alive as long as the model that uses them.
-public protocol WeightStore: AnyObject, Sendable {
+package protocol WeightStore: AnyObject, Sendable {
     /// Every tensor, in file order.
     var tensors: [WeightTensor] { get }
     func tensor(named name: String) -> WeightTensor?
@@ -16,12 +16,12 @@ public protocol WeightStore: AnyObject, Sendable {
 }
 
 extension WeightStore {
-    public var tensorNames: [String] { tensors.map(\.name) }
+    package var tensorNames: [String] { tensors.map(\.name) }
 
-    public func contains(_ name: String) -> Bool { tensor(named: name) != nil }
+    package func contains(_ name: String) -> Bool { tensor(named: name) != nil }
 
     /// The tensor called `name`, or an error naming it (and close names, to spot a layout mix-up).
-    public func require(_ name: String) throws(WeightFileError) -> WeightTensor {
+    package func require(_ name: String) throws(WeightFileError) -> WeightTensor {
         guard let tensor = tensor(named: name) else {
             throw WeightFileError(.missingTensor, file: sourceDescription, tensor: name,
                 "not found among the \(tensors.count) tensors\(similarNames(to: name))")
@@ -30,7 +30,7 @@ extension WeightStore {
     }
 
     /// The tensor called `name`, which must have exactly `shape`.
-    public func require(_ name: String, shape: [Int]) throws(WeightFileError) -> WeightTensor {
+    package func require(_ name: String, shape: [Int]) throws(WeightFileError) -> WeightTensor {
         let tensor = try require(name)
         guard tensor.shape == shape else {
             throw WeightFileError(.mismatch, file: sourceDescription, tensor: name,
@@ -40,7 +40,7 @@ extension WeightStore {
     }
 
     /// The tensor called `name` copied out as f32 (see `WeightTensor.floats()`), checking its shape.
-    public func floats(_ name: String, shape: [Int]) throws(WeightFileError) -> [Float] {
+    package func floats(_ name: String, shape: [Int]) throws(WeightFileError) -> [Float] {
         try require(name, shape: shape).floats()
     }
 
@@ -52,13 +52,13 @@ extension WeightStore {
     /// - MLX: `name` is `PREFIX.weight`, stored as U32 words next to `PREFIX.scales` and
     ///   `PREFIX.biases`; bits and group size come from the store's `mlxQuantization`, else
     ///   from the shapes (see `matrix(_:rows:cols:)` for when the shapes alone cannot tell).
-    public func matrix(_ name: String) throws(WeightFileError) -> WeightMatrix {
+    package func matrix(_ name: String) throws(WeightFileError) -> WeightMatrix {
         try matrix(name, expectedColumns: nil)
     }
 
     /// As `matrix(_:)`, checking the logical shape `[rows, cols]` (for MLX, the unpacked
     /// shape). Knowing `cols` also settles an MLX packing the shapes alone leave open.
-    public func matrix(_ name: String, rows: Int, cols: Int) throws(WeightFileError) -> WeightMatrix {
+    package func matrix(_ name: String, rows: Int, cols: Int) throws(WeightFileError) -> WeightMatrix {
         let matrix = try matrix(name, expectedColumns: cols)
         guard matrix.rows == rows, matrix.cols == cols else {
             throw WeightFileError(.mismatch, file: sourceDescription, tensor: name,

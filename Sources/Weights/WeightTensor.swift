@@ -1,18 +1,18 @@
 /// One tensor of a loaded weight file: a view into the file's bytes (nothing is copied at load).
 /// `shape` is row-major, outermost first, in every format (GGUF's innermost-first dims are
 /// reversed when read). The tensor holds its file's bytes alive.
-public struct WeightTensor: Sendable {
+package struct WeightTensor: Sendable {
     /// The full name as stored ("transformer.layers.0.self_attn.in_proj_weight").
-    public let name: String
-    public let dtype: TensorDType
+    package let name: String
+    package let dtype: TensorDType
     /// Row-major shape; `[]` for a scalar.
-    public let shape: [Int]
+    package let shape: [Int]
     /// Where the data starts, counted from the start of the file.
-    public let fileOffset: Int
+    package let fileOffset: Int
     /// The data's length in bytes (`elementCount` elements of `dtype`).
-    public let byteCount: Int
+    package let byteCount: Int
     /// The file the tensor is in; keeps `data` valid.
-    public let source: any ByteSource
+    package let source: any ByteSource
 
     init(name: String, dtype: TensorDType, shape: [Int], fileOffset: Int, byteCount: Int, source: any ByteSource) {
         self.name = name
@@ -25,18 +25,18 @@ public struct WeightTensor: Sendable {
 
     /// The first byte of the data, inside the file's mapping. Not necessarily aligned to the
     /// element size (safetensors does not promise it); read with `loadUnaligned`.
-    public var data: UnsafeRawPointer { source.bytes.baseAddress! + fileOffset }
+    package var data: UnsafeRawPointer { source.bytes.baseAddress! + fileOffset }
 
     /// The data as a buffer of `byteCount` bytes.
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: data, count: byteCount) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: data, count: byteCount) }
 
     /// The number of elements (parameters): the product of the shape.
-    public var elementCount: Int { shape.reduce(1, *) }
+    package var elementCount: Int { shape.reduce(1, *) }
 
     /// Copies the tensor out as f32: f32, f16 and bf16 are converted exactly, Q8_0 and Q4_0
     /// are dequantized. Meant for small tensors (norm scales, biases, codebooks in tests); large
     /// matrices are used in place through `WeightStore.matrix`.
-    public func floats() throws(WeightFileError) -> [Float] {
+    package func floats() throws(WeightFileError) -> [Float] {
         let count = elementCount
         let base = data
         if count == 0, dtype.isFloat || dtype.isQuantized { return [] }
@@ -64,7 +64,7 @@ public struct WeightTensor: Sendable {
     }
 
     /// Copies an integer tensor out as `Int` values (I8, U8, I32, I64, U32).
-    public func integers() throws(WeightFileError) -> [Int] {
+    package func integers() throws(WeightFileError) -> [Int] {
         let base = data
         switch dtype {
         case .i8: return (0..<elementCount).map { Int(base.load(fromByteOffset: $0, as: Int8.self)) }

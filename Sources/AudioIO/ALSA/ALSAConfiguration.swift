@@ -7,11 +7,11 @@ import CALSA
 /// Tests use it to define `file` and `null` plugin devices (a fake microphone reading a raw
 /// file, a speaker writing one) without touching the environment or HOME. Only what the text
 /// defines exists: write plugin slaves inline (`slave.pcm { type null }`).
-public final class ALSAConfiguration: @unchecked Sendable {  // immutable once loaded
+package final class ALSAConfiguration: @unchecked Sendable {  // immutable once loaded
     let handle: OpaquePointer
 
     /// Parses `text` in ALSA's configuration syntax (`pcm.name { type ... }`).
-    public init(text: String) throws(ALSAError) {
+    package init(text: String) throws(ALSAError) {
         var top: OpaquePointer?
         _ = try ALSAError.check(snd_config_top(&top), "snd_config_top", device: nil)
         guard let top else { throw ALSAError(call: "snd_config_top", code: -12, device: nil) }

@@ -1,18 +1,18 @@
 import CALSA
 
 /// A failed ALSA call: the negative errno it returned and `snd_strerror`'s text for it.
-public struct ALSAError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct ALSAError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The alsa-lib function that failed, e.g. `"snd_pcm_open"`.
-    public let call: String
+    package let call: String
     /// The negative errno ALSA returned (-ENODEV, -EINVAL, ...).
-    public let code: Int32
+    package let code: Int32
     /// `snd_strerror(code)`, or our own words for a check made before calling ALSA.
-    public let message: String
+    package let message: String
     /// The device the call was about, when there is one.
-    public let device: String?
+    package let device: String?
 
     /// Wraps `snd_strerror`: the library's message for `code`.
-    public init(call: String, code: Int32, device: String? = nil) {
+    package init(call: String, code: Int32, device: String? = nil) {
         self.call = call
         self.code = code
         self.message = String(cString: snd_strerror(code))
@@ -20,7 +20,7 @@ public struct ALSAError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A configuration the device refused, found by us rather than by an ALSA return code.
-    public init(call: String, code: Int32, device: String?, explanation: String) {
+    package init(call: String, code: Int32, device: String?, explanation: String) {
         self.call = call
         self.code = code
         self.message = explanation
@@ -29,11 +29,11 @@ public struct ALSAError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the device went away (a USB headset unplugged): -ENODEV, -ENXIO or -EBADFD.
     /// The session using it is over; reopen the device or pick another.
-    public var deviceDisappeared: Bool {
+    package var deviceDisappeared: Bool {
         code == moshi_alsa_enodev() || code == moshi_alsa_enxio() || code == moshi_alsa_ebadfd()
     }
 
-    public var description: String {
+    package var description: String {
         "\(call)\(device.map { " on \"\($0)\"" } ?? "") failed (\(code)): \(message)"
     }
 

@@ -19,30 +19,30 @@ import Synchronization
 /// `ALSACaptureSource` and `ALSAPlaybackSink`), never from Swift's cooperative pool. One
 /// thread at a time uses a device; `xrunCount` may be read from any thread. Reads and writes
 /// allocate nothing.
-public final class PCMDevice: @unchecked Sendable {
+package final class PCMDevice: @unchecked Sendable {
     /// The ALSA name it was opened with (`default`, `hw:1,0`, `plughw:1,0`, ...).
-    public let name: String
+    package let name: String
     /// Capture or playback.
-    public let direction: PCMDirection
+    package let direction: PCMDirection
     /// What was asked for.
-    public let configuration: PCMDeviceConfiguration
+    package let configuration: PCMDeviceConfiguration
     /// The rate the device actually runs at.
-    public let deviceRate: Int
+    package let deviceRate: Int
     /// The channels the device actually runs with.
-    public let deviceChannelCount: Int
+    package let deviceChannelCount: Int
     /// The sample format the device actually runs in.
-    public let deviceFormat: PCMSampleFormat
+    package let deviceFormat: PCMSampleFormat
     /// Device frames per period, as the device set it.
-    public let devicePeriodFrames: Int
+    package let devicePeriodFrames: Int
     /// Device frames in the whole buffer, as the device set it.
-    public let deviceBufferFrames: Int
+    package let deviceBufferFrames: Int
 
     /// Samples per read or write at `configuration.sampleRate` (1920).
-    public var framesPerPeriod: Int { configuration.framesPerPeriod }
+    package var framesPerPeriod: Int { configuration.framesPerPeriod }
     /// Whether we convert the rate ourselves because the device did not take 24 kHz.
-    public var isResampling: Bool { resampler.map { !$0.isBypass } ?? false }
+    package var isResampling: Bool { resampler.map { !$0.isBypass } ?? false }
     /// Xruns and suspends recovered from so far.
-    public var xrunCount: Int { xruns.load(ordering: .relaxed) }
+    package var xrunCount: Int { xruns.load(ordering: .relaxed) }
 
     private let handle: OpaquePointer
     private let lconf: ALSAConfiguration?
@@ -59,7 +59,7 @@ public final class PCMDevice: @unchecked Sendable {
     /// Wraps `snd_pcm_open` (or `snd_pcm_open_lconf` with `alsaConfiguration`) and sets the
     /// hardware (`snd_pcm_hw_params_*`, through `snd_pcm_hw_params_malloc`) and software
     /// (`snd_pcm_sw_params_*`) parameters.
-    public init(name: String, direction: PCMDirection, configuration: PCMDeviceConfiguration = PCMDeviceConfiguration(),
+    package init(name: String, direction: PCMDirection, configuration: PCMDeviceConfiguration = PCMDeviceConfiguration(),
                 alsaConfiguration: ALSAConfiguration? = nil, onXrun: (@Sendable (PCMXrun) -> Void)? = nil) throws(ALSAError) {
         let c = configuration
         guard c.sampleRate > 0, c.framesPerPeriod > 0, c.periodCount >= 2, c.playbackStartPeriods >= 1 else {
@@ -181,7 +181,7 @@ public final class PCMDevice: @unchecked Sendable {
     /// Reads one model frame: fills `frame` (`framesPerPeriod` samples, 24 kHz mono) from the
     /// device, blocking until enough has been captured. Wraps `snd_pcm_readi`, looping over
     /// short reads and recovering from xruns.
-    public func read(into frame: UnsafeMutableBufferPointer<Float>) throws(ALSAError) {
+    package func read(into frame: UnsafeMutableBufferPointer<Float>) throws(ALSAError) {
         guard direction == .capture else { throw ALSAError(call: "snd_pcm_readi", code: -22, device: name, explanation: "not a capture device") }
         guard frame.count >= framesPerPeriod else {
             throw ALSAError(call: "snd_pcm_readi", code: -22, device: name, explanation: "frame buffer of \(frame.count) < \(framesPerPeriod) samples")
@@ -251,7 +251,7 @@ public final class PCMDevice: @unchecked Sendable {
     /// Plays one model frame (`framesPerPeriod` samples, 24 kHz mono), blocking until the
     /// device has room. Wraps `snd_pcm_writei`, looping over short writes and recovering from
     /// underruns (the stream restarts once `playbackStartPeriods` are queued again).
-    public func write(_ frame: UnsafeBufferPointer<Float>) throws(ALSAError) {
+    package func write(_ frame: UnsafeBufferPointer<Float>) throws(ALSAError) {
         guard direction == .playback else { throw ALSAError(call: "snd_pcm_writei", code: -22, device: name, explanation: "not a playback device") }
         guard frame.count == framesPerPeriod, let source = frame.baseAddress else {
             throw ALSAError(call: "snd_pcm_writei", code: -22, device: name, explanation: "frame of \(frame.count) samples, expected \(framesPerPeriod)")
@@ -311,13 +311,13 @@ public final class PCMDevice: @unchecked Sendable {
     }
 
     /// Wraps `snd_pcm_drain`: blocks until everything queued for playback has been played.
-    public func drain() throws(ALSAError) {
+    package func drain() throws(ALSAError) {
         _ = try ALSAError.check(snd_pcm_drain(handle), "snd_pcm_drain", device: name)
     }
 
     /// Wraps `snd_pcm_drop` then `snd_pcm_prepare`: discards what is queued or captured and
     /// readies the stream to start again.
-    public func discard() throws(ALSAError) {
+    package func discard() throws(ALSAError) {
         _ = try ALSAError.check(snd_pcm_drop(handle), "snd_pcm_drop", device: name)
         _ = try ALSAError.check(snd_pcm_prepare(handle), "snd_pcm_prepare", device: name)
         fifo.removeAll()

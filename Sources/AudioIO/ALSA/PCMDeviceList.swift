@@ -2,32 +2,32 @@ import CALSA
 import Glibc
 
 /// A PCM device as ALSA's name hints describe it (`snd_device_name_hint`).
-public struct PCMDeviceInfo: Sendable, Equatable {
+package struct PCMDeviceInfo: Sendable, Equatable {
     /// The name to open it with (`default`, `hw:CARD=PCH,DEV=0`, `plughw:...`, `null`).
-    public var name: String
+    package var name: String
     /// ALSA's description, possibly several lines (card name, then device name).
-    public var description: String
+    package var description: String
     /// Whether it can record.
-    public var canCapture: Bool
+    package var canCapture: Bool
     /// Whether it can play.
-    public var canPlay: Bool
+    package var canPlay: Bool
 }
 
 /// A sound card the kernel knows (`snd_card_next`, `snd_card_get_name`).
-public struct SoundCard: Sendable, Equatable {
+package struct SoundCard: Sendable, Equatable {
     /// The card index, as in `hw:INDEX,0`.
-    public var index: Int
+    package var index: Int
     /// The short name (`snd_card_get_name`).
-    public var name: String
+    package var name: String
     /// The long name (`snd_card_get_longname`).
-    public var longName: String
+    package var longName: String
 }
 
 extension PCMDevice {
     /// Every PCM device ALSA's configuration and the sound cards offer, with the names
     /// `snd_device_name_hint(-1, "pcm", ...)` gives (`aplay -L` lists the same). Includes
     /// virtual devices such as `null`, so it is not empty on a machine with no sound card.
-    public static func list() throws(ALSAError) -> [PCMDeviceInfo] {
+    package static func list() throws(ALSAError) -> [PCMDeviceInfo] {
         var hints: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
         _ = try ALSAError.check(snd_device_name_hint(-1, "pcm", &hints), "snd_device_name_hint", device: nil)
         guard let hints else { return [] }
@@ -47,7 +47,7 @@ extension PCMDevice {
     }
 
     /// The sound cards present (`snd_card_next` from -1); empty on a machine without one.
-    public static func soundCards() -> [SoundCard] {
+    package static func soundCards() -> [SoundCard] {
         var cards: [SoundCard] = []
         var card: Int32 = -1
         while snd_card_next(&card) >= 0, card >= 0 {

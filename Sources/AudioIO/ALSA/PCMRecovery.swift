@@ -2,7 +2,7 @@ import CALSA
 
 /// What a PCM read or write does about a negative return: the recovery policy, kept apart
 /// from the calls so that every error path is tested without a failing device.
-public enum PCMRecovery: Sendable, Equatable {
+package enum PCMRecovery: Sendable, Equatable {
     /// Over- or underrun (-EPIPE): `snd_pcm_recover` prepares the stream; counted as an xrun.
     case xrun
     /// The system suspended the device (-ESTRPIPE): `snd_pcm_recover` resumes or prepares it; counted.
@@ -15,7 +15,7 @@ public enum PCMRecovery: Sendable, Equatable {
     case fail
 
     /// The policy for `code`, a negative return of `snd_pcm_readi` / `snd_pcm_writei`.
-    public init(code: Int32) {
+    package init(code: Int32) {
         switch code {
         case moshi_alsa_epipe(): self = .xrun
         case moshi_alsa_estrpipe(): self = .suspended
@@ -27,13 +27,13 @@ public enum PCMRecovery: Sendable, Equatable {
 }
 
 /// An xrun (or suspend) that a `PCMDevice` recovered from, as told to its `onXrun` hook.
-public struct PCMXrun: Sendable, Equatable {
+package struct PCMXrun: Sendable, Equatable {
     /// The device's ALSA name.
-    public var device: String
+    package var device: String
     /// Capture (overrun: frames were lost) or playback (underrun: a gap was heard).
-    public var direction: PCMDirection
+    package var direction: PCMDirection
     /// Whether it was a suspend (-ESTRPIPE) rather than an over/underrun (-EPIPE).
-    public var suspended: Bool
+    package var suspended: Bool
     /// The device's xrun count including this one.
-    public var count: Int
+    package var count: Int
 }

@@ -1,8 +1,8 @@
 /// Mixes interleaved multichannel audio down to mono by averaging the channels.
-public enum ChannelMixer {
+package enum ChannelMixer {
     /// Averages each frame of `interleaved` (`channelCount` channels) into `mono`, which must
     /// hold `interleaved.count / channelCount` samples. Allocates nothing.
-    public static func downmix(_ interleaved: UnsafeBufferPointer<Float>, channelCount: Int, into mono: UnsafeMutableBufferPointer<Float>) {
+    package static func downmix(_ interleaved: UnsafeBufferPointer<Float>, channelCount: Int, into mono: UnsafeMutableBufferPointer<Float>) {
         precondition(channelCount > 0 && mono.count >= interleaved.count / channelCount, "downmix: output too small")
         let frames = interleaved.count / channelCount
         if channelCount == 1 {
@@ -18,7 +18,7 @@ public enum ChannelMixer {
     }
 
     /// Averages the channels of an interleaved signal into a new mono array.
-    public static func downmix(_ interleaved: [Float], channelCount: Int) -> [Float] {
+    package static func downmix(_ interleaved: [Float], channelCount: Int) -> [Float] {
         if channelCount <= 1 { return interleaved }
         let frames = interleaved.count / channelCount
         return [Float](unsafeUninitializedCapacity: frames) { mono, initialized in

@@ -11,15 +11,15 @@ import CSpeexDSP
 ///
 /// Samples are float (nominally -1...1), converted to 16-bit for speexdsp in preallocated
 /// buffers: `process` allocates nothing. Not thread-safe: call from the audio thread.
-public final class EchoCanceller {
+package final class EchoCanceller {
     /// Samples per channel in one speexdsp frame (480 = 20 ms at 24 kHz).
-    public let frameSize: Int
+    package let frameSize: Int
     /// Length of the adaptive echo filter in samples (2400 = 100 ms at 24 kHz).
-    public let filterLength: Int
+    package let filterLength: Int
     /// The audio's rate in Hz.
-    public let sampleRate: Int
+    package let sampleRate: Int
     /// Whether `speex_preprocess_run` suppresses residual echo after the linear filter.
-    public let suppressesResidualEcho: Bool
+    package let suppressesResidualEcho: Bool
 
     private let echo: OpaquePointer
     private let preprocess: OpaquePointer?
@@ -29,7 +29,7 @@ public final class EchoCanceller {
 
     /// Wraps `speex_echo_state_init` (and `speex_preprocess_state_init` plus
     /// `SPEEX_PREPROCESS_SET_ECHO_STATE` when `suppressResidualEcho`).
-    public init(sampleRate: Int = 24000, frameSize: Int = 480, filterLength: Int = 2400, suppressResidualEcho: Bool = false) throws(EchoCancellerError) {
+    package init(sampleRate: Int = 24000, frameSize: Int = 480, filterLength: Int = 2400, suppressResidualEcho: Bool = false) throws(EchoCancellerError) {
         guard (8000...96000).contains(sampleRate) else { throw .invalidArgument("sample rate \(sampleRate) Hz outside 8000...96000") }
         guard (32...8192).contains(frameSize) else { throw .invalidArgument("frame size \(frameSize) outside 32...8192") }
         guard filterLength >= frameSize, filterLength <= sampleRate else {
@@ -68,7 +68,7 @@ public final class EchoCanceller {
     /// Wraps `speex_echo_cancellation` (then `speex_preprocess_run`): removes the echo of
     /// `playback` from `capture` and writes the result to `output`. All three hold the same
     /// number of samples, a multiple of `frameSize` (a 1920-sample model frame is 4 frames of 480).
-    public func process(capture: UnsafeBufferPointer<Float>, playback: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws(EchoCancellerError) {
+    package func process(capture: UnsafeBufferPointer<Float>, playback: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws(EchoCancellerError) {
         guard capture.count == playback.count, output.count >= capture.count, capture.count % frameSize == 0 else {
             throw .invalidArgument("capture \(capture.count), playback \(playback.count), output \(output.count) samples; frames of \(frameSize)")
         }
@@ -84,7 +84,7 @@ public final class EchoCanceller {
     }
 
     /// Wraps `speex_echo_state_reset`: forget the learned echo path.
-    public func reset() { speex_echo_state_reset(echo) }
+    package func reset() { speex_echo_state_reset(echo) }
 
     @inline(__always)
     private static func toInt16(_ sample: Float) -> Int16 {
@@ -94,13 +94,13 @@ public final class EchoCanceller {
 }
 
 /// Why an `EchoCanceller` could not be made or used.
-public enum EchoCancellerError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum EchoCancellerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A size or rate out of range, or mismatched buffers.
     case invalidArgument(String)
     /// A speexdsp constructor returned NULL.
     case initializationFailed(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidArgument(let why): "echo canceller: \(why)"
         case .initializationFailed(let call): "echo canceller: \(call) failed"

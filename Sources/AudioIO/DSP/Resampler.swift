@@ -7,26 +7,26 @@ import CSpeexDSP
 /// Streaming use (`process`) writes into caller-provided buffers and allocates nothing; whole
 /// signals go through `resample(_:from:to:channelCount:quality:)`, which also removes the
 /// filter's delay so the output lines up with the input. Not thread-safe.
-public final class Resampler {
+package final class Resampler {
     /// speexdsp quality for files: 10 is the best (and slowest).
-    public static let fileQuality = 10
+    package static let fileQuality = 10
     /// speexdsp quality for live audio: 5 is speexdsp's VoIP default, cheap and good for speech.
-    public static let liveQuality = 5
+    package static let liveQuality = 5
     /// The rates we accept, in Hz.
-    public static let supportedRates = 1000...1_536_000
+    package static let supportedRates = 1000...1_536_000
 
     /// Frames per second in.
-    public let inputRate: Int
+    package let inputRate: Int
     /// Frames per second out.
-    public let outputRate: Int
+    package let outputRate: Int
     /// Interleaved channels, in and out.
-    public let channelCount: Int
+    package let channelCount: Int
     /// speexdsp quality 0...10.
-    public let quality: Int
+    package let quality: Int
     private let state: OpaquePointer?  // nil when the rates are equal (bypass)
 
     /// Wraps `speex_resampler_init`.
-    public init(from inputRate: Int, to outputRate: Int, channelCount: Int = 1, quality: Int = Resampler.fileQuality) throws(ResamplerError) {
+    package init(from inputRate: Int, to outputRate: Int, channelCount: Int = 1, quality: Int = Resampler.fileQuality) throws(ResamplerError) {
         guard Self.supportedRates.contains(inputRate), Self.supportedRates.contains(outputRate) else {
             throw ResamplerError(call: "speex_resampler_init", invalidArgument: "rates \(inputRate) -> \(outputRate) Hz outside \(Self.supportedRates)")
         }
@@ -52,20 +52,20 @@ public final class Resampler {
     deinit { if let state { speex_resampler_destroy(state) } }
 
     /// Whether the rates are equal and samples are copied unchanged.
-    public var isBypass: Bool { state == nil }
+    package var isBypass: Bool { state == nil }
 
     /// The filter's delay in input frames (`speex_resampler_get_input_latency`); 0 in bypass.
-    public var inputLatency: Int { state.map { Int(speex_resampler_get_input_latency($0)) } ?? 0 }
+    package var inputLatency: Int { state.map { Int(speex_resampler_get_input_latency($0)) } ?? 0 }
 
     /// An output capacity in frames that always holds the result of `inputFrames` of input.
-    public func outputCapacity(forInputFrames inputFrames: Int) -> Int {
+    package func outputCapacity(forInputFrames inputFrames: Int) -> Int {
         (inputFrames * outputRate + inputRate - 1) / inputRate + 2
     }
 
     /// Wraps `speex_resampler_process_interleaved_float`: converts as much of `input` as
     /// `output` has room for and returns the frames consumed and produced. Input not consumed
     /// must be passed again.
-    public func process(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws(ResamplerError) -> (consumed: Int, produced: Int) {
+    package func process(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws(ResamplerError) -> (consumed: Int, produced: Int) {
         let inputFrames = input.count / channelCount, outputFrames = output.count / channelCount
         guard let state else {
             let frames = min(inputFrames, outputFrames)
@@ -82,7 +82,7 @@ public final class Resampler {
     }
 
     /// Wraps `speex_resampler_reset_mem`: forget the signal history.
-    public func reset() {
+    package func reset() {
         if let state { speex_resampler_reset_mem(state) }
     }
 
@@ -90,7 +90,7 @@ public final class Resampler {
     /// round(frames * outputRate / inputRate) frames and is time-aligned with the input
     /// (`speex_resampler_skip_zeros` at the start, the filter flushed with zeros at the end).
     /// Equal rates return the input unchanged.
-    public static func resample(_ samples: [Float], from inputRate: Int, to outputRate: Int, channelCount: Int = 1, quality: Int = fileQuality) throws(ResamplerError) -> [Float] {
+    package static func resample(_ samples: [Float], from inputRate: Int, to outputRate: Int, channelCount: Int = 1, quality: Int = fileQuality) throws(ResamplerError) -> [Float] {
         if inputRate == outputRate { return samples }
         let resampler = try Resampler(from: inputRate, to: outputRate, channelCount: channelCount, quality: quality)
         guard let state = resampler.state else { return samples }

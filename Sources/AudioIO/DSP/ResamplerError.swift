@@ -1,13 +1,13 @@
 import CSpeexDSP
 
 /// A failed speexdsp resampler call, with `speex_resampler_strerror`'s text.
-public struct ResamplerError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct ResamplerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The speexdsp function that failed, e.g. `"speex_resampler_init"`.
-    public let call: String
+    package let call: String
     /// The speexdsp error code (`RESAMPLER_ERR_*`).
-    public let code: Int32
+    package let code: Int32
     /// `speex_resampler_strerror(code)`, or our words for a check made before calling speexdsp.
-    public let message: String
+    package let message: String
 
     /// Wraps `speex_resampler_strerror`.
     init(call: String, code: Int32) {
@@ -22,5 +22,5 @@ public struct ResamplerError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = "\(String(cString: speex_resampler_strerror(code))): \(explanation)"
     }
 
-    public var description: String { "\(call) failed (\(code)): \(message)" }
+    package var description: String { "\(call) failed (\(code)): \(message)" }
 }

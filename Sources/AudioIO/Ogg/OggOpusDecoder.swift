@@ -4,15 +4,15 @@
 /// packet-loss concealment, mixes stereo streams down to mono, and resets on a chained stream.
 ///
 /// Packets libopus rejects are counted in `corruptPackets` and skipped. Not thread-safe.
-public final class OggOpusDecoder {
+package final class OggOpusDecoder {
     /// The output rate: Opus decodes natively at 24 kHz, the model's rate.
-    public static let sampleRate = 24000
+    package static let sampleRate = 24000
     /// The packet source; push bytes through `push`.
-    public let reader: OggOpusReader
+    package let reader: OggOpusReader
     /// Packets libopus rejected (skipped).
-    public private(set) var corruptPackets = 0
+    package private(set) var corruptPackets = 0
     /// Packets concealed after a gap.
-    public private(set) var concealedPackets = 0
+    package private(set) var concealedPackets = 0
 
     private var decoder: OpusDecoder?
     private var streamNumber = -1
@@ -23,30 +23,30 @@ public final class OggOpusDecoder {
     private var scratch: [Float]             // one packet of interleaved PCM: 120 ms stereo at 24 kHz
 
     /// Whether the OpusHead's pre-skip is dropped at the start of each stream.
-    public let dropsPreSkip: Bool
+    package let dropsPreSkip: Bool
 
     /// - Parameter dropsPreSkip: true for files (the decoded audio then lines up with what was
     ///   encoded). A live server passes false: the pre-skip is then audio like the rest, and a
     ///   frame is complete as soon as its packets arrived. Kyutai's clients write a pre-skip of
     ///   3840 (80 ms): honouring it would hold every frame back until the next page, a whole
     ///   frame of added reply latency. Kyutai's servers do not honour it either.
-    public init(maximumPacketSize: Int = 65536, dropsPreSkip: Bool = true) {
+    package init(maximumPacketSize: Int = 65536, dropsPreSkip: Bool = true) {
         self.dropsPreSkip = dropsPreSkip
         reader = OggOpusReader(maximumPacketSize: maximumPacketSize)
         scratch = [Float](repeating: 0, count: 2 * Self.sampleRate * 120 / 1000)
     }
 
     /// Appends bytes of the stream.
-    public func push(_ bytes: UnsafeRawBufferPointer) { reader.push(bytes) }
+    package func push(_ bytes: UnsafeRawBufferPointer) { reader.push(bytes) }
 
     /// Appends bytes of the stream.
-    public func push(_ bytes: [UInt8]) { reader.push(bytes) }
+    package func push(_ bytes: [UInt8]) { reader.push(bytes) }
 
     /// Decodes every packet complete so far and appends the PCM (24 kHz mono, about -1...1)
     /// to `output`; returns the number of samples appended. Throws only for a stream we cannot
     /// decode at all (a multichannel mapping).
     @discardableResult
-    public func decodeAvailable(appendingTo output: inout [Float]) throws(OggOpusError) -> Int {
+    package func decodeAvailable(appendingTo output: inout [Float]) throws(OggOpusError) -> Int {
         let before = output.count
         while let packet = reader.nextPacket() {
             try decode(packet, appendingTo: &output)
@@ -58,7 +58,7 @@ public final class OggOpusDecoder {
     /// samples appended (possibly 0: a header, a pre-skipped or corrupt packet), or nil when no
     /// complete packet is buffered. A live reader calls this packet by packet, so it never holds
     /// more decoded audio than it is ready to use.
-    public func decodeNextPacket(appendingTo output: inout [Float]) throws(OggOpusError) -> Int? {
+    package func decodeNextPacket(appendingTo output: inout [Float]) throws(OggOpusError) -> Int? {
         guard let packet = reader.nextPacket() else { return nil }
         let before = output.count
         try decode(packet, appendingTo: &output)

@@ -1,5 +1,5 @@
 /// Why an Ogg Opus stream could not be written or read.
-public enum OggOpusError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum OggOpusError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A libogg call reported failure (`ogg_stream_init`, `ogg_stream_packetin`, ...).
     case libogg(call: String)
     /// A packet was written after the end-of-stream page.
@@ -11,7 +11,7 @@ public enum OggOpusError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An Opus packet whose table-of-contents byte libopus rejects.
     case invalidPacket(OpusError)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .libogg(let call): "libogg: \(call) failed"
         case .writeAfterEndOfStream: "Ogg Opus: packet written after the end-of-stream page"

@@ -12,24 +12,24 @@ import COgg
 ///
 /// Memory is what the caller pushed and has not pulled yet, plus at most one page (65,307
 /// bytes). Any byte sequence is accepted. Not thread-safe.
-public final class OggOpusReader {
+package final class OggOpusReader {
     /// Packets longer than this many bytes are dropped (an Opus packet is at most 61,440 + 7).
-    public let maximumPacketSize: Int
+    package let maximumPacketSize: Int
     /// The identification header of the current stream, once seen.
-    public private(set) var head: OpusHead?
+    package private(set) var head: OpusHead?
     /// Counters for what was skipped, for logs and tests.
-    public private(set) var statistics = Statistics()
+    package private(set) var statistics = Statistics()
 
     /// What the reader skipped so far.
-    public struct Statistics: Sendable, Equatable {
+    package struct Statistics: Sendable, Equatable {
         /// Complete, CRC-valid pages read.
-        public var pages = 0
+        package var pages = 0
         /// Bytes skipped while searching for a valid page (junk, CRC failures).
-        public var skippedBytes = 0
+        package var skippedBytes = 0
         /// Page sequence gaps in the followed stream.
-        public var sequenceGaps = 0
+        package var sequenceGaps = 0
         /// Packets dropped: over the size limit, truncated by a gap, or unterminated.
-        public var droppedPackets = 0
+        package var droppedPackets = 0
     }
 
     private let sync: UnsafeMutablePointer<ogg_sync_state>
@@ -44,7 +44,7 @@ public final class OggOpusReader {
     private var readyIndex = 0
 
     /// Wraps `ogg_sync_init`.
-    public init(maximumPacketSize: Int = 65536) {
+    package init(maximumPacketSize: Int = 65536) {
         self.maximumPacketSize = maximumPacketSize
         sync = .allocate(capacity: 1)
         ogg_sync_init(sync)
@@ -56,7 +56,7 @@ public final class OggOpusReader {
     }
 
     /// Appends bytes of the stream (`ogg_sync_buffer` + `ogg_sync_wrote`).
-    public func push(_ bytes: UnsafeRawBufferPointer) {
+    package func push(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0, let source = bytes.baseAddress else { return }
         guard let destination = ogg_sync_buffer(sync, bytes.count) else {
             statistics.skippedBytes += bytes.count  // libogg could not grow its buffer
@@ -67,12 +67,12 @@ public final class OggOpusReader {
     }
 
     /// Appends bytes of the stream.
-    public func push(_ bytes: [UInt8]) {
+    package func push(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { push($0) }
     }
 
     /// The next complete audio packet, or nil when more bytes are needed.
-    public func nextPacket() -> OggOpusPacket? {
+    package func nextPacket() -> OggOpusPacket? {
         while readyIndex == ready.count {
             ready.removeAll(keepingCapacity: true)
             readyIndex = 0

@@ -7,26 +7,26 @@ import COgg
 ///
 /// Pages are appended to a caller-owned byte array; reuse it (`removeAll(keepingCapacity:)`)
 /// and a stream of packets allocates nothing per packet. Not thread-safe.
-public final class OggOpusWriter {
+package final class OggOpusWriter {
     private let stream: UnsafeMutablePointer<ogg_stream_state>
     /// The identification header this stream starts with.
-    public let head: OpusHead
+    package let head: OpusHead
     /// The comment header written second.
-    public let tags: OpusTags
+    package let tags: OpusTags
     /// The Ogg logical stream serial number.
-    public let serialNumber: UInt32
+    package let serialNumber: UInt32
     /// Decoded samples at 48 kHz through the last packet written, pre-skip included: the
     /// granule position of the last audio page.
-    public private(set) var granulePosition: Int64 = 0
+    package private(set) var granulePosition: Int64 = 0
     /// Whether the headers have been written.
-    public private(set) var wroteHeaders = false
+    package private(set) var wroteHeaders = false
     /// Whether the end-of-stream page has been written; nothing may follow it.
-    public private(set) var isFinished = false
+    package private(set) var isFinished = false
     private var packetNumber: Int64 = 0
 
     /// Wraps `ogg_stream_init`. `head.preSkip` should be the encoder's lookahead at 48 kHz
     /// (`OpusEncoder.preSkip48k`).
-    public init(head: OpusHead, tags: OpusTags = OpusTags(), serialNumber: UInt32 = UInt32.random(in: 1...UInt32.max)) throws(OggOpusError) {
+    package init(head: OpusHead, tags: OpusTags = OpusTags(), serialNumber: UInt32 = UInt32.random(in: 1...UInt32.max)) throws(OggOpusError) {
         self.head = head
         self.tags = tags
         self.serialNumber = serialNumber
@@ -44,7 +44,7 @@ public final class OggOpusWriter {
 
     /// Appends the OpusHead page and the OpusTags page(s). Called by the first `write` if the
     /// caller did not.
-    public func writeHeaders(to output: inout [UInt8]) throws(OggOpusError) {
+    package func writeHeaders(to output: inout [UInt8]) throws(OggOpusError) {
         guard !wroteHeaders else { return }
         wroteHeaders = true
         try submit(head.packet, beginningOfStream: true, granule: 0, to: &output)
@@ -55,7 +55,7 @@ public final class OggOpusWriter {
     /// Its duration is read from the packet's TOC byte. For the last packet of a file, pass
     /// `endOfStream` and the number of 48 kHz samples at its end that are only padding, so
     /// that players trim them (the final granule position is reduced by that much).
-    public func write(packet: UnsafeBufferPointer<UInt8>, endOfStream: Bool = false, trailingPadding48k: Int = 0, to output: inout [UInt8]) throws(OggOpusError) {
+    package func write(packet: UnsafeBufferPointer<UInt8>, endOfStream: Bool = false, trailingPadding48k: Int = 0, to output: inout [UInt8]) throws(OggOpusError) {
         guard !isFinished else { throw .writeAfterEndOfStream }
         try writeHeaders(to: &output)
         let duration: Int
@@ -68,7 +68,7 @@ public final class OggOpusWriter {
 
     /// Ends the stream: appends an end-of-stream page with no packets (its CRC set by
     /// `ogg_page_checksum_set`) unless the last packet was written with `endOfStream`.
-    public func finish(to output: inout [UInt8]) throws(OggOpusError) {
+    package func finish(to output: inout [UInt8]) throws(OggOpusError) {
         guard !isFinished else { return }
         try writeHeaders(to: &output)
         isFinished = true

@@ -1,24 +1,24 @@
 import Foundation
 
 /// The Ogg Opus identification header, the first packet of a stream (RFC 7845 §5.1).
-public struct OpusHead: Sendable, Equatable {
+package struct OpusHead: Sendable, Equatable {
     /// Header version; we write 1 and read any version whose major nibble is 0.
-    public var version: UInt8 = 1
+    package var version: UInt8 = 1
     /// Output channels (1 for our mono streams).
-    public var channelCount: Int = 1
+    package var channelCount: Int = 1
     /// Samples at 48 kHz to drop from the start of the decoded output (the encoder's lookahead).
-    public var preSkip: Int
+    package var preSkip: Int
     /// The rate of the original input in Hz; informational, playback may use any Opus rate.
-    public var inputSampleRate: Int = 24000
+    package var inputSampleRate: Int = 24000
     /// Gain to apply on output, in dB as Q7.8 fixed point (256 = +1 dB).
-    public var outputGainQ8: Int16 = 0
+    package var outputGainQ8: Int16 = 0
     /// Channel mapping family: 0 for mono or stereo in one Opus stream.
-    public var mappingFamily: UInt8 = 0
+    package var mappingFamily: UInt8 = 0
 
     /// The 8-byte magic signature that starts the packet.
-    public static let magic: [UInt8] = Array("OpusHead".utf8)
+    package static let magic: [UInt8] = Array("OpusHead".utf8)
 
-    public init(channelCount: Int = 1, preSkip: Int, inputSampleRate: Int = 24000, outputGainQ8: Int16 = 0) {
+    package init(channelCount: Int = 1, preSkip: Int, inputSampleRate: Int = 24000, outputGainQ8: Int16 = 0) {
         self.channelCount = channelCount
         self.preSkip = preSkip
         self.inputSampleRate = inputSampleRate
@@ -26,7 +26,7 @@ public struct OpusHead: Sendable, Equatable {
     }
 
     /// Parses an identification header; nil when `packet` is not a well-formed OpusHead.
-    public init?(packet: UnsafeRawBufferPointer) {
+    package init?(packet: UnsafeRawBufferPointer) {
         guard packet.count >= 19, packet.prefix(8).elementsEqual(Self.magic) else { return nil }
         version = packet[8]
         guard version & 0xF0 == 0 else { return nil }  // an incompatible major version
@@ -45,7 +45,7 @@ public struct OpusHead: Sendable, Equatable {
     }
 
     /// The serialized packet (family 0: 19 bytes).
-    public var packet: [UInt8] {
+    package var packet: [UInt8] {
         var bytes = Self.magic
         bytes.append(version)
         bytes.append(UInt8(clamping: channelCount))
@@ -57,28 +57,28 @@ public struct OpusHead: Sendable, Equatable {
     }
 
     /// The linear factor the output gain asks for: 10^(gain / (20 * 256)).
-    public var outputGainFactor: Float {
+    package var outputGainFactor: Float {
         outputGainQ8 == 0 ? 1 : Float(pow(10, Double(outputGainQ8) / (20 * 256)))
     }
 }
 
 /// The Ogg Opus comment header, the second packet of a stream (RFC 7845 §5.2).
-public struct OpusTags: Sendable, Equatable {
+package struct OpusTags: Sendable, Equatable {
     /// The encoder's name; we write "SwiftMoshi".
-    public var vendor: String
+    package var vendor: String
     /// User comments, each "KEY=value".
-    public var comments: [String]
+    package var comments: [String]
 
     /// The 8-byte magic signature that starts the packet.
-    public static let magic: [UInt8] = Array("OpusTags".utf8)
+    package static let magic: [UInt8] = Array("OpusTags".utf8)
 
-    public init(vendor: String = "SwiftMoshi", comments: [String] = []) {
+    package init(vendor: String = "SwiftMoshi", comments: [String] = []) {
         self.vendor = vendor
         self.comments = comments
     }
 
     /// The serialized packet: magic, vendor string, comment count and length-prefixed comments.
-    public var packet: [UInt8] {
+    package var packet: [UInt8] {
         var bytes = Self.magic
         let vendorBytes = Array(vendor.utf8)
         bytes.appendLittleEndian(UInt32(vendorBytes.count))

@@ -5,19 +5,19 @@ import COpus
 ///
 /// Decoding writes into caller-provided buffers and allocates nothing. A missing packet is
 /// concealed by libopus' packet-loss concealment (`decodeMissing`). Not thread-safe.
-public final class OpusDecoder {
+package final class OpusDecoder {
     private let handle: OpaquePointer
     /// Samples per second per channel of the PCM this decoder produces.
-    public let sampleRate: Int
+    package let sampleRate: Int
     /// Interleaved channels of the PCM this decoder produces (1 or 2).
-    public let channelCount: Int
+    package let channelCount: Int
 
     /// Samples per channel in the longest Opus packet (120 ms): an output buffer of this many
     /// frames never fails for space.
-    public var maximumFrameSize: Int { sampleRate * 120 / 1000 }
+    package var maximumFrameSize: Int { sampleRate * 120 / 1000 }
 
     /// Wraps `opus_decoder_create`.
-    public init(sampleRate: Int = 24000, channelCount: Int = 1) throws(OpusError) {
+    package init(sampleRate: Int = 24000, channelCount: Int = 1) throws(OpusError) {
         guard OpusSampleRate.supported.contains(sampleRate) else {
             throw OpusError(call: "opus_decoder_create", badArgument: "sample rate \(sampleRate) is not 8, 12, 16, 24 or 48 kHz")
         }
@@ -38,7 +38,7 @@ public final class OpusDecoder {
     /// of samples per channel written. `pcm` must hold the packet's duration
     /// (`maximumFrameSize * channelCount` always does). With `fec`, decodes the forward error
     /// correction data this packet carries for the previous, lost one.
-    public func decode(_ packet: UnsafeBufferPointer<UInt8>, into pcm: UnsafeMutableBufferPointer<Float>, fec: Bool = false) throws(OpusError) -> Int {
+    package func decode(_ packet: UnsafeBufferPointer<UInt8>, into pcm: UnsafeMutableBufferPointer<Float>, fec: Bool = false) throws(OpusError) -> Int {
         guard let data = packet.baseAddress, packet.count > 0 else {
             throw OpusError(call: "opus_decode_float", badArgument: "empty packet (use decodeMissing for a lost one)")
         }
@@ -48,7 +48,7 @@ public final class OpusDecoder {
     }
 
     /// Wraps `opus_decode`: as `decode(_:into:fec:)` for 16-bit PCM.
-    public func decode(_ packet: UnsafeBufferPointer<UInt8>, into pcm: UnsafeMutableBufferPointer<Int16>, fec: Bool = false) throws(OpusError) -> Int {
+    package func decode(_ packet: UnsafeBufferPointer<UInt8>, into pcm: UnsafeMutableBufferPointer<Int16>, fec: Bool = false) throws(OpusError) -> Int {
         guard let data = packet.baseAddress, packet.count > 0 else {
             throw OpusError(call: "opus_decode", badArgument: "empty packet (use decodeMissing for a lost one)")
         }
@@ -59,7 +59,7 @@ public final class OpusDecoder {
 
     /// Wraps `opus_decode_float` with a NULL packet: packet-loss concealment for one missing
     /// packet of `frameSize` samples per channel (a multiple of 2.5 ms), written into `pcm`.
-    public func decodeMissing(frameSize: Int, into pcm: UnsafeMutableBufferPointer<Float>) throws(OpusError) -> Int {
+    package func decodeMissing(frameSize: Int, into pcm: UnsafeMutableBufferPointer<Float>) throws(OpusError) -> Int {
         guard frameSize > 0, frameSize * channelCount <= pcm.count, let output = pcm.baseAddress else {
             throw OpusError(call: "opus_decode_float", badArgument: "\(frameSize) concealed samples do not fit \(pcm.count / channelCount)")
         }
@@ -68,7 +68,7 @@ public final class OpusDecoder {
     }
 
     /// Wraps `opus_decode` with a NULL packet: 16-bit packet-loss concealment.
-    public func decodeMissing(frameSize: Int, into pcm: UnsafeMutableBufferPointer<Int16>) throws(OpusError) -> Int {
+    package func decodeMissing(frameSize: Int, into pcm: UnsafeMutableBufferPointer<Int16>) throws(OpusError) -> Int {
         guard frameSize > 0, frameSize * channelCount <= pcm.count, let output = pcm.baseAddress else {
             throw OpusError(call: "opus_decode", badArgument: "\(frameSize) concealed samples do not fit \(pcm.count / channelCount)")
         }
@@ -78,16 +78,16 @@ public final class OpusDecoder {
 
     /// Duration of the last decoded or concealed packet in samples per channel
     /// (`OPUS_GET_LAST_PACKET_DURATION`).
-    public var lastPacketDuration: Int { var v: Int32 = 0; _ = moshi_opus_decoder_get_last_packet_duration(handle, &v); return Int(v) }
+    package var lastPacketDuration: Int { var v: Int32 = 0; _ = moshi_opus_decoder_get_last_packet_duration(handle, &v); return Int(v) }
 
     /// Wraps `OPUS_RESET_STATE`: forget the signal history, as for a new stream.
-    public func reset() throws(OpusError) {
+    package func reset() throws(OpusError) {
         _ = try OpusError.check(moshi_opus_decoder_reset(handle), "OPUS_RESET_STATE")
     }
 
     /// Wraps `opus_packet_get_nb_samples`: the packet's duration in samples per channel at
     /// `sampleRate`, read from its TOC byte without decoding.
-    public static func sampleCount(ofPacket packet: UnsafeBufferPointer<UInt8>, atRate sampleRate: Int) throws(OpusError) -> Int {
+    package static func sampleCount(ofPacket packet: UnsafeBufferPointer<UInt8>, atRate sampleRate: Int) throws(OpusError) -> Int {
         guard let data = packet.baseAddress, packet.count > 0 else {
             throw OpusError(call: "opus_packet_get_nb_samples", badArgument: "empty packet")
         }

@@ -5,21 +5,21 @@ import COpus
 ///
 /// Encoding writes into caller-provided buffers and allocates nothing. Not thread-safe: use one
 /// encoder from one thread at a time.
-public final class OpusEncoder {
+package final class OpusEncoder {
     private let handle: OpaquePointer
     /// Samples per second per channel of the PCM this encoder takes.
-    public let sampleRate: Int
+    package let sampleRate: Int
     /// Interleaved channels of the PCM this encoder takes (1 or 2).
-    public let channelCount: Int
+    package let channelCount: Int
     /// The coding mode chosen at creation.
-    public let application: OpusApplication
+    package let application: OpusApplication
 
     /// The largest Opus packet: 1275 bytes per frame, up to 3 frames in 120 ms, plus a TOC byte
     /// and lengths (RFC 6716 §3.4). Output buffers of this size never fail for space.
-    public static let maximumPacketSize = 4000
+    package static let maximumPacketSize = 4000
 
     /// Wraps `opus_encoder_create`.
-    public init(sampleRate: Int = 24000, channelCount: Int = 1, application: OpusApplication = .voip) throws(OpusError) {
+    package init(sampleRate: Int = 24000, channelCount: Int = 1, application: OpusApplication = .voip) throws(OpusError) {
         guard OpusSampleRate.supported.contains(sampleRate) else {
             throw OpusError(call: "opus_encoder_create", badArgument: "sample rate \(sampleRate) is not 8, 12, 16, 24 or 48 kHz")
         }
@@ -38,10 +38,10 @@ public final class OpusEncoder {
     deinit { opus_encoder_destroy(handle) }
 
     /// Target bitrate in bits per second (`OPUS_SET_BITRATE` / `OPUS_GET_BITRATE`), 6000...510000.
-    public var bitrate: Int { var v: Int32 = 0; _ = moshi_opus_get_bitrate(handle, &v); return Int(v) }
+    package var bitrate: Int { var v: Int32 = 0; _ = moshi_opus_get_bitrate(handle, &v); return Int(v) }
 
     /// Wraps `OPUS_SET_BITRATE`. 24-32 kb/s VBR suits 24 kHz mono speech.
-    public func setBitrate(_ bitsPerSecond: Int) throws(OpusError) {
+    package func setBitrate(_ bitsPerSecond: Int) throws(OpusError) {
         guard (500...512_000).contains(bitsPerSecond) else {
             throw OpusError(call: "OPUS_SET_BITRATE", badArgument: "\(bitsPerSecond) b/s is outside 500...512000")
         }
@@ -49,10 +49,10 @@ public final class OpusEncoder {
     }
 
     /// Computational complexity 0...10 (`OPUS_GET_COMPLEXITY`).
-    public var complexity: Int { var v: Int32 = 0; _ = moshi_opus_get_complexity(handle, &v); return Int(v) }
+    package var complexity: Int { var v: Int32 = 0; _ = moshi_opus_get_complexity(handle, &v); return Int(v) }
 
     /// Wraps `OPUS_SET_COMPLEXITY`.
-    public func setComplexity(_ complexity: Int) throws(OpusError) {
+    package func setComplexity(_ complexity: Int) throws(OpusError) {
         guard (0...10).contains(complexity) else {
             throw OpusError(call: "OPUS_SET_COMPLEXITY", badArgument: "complexity \(complexity) is outside 0...10")
         }
@@ -60,16 +60,16 @@ public final class OpusEncoder {
     }
 
     /// Whether variable bitrate is on (`OPUS_GET_VBR`); libopus defaults to on.
-    public var isVariableBitrate: Bool { var v: Int32 = 0; _ = moshi_opus_get_vbr(handle, &v); return v != 0 }
+    package var isVariableBitrate: Bool { var v: Int32 = 0; _ = moshi_opus_get_vbr(handle, &v); return v != 0 }
 
     /// Wraps `OPUS_SET_VBR`.
-    public func setVariableBitrate(_ on: Bool) throws(OpusError) {
+    package func setVariableBitrate(_ on: Bool) throws(OpusError) {
         _ = try OpusError.check(moshi_opus_set_vbr(handle, on ? 1 : 0), "OPUS_SET_VBR")
     }
 
     /// Wraps `OPUS_SET_INBAND_FEC` and `OPUS_SET_PACKET_LOSS_PERC`: in-band forward error
     /// correction tuned for the expected loss percentage (0 turns it off).
-    public func setExpectedPacketLoss(percent: Int) throws(OpusError) {
+    package func setExpectedPacketLoss(percent: Int) throws(OpusError) {
         guard (0...100).contains(percent) else {
             throw OpusError(call: "OPUS_SET_PACKET_LOSS_PERC", badArgument: "\(percent)% is outside 0...100")
         }
@@ -79,15 +79,15 @@ public final class OpusEncoder {
 
     /// The encoder's algorithmic delay in samples at `sampleRate` (`OPUS_GET_LOOKAHEAD`):
     /// 156 at 24 kHz for VOIP and AUDIO (6.5 ms), 60 for restricted low delay.
-    public var lookahead: Int { var v: Int32 = 0; _ = moshi_opus_get_lookahead(handle, &v); return Int(v) }
+    package var lookahead: Int { var v: Int32 = 0; _ = moshi_opus_get_lookahead(handle, &v); return Int(v) }
 
     /// The lookahead counted at 48 kHz: the Ogg Opus pre-skip a decoder drops (RFC 7845 §4.2).
-    public var preSkip48k: Int { lookahead * (OpusSampleRate.granuleRate / sampleRate) }
+    package var preSkip48k: Int { lookahead * (OpusSampleRate.granuleRate / sampleRate) }
 
     /// Wraps `opus_encode_float`: encodes one frame of interleaved PCM (nominal range -1...1)
     /// into `packet` and returns the packet's length in bytes. `pcm.count / channelCount` must be
     /// a valid Opus frame size (20, 40, 60 or 80 ms, or 2.5, 5, 10, 100, 120 ms).
-    public func encode(_ pcm: UnsafeBufferPointer<Float>, into packet: UnsafeMutableBufferPointer<UInt8>) throws(OpusError) -> Int {
+    package func encode(_ pcm: UnsafeBufferPointer<Float>, into packet: UnsafeMutableBufferPointer<UInt8>) throws(OpusError) -> Int {
         let frameSize = try checkedFrameSize(pcm.count, call: "opus_encode_float")
         guard let input = pcm.baseAddress, let output = packet.baseAddress else {
             throw OpusError(call: "opus_encode_float", badArgument: "empty buffer")
@@ -97,7 +97,7 @@ public final class OpusEncoder {
     }
 
     /// Wraps `opus_encode`: as `encode(_:into:)` for 16-bit PCM.
-    public func encode(_ pcm: UnsafeBufferPointer<Int16>, into packet: UnsafeMutableBufferPointer<UInt8>) throws(OpusError) -> Int {
+    package func encode(_ pcm: UnsafeBufferPointer<Int16>, into packet: UnsafeMutableBufferPointer<UInt8>) throws(OpusError) -> Int {
         let frameSize = try checkedFrameSize(pcm.count, call: "opus_encode")
         guard let input = pcm.baseAddress, let output = packet.baseAddress else {
             throw OpusError(call: "opus_encode", badArgument: "empty buffer")
@@ -107,7 +107,7 @@ public final class OpusEncoder {
     }
 
     /// Convenience for non-real-time callers: encodes one frame and returns a new packet array.
-    public func encode(_ pcm: [Float]) throws(OpusError) -> [UInt8] {
+    package func encode(_ pcm: [Float]) throws(OpusError) -> [UInt8] {
         var packet = [UInt8](repeating: 0, count: Self.maximumPacketSize)
         let count = try pcm.withUnsafeBufferPointer { (input) throws(OpusError) -> Int in
             try packet.withUnsafeMutableBufferPointer { (output) throws(OpusError) -> Int in try encode(input, into: output) }
@@ -117,7 +117,7 @@ public final class OpusEncoder {
     }
 
     /// Wraps `OPUS_RESET_STATE`: forget the signal history, as for a new stream.
-    public func reset() throws(OpusError) {
+    package func reset() throws(OpusError) {
         _ = try OpusError.check(moshi_opus_encoder_reset(handle), "OPUS_RESET_STATE")
     }
 

@@ -1,5 +1,5 @@
 /// Why a WAV file could not be read or written.
-public enum WAVError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum WAVError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The bytes do not start with a RIFF/WAVE header.
     case notWAV(String)
     /// The header is there but inconsistent (zero channels, a block size that does not match...).
@@ -11,7 +11,7 @@ public enum WAVError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Reading or writing the file failed.
     case io(path: String, message: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notWAV(let why): "not a WAV file: \(why)"
         case .invalidHeader(let why): "invalid WAV header: \(why)"

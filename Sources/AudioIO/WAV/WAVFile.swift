@@ -8,30 +8,30 @@ import Foundation
 /// by default, or any of the formats above; the extensible header is used when the channel
 /// count or bit depth needs it (more than 2 channels, more than 16 bits), as Microsoft asks.
 /// Truncated or non-WAV input is a `WAVError`, never a crash.
-public struct WAVFile: Sendable, Equatable {
+package struct WAVFile: Sendable, Equatable {
     /// Interleaved samples, nominally -1...1 (16-bit values are read as v / 32768).
-    public var samples: [Float]
+    package var samples: [Float]
     /// Frames per second.
-    public var sampleRate: Int
+    package var sampleRate: Int
     /// Interleaved channels.
-    public var channelCount: Int
+    package var channelCount: Int
     /// How the samples were stored, for a file that was read.
-    public private(set) var storedFormat: WAVSampleFormat?
+    package private(set) var storedFormat: WAVSampleFormat?
 
     /// The number of frames (samples per channel).
-    public var frameCount: Int { channelCount > 0 ? samples.count / channelCount : 0 }
+    package var frameCount: Int { channelCount > 0 ? samples.count / channelCount : 0 }
 
     /// The most channels we accept in a header.
-    public static let maximumChannelCount = 64
+    package static let maximumChannelCount = 64
 
-    public init(samples: [Float], sampleRate: Int, channelCount: Int = 1) {
+    package init(samples: [Float], sampleRate: Int, channelCount: Int = 1) {
         self.samples = samples
         self.sampleRate = sampleRate
         self.channelCount = channelCount
     }
 
     /// Reads and parses the file at `path`.
-    public init(contentsOf path: String) throws(WAVError) {
+    package init(contentsOf path: String) throws(WAVError) {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .io(path: path, message: "cannot read: \(error.localizedDescription)")
@@ -40,7 +40,7 @@ public struct WAVFile: Sendable, Equatable {
     }
 
     /// Parses a whole WAV file held in memory.
-    public init(bytes: [UInt8]) throws(WAVError) {
+    package init(bytes: [UInt8]) throws(WAVError) {
         let parsed = bytes.withUnsafeBytes { raw in Result { () throws(WAVError) in try WAVFile.parse(raw) } }
         self = try parsed.get()
     }
@@ -130,7 +130,7 @@ public struct WAVFile: Sendable, Equatable {
     /// The file's bytes: RIFF header, `fmt ` chunk (extensible when `extensible` is true, or
     /// when nil and the file has more than 2 channels or more than 16 bits), `data` chunk.
     /// Samples are clamped to -1...1 for integer formats.
-    public func encoded(as format: WAVSampleFormat = .pcm16, extensible: Bool? = nil) throws(WAVError) -> [UInt8] {
+    package func encoded(as format: WAVSampleFormat = .pcm16, extensible: Bool? = nil) throws(WAVError) -> [UInt8] {
         guard (1...Self.maximumChannelCount).contains(channelCount) else { throw .invalidHeader("\(channelCount) channels") }
         guard sampleRate > 0, sampleRate <= Int(UInt32.max) else { throw .invalidHeader("sample rate \(sampleRate)") }
         guard samples.count % channelCount == 0 else { throw .invalidHeader("\(samples.count) samples is not a whole number of \(channelCount)-channel frames") }
@@ -156,7 +156,7 @@ public struct WAVFile: Sendable, Equatable {
     }
 
     /// Writes the file to `path` (see `encoded(as:extensible:)`).
-    public func write(to path: String, as format: WAVSampleFormat = .pcm16, extensible: Bool? = nil) throws(WAVError) {
+    package func write(to path: String, as format: WAVSampleFormat = .pcm16, extensible: Bool? = nil) throws(WAVError) {
         let bytes = try encoded(as: format, extensible: extensible)
         do { try Data(bytes).write(to: URL(fileURLWithPath: path)) } catch {
             throw .io(path: path, message: "cannot write: \(error.localizedDescription)")

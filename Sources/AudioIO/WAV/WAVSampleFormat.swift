@@ -1,5 +1,5 @@
 /// How the samples of a WAV file are stored.
-public enum WAVSampleFormat: Sendable, CaseIterable, Equatable {
+package enum WAVSampleFormat: Sendable, CaseIterable, Equatable {
     /// Unsigned 8-bit PCM (read as (v - 128) / 128).
     case pcm8
     /// Signed 16-bit PCM (read as v / 32768): the common case and our default for writing.
@@ -14,7 +14,7 @@ public enum WAVSampleFormat: Sendable, CaseIterable, Equatable {
     case float64
 
     /// Bits in one stored sample.
-    public var bitsPerSample: Int {
+    package var bitsPerSample: Int {
         switch self {
         case .pcm8: 8
         case .pcm16: 16
@@ -25,7 +25,7 @@ public enum WAVSampleFormat: Sendable, CaseIterable, Equatable {
     }
 
     /// Whether this is an IEEE float format (format tag 3) rather than integer PCM (tag 1).
-    public var isFloat: Bool { self == .float32 || self == .float64 }
+    package var isFloat: Bool { self == .float32 || self == .float64 }
 
     /// The format for a format tag (1 = PCM, 3 = IEEE float) and a bit depth, if we read it.
     init?(formatTag: UInt16, bitsPerSample: Int) {

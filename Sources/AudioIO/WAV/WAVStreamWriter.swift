@@ -11,16 +11,16 @@ import Darwin
 ///
 /// A file whose writer never closed still reads (`WAVFile` takes a zero data size as "up to
 /// the end of the file").
-public final class WAVStreamWriter {
+package final class WAVStreamWriter {
     /// The sample formats it streams.
-    public static let supportedFormats: [WAVSampleFormat] = [.pcm16, .float32]
+    package static let supportedFormats: [WAVSampleFormat] = [.pcm16, .float32]
 
-    public let path: String
-    public let sampleRate: Int
-    public let channelCount: Int
-    public let encoding: WAVSampleFormat
+    package let path: String
+    package let sampleRate: Int
+    package let channelCount: Int
+    package let encoding: WAVSampleFormat
     /// Frames (one sample per channel) written so far.
-    public private(set) var framesWritten = 0
+    package private(set) var framesWritten = 0
 
     private var descriptor: Int32
     private var buffer: UnsafeMutableRawPointer
@@ -30,7 +30,7 @@ public final class WAVStreamWriter {
 
     /// Creates (or truncates) `path` and writes the header. `maximumFramesPerWrite` sizes the
     /// conversion buffer (a larger write is split).
-    public init(path: String, sampleRate: Int = 24_000, channelCount: Int = 1, encoding: WAVSampleFormat = .pcm16,
+    package init(path: String, sampleRate: Int = 24_000, channelCount: Int = 1, encoding: WAVSampleFormat = .pcm16,
                 maximumFramesPerWrite: Int = 1920) throws(WAVError) {
         guard (1...WAVFile.maximumChannelCount).contains(channelCount), sampleRate > 0, sampleRate <= Int(UInt32.max) else {
             throw .invalidHeader("cannot write \(channelCount) channels at \(sampleRate) Hz")
@@ -61,7 +61,7 @@ public final class WAVStreamWriter {
     }
 
     /// Appends `frames` frames of interleaved samples (`frames * channelCount` floats).
-    public func write(_ samples: UnsafePointer<Float>, frames: Int) throws(WAVError) {
+    package func write(_ samples: UnsafePointer<Float>, frames: Int) throws(WAVError) {
         guard descriptor >= 0 else { throw .io(path: path, message: "written after close") }
         var done = 0
         while done < frames {
@@ -83,7 +83,7 @@ public final class WAVStreamWriter {
     }
 
     /// Patches the RIFF and data sizes and closes the file. Later calls do nothing.
-    public func close() throws(WAVError) {
+    package func close() throws(WAVError) {
         guard descriptor >= 0 else { return }
         defer {
             systemClose(descriptor)

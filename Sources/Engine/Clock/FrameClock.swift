@@ -5,7 +5,7 @@
 /// clock's `FrameSignal`s), so that a virtual clock knows when all of them are idle and may
 /// move time on. Threads that take part announce themselves (`threadsWillStart`,
 /// `threadDidStart`, `threadWillFinish`); on a real clock these calls do nothing.
-public protocol FrameClock: AnyObject, Sendable {
+package protocol FrameClock: AnyObject, Sendable {
     /// Nanoseconds on the clock's monotonic timeline (the origin is arbitrary).
     func now() -> UInt64
     /// Blocks the calling thread until `now() >= deadline`; returns at once if it already is.
@@ -24,7 +24,7 @@ public protocol FrameClock: AnyObject, Sendable {
 /// An auto-reset event for one waiting thread: `signal` wakes the waiter, or makes its next
 /// `wait` return at once if it is not waiting. Several signals before a wait count as one, so
 /// a waiter always re-checks the condition it waits for.
-public protocol FrameSignal: AnyObject, Sendable {
+package protocol FrameSignal: AnyObject, Sendable {
     /// Blocks until signalled (consuming the signal). One thread waits on a signal at a time.
     func wait()
     /// Wakes the waiter, or arms the next wait. Any thread; allocates nothing.

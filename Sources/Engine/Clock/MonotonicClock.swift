@@ -7,16 +7,16 @@ import MoshiNumerics
 
 /// The real clock: `CLOCK_MONOTONIC`, sleeping with `clock_nanosleep(TIMER_ABSTIME)` so that
 /// a paced loop keeps to its schedule however long each iteration took.
-public final class MonotonicClock: FrameClock {
-    public init() {}
+package final class MonotonicClock: FrameClock {
+    package init() {}
 
-    public func now() -> UInt64 { Self.nanoseconds() }
+    package func now() -> UInt64 { Self.nanoseconds() }
 
     /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds (MoshiNumerics' `MonotonicTime`, the one clock).
     @inline(__always)
-    public static func nanoseconds() -> UInt64 { MonotonicTime.nanoseconds() }
+    package static func nanoseconds() -> UInt64 { MonotonicTime.nanoseconds() }
 
-    public func sleep(until deadline: UInt64) {
+    package func sleep(until deadline: UInt64) {
         #if canImport(Glibc)
         var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
@@ -31,8 +31,8 @@ public final class MonotonicClock: FrameClock {
         #endif
     }
 
-    public func makeSignal() -> FrameSignal { WakeSignal() }
-    public func threadsWillStart(_ count: Int) {}
-    public func threadDidStart(order: Int) {}
-    public func threadWillFinish() {}
+    package func makeSignal() -> FrameSignal { WakeSignal() }
+    package func threadsWillStart(_ count: Int) {}
+    package func threadDidStart(order: Int) {}
+    package func threadWillFinish() {}
 }

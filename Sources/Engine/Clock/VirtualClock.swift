@@ -11,7 +11,7 @@ import Foundation
 /// (`threadsWillStart` + `threadDidStart`) may sleep too: they are woken when time reaches
 /// their deadline but do not hold time back. Waits on anything else than this clock (a lock, a
 /// device) are invisible to it: a loop over a virtual clock must block only through the clock.
-public final class VirtualClock: FrameClock, @unchecked Sendable {  // state guarded by `condition`
+package final class VirtualClock: FrameClock, @unchecked Sendable {  // state guarded by `condition`
     private struct Sleeper {
         var deadline: UInt64
         var order: Int
@@ -33,13 +33,13 @@ public final class VirtualClock: FrameClock, @unchecked Sendable {  // state gua
     private var nextTicket: UInt64 = 0
 
     /// A clock that reads `start` nanoseconds.
-    public init(start: UInt64 = 1_000_000_000) {
+    package init(start: UInt64 = 1_000_000_000) {
         current = start
         sleepers.reserveCapacity(16)
         woken.reserveCapacity(16)
     }
 
-    public func now() -> UInt64 {
+    package func now() -> UInt64 {
         condition.lock()
         defer { condition.unlock() }
         return current
@@ -47,7 +47,7 @@ public final class VirtualClock: FrameClock, @unchecked Sendable {  // state gua
 
     /// Moves time on by `nanoseconds` at once (for tests that drive the clock by hand, with no
     /// taking-part thread running); wakes sleepers now due.
-    public func advance(by nanoseconds: UInt64) {
+    package func advance(by nanoseconds: UInt64) {
         condition.lock()
         current += nanoseconds
         for sleeper in sleepers where sleeper.deadline <= current {
@@ -59,7 +59,7 @@ public final class VirtualClock: FrameClock, @unchecked Sendable {  // state gua
         condition.unlock()
     }
 
-    public func sleep(until deadline: UInt64) {
+    package func sleep(until deadline: UInt64) {
         condition.lock()
         defer { condition.unlock() }
         guard deadline > current else { return }
@@ -71,21 +71,21 @@ public final class VirtualClock: FrameClock, @unchecked Sendable {  // state gua
         waitForWake(ticket)
     }
 
-    public func makeSignal() -> FrameSignal { VirtualSignal(clock: self) }
+    package func makeSignal() -> FrameSignal { VirtualSignal(clock: self) }
 
-    public func threadsWillStart(_ count: Int) {
+    package func threadsWillStart(_ count: Int) {
         condition.lock()
         running += count
         condition.unlock()
     }
 
-    public func threadDidStart(order: Int) {
+    package func threadDidStart(order: Int) {
         condition.lock()
         participants.append(Participant(thread: pthread_self(), order: order))
         condition.unlock()
     }
 
-    public func threadWillFinish() {
+    package func threadWillFinish() {
         condition.lock()
         participants.removeAll { pthread_equal($0.thread, pthread_self()) != 0 }
         running -= 1

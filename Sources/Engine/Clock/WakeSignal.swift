@@ -6,13 +6,13 @@ import Synchronization
 /// never drifts from the number of sleepers (0 or 1).
 ///
 /// State: 0 idle, 1 signalled, -1 the waiter sleeps on the semaphore.
-public final class WakeSignal: FrameSignal {
+package final class WakeSignal: FrameSignal {
     private let state = Atomic<Int>(0)
     private let semaphore = DispatchSemaphore(value: 0)
 
-    public init() {}
+    package init() {}
 
-    public func wait() {
+    package func wait() {
         while true {
             switch state.load(ordering: .acquiring) {
             case 1:
@@ -28,7 +28,7 @@ public final class WakeSignal: FrameSignal {
         }
     }
 
-    public func signal() {
+    package func signal() {
         while true {
             switch state.load(ordering: .acquiring) {
             case 1:

@@ -11,9 +11,9 @@ import MoshiNumerics
 ///
 /// Not thread-safe: one thread submits, ticks and reads replies (the caller's frame loop).
 /// `tick` allocates nothing; `open` allocates the session's codec state.
-public final class BatchScheduler: @unchecked Sendable {
-    public let lm: LMBatch
-    public let mimi: MimiWeights
+package final class BatchScheduler: @unchecked Sendable {
+    package let lm: LMBatch
+    package let mimi: MimiWeights
     private var members: [BatchedConversation?]
     /// The conversations the current tick steps (`[capacity]`, filled per tick) and what
     /// `MimiBatch` reads and writes for each.
@@ -26,12 +26,12 @@ public final class BatchScheduler: @unchecked Sendable {
     private let codesIn: UnsafeMutablePointer<UnsafePointer<Int32>>
     private let samplesOut: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     /// The stages `tick` times, as a `ConversationSession` names them.
-    public let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    package let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
     /// Nanoseconds the last tick spent in each stage (`stageNames` order), for all its
     /// conversations together.
-    public private(set) var stageNanoseconds: (encode: UInt64, temporal: UInt64, depformer: UInt64, decode: UInt64) = (0, 0, 0, 0)
+    package private(set) var stageNanoseconds: (encode: UInt64, temporal: UInt64, depformer: UInt64, decode: UInt64) = (0, 0, 0, 0)
 
-    public init(lm: LMBatch, mimi: MimiWeights) throws(ConversationError) {
+    package init(lm: LMBatch, mimi: MimiWeights) throws(ConversationError) {
         let config = lm.config
         let needed = max(config.userCodebooks, config.generatedCodebooks)
         guard mimi.config.codebooks >= needed else {
@@ -68,7 +68,7 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// A new conversation, or nil when the batch is full.
-    public func open(sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) -> BatchedConversation? {
+    package func open(sampling: LMSampling = .referenceDefaults, seed: UInt64 = 0) -> BatchedConversation? {
         guard let slot = lm.join(sampling: sampling, seed: seed) else { return nil }
         let conversation = BatchedConversation(slot: slot, mimi: mimi, pool: lm.pool)
         members[slot] = conversation
@@ -76,17 +76,17 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// Ends a conversation; its slot is free for the next `open`.
-    public func close(_ conversation: BatchedConversation) {
+    package func close(_ conversation: BatchedConversation) {
         precondition(members[conversation.slot] === conversation, "BatchScheduler.close: not an open conversation")
         members[conversation.slot] = nil
         lm.leave(conversation.slot)
     }
 
     /// The conversation in `slot`, if one is open there.
-    public func member(_ slot: Int) -> BatchedConversation? { members[slot] }
+    package func member(_ slot: Int) -> BatchedConversation? { members[slot] }
 
     /// Conversations open now.
-    public var openConversations: Int { members.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+    package var openConversations: Int { members.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
     /// Steps every conversation with a submitted frame; returns how many. Each of them then
     /// holds its `reply`.
@@ -95,7 +95,7 @@ public final class BatchScheduler: @unchecked Sendable {
     /// rest per conversation, conversations side by side on the pool's threads. The LM steps
     /// them all in one pass over its weights. Each conversation's numbers are those it gets alone.
     @discardableResult
-    public func tick() -> Int {
+    package func tick() -> Int {
         let start = MonotonicClock.nanoseconds()
         var count = 0
         for case let c? in members where c.pending {

@@ -5,22 +5,22 @@ import MoshiNumerics
 /// One conversation of a `BatchScheduler`: its Mimi encoder and decoder, its slot in the
 /// scheduler's `LMBatch`, and the frame in and the reply out. `submit(frame:)` before a tick;
 /// after it, `reply` and `output` (1920 samples, valid until the next tick) hold the answer.
-public final class BatchedConversation: @unchecked Sendable {
-    public let slot: Int
+package final class BatchedConversation: @unchecked Sendable {
+    package let slot: Int
     let encoder: MimiEncoder
     let decoder: MimiDecoder
     private let codebooks: Int
     let input: UnsafeMutablePointer<Float>
     /// The model's audio for the last frame stepped (silence until the model answers).
-    public let output: UnsafeMutablePointer<Float>
+    package let output: UnsafeMutablePointer<Float>
     let userCodes: UnsafeMutablePointer<Int32>
     let modelCodes: UnsafeMutablePointer<Int32>
     /// A frame waits for the next tick.
-    public private(set) var pending = false
+    package private(set) var pending = false
     /// What the last tick produced for this conversation.
-    public private(set) var reply = FrameResult(producedAudio: false, textToken: nil)
+    package private(set) var reply = FrameResult(producedAudio: false, textToken: nil)
     /// Frames whose model codes the decoder refused; their output is silence.
-    public private(set) var decodeErrors = 0
+    package private(set) var decodeErrors = 0
 
     init(slot: Int, mimi: MimiWeights, pool: ThreadPool?) {
         self.slot = slot
@@ -46,7 +46,7 @@ public final class BatchedConversation: @unchecked Sendable {
     }
 
     /// Queues one 80 ms frame (1920 samples at 24 kHz) of the user's audio for the next tick.
-    public func submit(frame: UnsafePointer<Float>) {
+    package func submit(frame: UnsafePointer<Float>) {
         precondition(!pending, "BatchedConversation.submit: a frame already waits for the tick")
         input.update(from: frame, count: FrameTiming.samplesPerFrame)
         pending = true
@@ -55,7 +55,7 @@ public final class BatchedConversation: @unchecked Sendable {
     /// Starts the user's stream again in Mimi's encoder (conv histories, transformer cache),
     /// leaving the language model's state as it is: what Kyutai's server does after the first
     /// frame of a conversation (`InputEncoderResetting`).
-    public func resetInputEncoder() {
+    package func resetInputEncoder() {
         precondition(!pending, "BatchedConversation.resetInputEncoder: a frame waits for the tick")
         encoder.reset()
     }

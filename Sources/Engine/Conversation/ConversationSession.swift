@@ -11,20 +11,20 @@ import MoshiLM
 ///
 /// Weights are shared: many sessions may use one `LMWeights` and one `MimiWeights`, each with
 /// its own state (KV caches, streaming convolution buffers). Allocation-free after `init`.
-public final class ConversationSession: FrameProcessor, @unchecked Sendable {
-    public let generator: LMGenerator
-    public let encoder: MimiEncoder
-    public let decoder: MimiDecoder
-    public let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+package final class ConversationSession: FrameProcessor, @unchecked Sendable {
+    package let generator: LMGenerator
+    package let encoder: MimiEncoder
+    package let decoder: MimiDecoder
+    package let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
     private let userCodes: UnsafeMutablePointer<Int32>
     private let modelCodes: UnsafeMutablePointer<Int32>
     private let codebooks: Int
     /// Frames whose model codes the decoder refused (out-of-range codes); their output is silence.
-    public private(set) var decodeErrors = 0
+    package private(set) var decodeErrors = 0
 
     /// - Parameters:
     ///   - mimi: the codec weights; it must use at least as many codebooks as the model reads and writes.
-    public init(generator: LMGenerator, mimi: MimiWeights) throws(ConversationError) {
+    package init(generator: LMGenerator, mimi: MimiWeights) throws(ConversationError) {
         let config = generator.model.config
         let needed = max(config.userCodebooks, config.generatedCodebooks)
         guard mimi.config.codebooks >= needed else {
@@ -52,7 +52,7 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
         modelCodes.deallocate()
     }
 
-    public func process(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    package func process(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                         stageNanoseconds: UnsafeMutablePointer<UInt64>) -> FrameResult {
         let n = FrameTiming.samplesPerFrame
         let start = MonotonicClock.nanoseconds()
@@ -79,7 +79,7 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
         return FrameResult(producedAudio: true, textToken: generator.frameTextToken)
     }
 
-    public func reset() {
+    package func reset() {
         encoder.reset()
         decoder.reset()
         generator.reset()
@@ -88,7 +88,7 @@ public final class ConversationSession: FrameProcessor, @unchecked Sendable {
 }
 
 /// Why a conversation cannot be set up.
-public struct ConversationError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct ConversationError: Error, CustomStringConvertible, Equatable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

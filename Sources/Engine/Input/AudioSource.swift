@@ -4,7 +4,7 @@
 ///
 /// `read` is called from the loop's capture thread only; `start` before the first read and
 /// `stop` after the last, on the thread that runs the loop.
-public protocol AudioSource: AnyObject {
+package protocol AudioSource: AnyObject {
     /// What it is, for logs and reports (`file in.wav`, `ALSA capture default`, ...).
     var description: String { get }
     /// Whether `read` blocks until the frame has really been captured (a sound card: the device
@@ -25,7 +25,7 @@ public protocol AudioSource: AnyObject {
 }
 
 extension AudioSource {
-    public var xrunCount: Int { 0 }
-    public func start() throws {}
-    public func stop() {}
+    package var xrunCount: Int { 0 }
+    package func start() throws {}
+    package func stop() {}
 }

@@ -2,39 +2,39 @@ import AudioIO
 
 /// Audio held in memory, served frame by frame: a WAV or Ogg Opus file read at start-up, the
 /// built-in speech sample, or samples a test made. Not device-paced: the loop decides the pace.
-public final class SampleBufferSource: AudioSource {
-    public let description: String
+package final class SampleBufferSource: AudioSource {
+    package let description: String
     /// The 24 kHz mono samples served.
-    public let samples: [Float]
+    package let samples: [Float]
     /// Whether it starts over at the end instead of ending (for runs longer than the audio).
-    public let repeats: Bool
+    package let repeats: Bool
     /// Frames in one pass over the samples (the last one padded with silence).
-    public var frameCount: Int { (samples.count + FrameTiming.samplesPerFrame - 1) / FrameTiming.samplesPerFrame }
+    package var frameCount: Int { (samples.count + FrameTiming.samplesPerFrame - 1) / FrameTiming.samplesPerFrame }
 
     private var position = 0
 
     /// Serves `samples` (24 kHz mono), once or over and over.
-    public init(samples: [Float], description: String = "samples", repeats: Bool = false) {
+    package init(samples: [Float], description: String = "samples", repeats: Bool = false) {
         self.samples = samples
         self.description = description
         self.repeats = repeats && !samples.isEmpty
     }
 
     /// Reads `path` (WAV of any rate and channel count, or Ogg Opus) as 24 kHz mono.
-    public convenience init(file path: String, repeats: Bool = false) throws {
+    package convenience init(file path: String, repeats: Bool = false) throws {
         self.init(samples: try AudioFile.readMono24k(path), description: "file \(path)", repeats: repeats)
     }
 
     /// The built-in speech sample (`BuiltInSpeechSample`).
-    public static func builtInSpeech(repeats: Bool = false) throws -> SampleBufferSource {
+    package static func builtInSpeech(repeats: Bool = false) throws -> SampleBufferSource {
         SampleBufferSource(samples: try BuiltInSpeechSample.samples(), description: "built-in speech sample", repeats: repeats)
     }
 
-    public var isDevicePaced: Bool { false }
+    package var isDevicePaced: Bool { false }
 
-    public func start() throws { position = 0 }
+    package func start() throws { position = 0 }
 
-    public func read(into frame: UnsafeMutablePointer<Float>) throws -> Bool {
+    package func read(into frame: UnsafeMutablePointer<Float>) throws -> Bool {
         let frameSize = FrameTiming.samplesPerFrame
         if position >= samples.count {
             guard repeats else { return false }

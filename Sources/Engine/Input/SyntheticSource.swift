@@ -6,40 +6,40 @@ import Darwin
 
 /// Generated audio for warm-up and tests: silence or a sine tone, endless or for a number of
 /// frames. Not device-paced.
-public final class SyntheticSource: AudioSource {
+package final class SyntheticSource: AudioSource {
     /// What it generates.
-    public enum Signal: Sendable, Equatable {
+    package enum Signal: Sendable, Equatable {
         case silence
         /// A sine of `frequency` Hz with peak `amplitude` (0...1).
         case tone(frequency: Double, amplitude: Float)
     }
 
-    public let signal: Signal
+    package let signal: Signal
     /// Frames it delivers before ending; nil for endless.
-    public let frameLimit: Int?
+    package let frameLimit: Int?
     private var delivered = 0
     private var phase = 0.0
 
-    public init(_ signal: Signal = .silence, frames: Int? = nil) {
+    package init(_ signal: Signal = .silence, frames: Int? = nil) {
         self.signal = signal
         self.frameLimit = frames.map { max(0, $0) }
     }
 
-    public var description: String {
+    package var description: String {
         switch signal {
         case .silence: "silence"
         case .tone(let frequency, let amplitude): "tone \(frequency) Hz at \(amplitude)"
         }
     }
 
-    public var isDevicePaced: Bool { false }
+    package var isDevicePaced: Bool { false }
 
-    public func start() throws {
+    package func start() throws {
         delivered = 0
         phase = 0
     }
 
-    public func read(into frame: UnsafeMutablePointer<Float>) throws -> Bool {
+    package func read(into frame: UnsafeMutablePointer<Float>) throws -> Bool {
         if let frameLimit, delivered >= frameLimit { return false }
         delivered += 1
         switch signal {

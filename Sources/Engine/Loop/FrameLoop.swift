@@ -26,17 +26,17 @@ import Synchronization
 /// `requestStop` was called, delivering `FrameLoopEvent`s (text, per-frame records, status) on
 /// that thread meanwhile, then drains the queues, joins the threads and returns the
 /// `ProfileReport`. A loop runs once.
-public final class FrameLoop: @unchecked Sendable {  // each piece of state has one owning thread, see the extensions
-    public let source: AudioSource
-    public let processor: FrameProcessor
-    public let sink: AudioSink
-    public let configuration: FrameLoopConfiguration
-    public let clock: FrameClock
-    public let textDecoder: TextTokenDecoder?
-    public let recorder: StereoRecorder?
-    public let echoCanceller: EchoCanceller?
+package final class FrameLoop: @unchecked Sendable {  // each piece of state has one owning thread, see the extensions
+    package let source: AudioSource
+    package let processor: FrameProcessor
+    package let sink: AudioSink
+    package let configuration: FrameLoopConfiguration
+    package let clock: FrameClock
+    package let textDecoder: TextTokenDecoder?
+    package let recorder: StereoRecorder?
+    package let echoCanceller: EchoCanceller?
     /// A line naming what runs (the model), for the report.
-    public let processorDescription: String
+    package let processorDescription: String
 
     let input: FrameRing
     let output: FrameRing
@@ -71,7 +71,7 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
     /// A loop over the given parts. `clock` defaults to the real monotonic clock; tests pass a
     /// `VirtualClock`. `recorder` gets both sides of the conversation; `echoCanceller` removes
     /// from the capture what the sink played (for speakers). Throws for an unusable configuration.
-    public init(source: AudioSource, processor: FrameProcessor, sink: AudioSink,
+    package init(source: AudioSource, processor: FrameProcessor, sink: AudioSink,
                 configuration: FrameLoopConfiguration = FrameLoopConfiguration(), clock: FrameClock = MonotonicClock(),
                 textDecoder: TextTokenDecoder? = nil, recorder: StereoRecorder? = nil, echoCanceller: EchoCanceller? = nil,
                 processorDescription: String? = nil) throws(FrameLoopError) {
@@ -136,7 +136,7 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
 
     /// Asks the loop to end: capture stops after the current frame, compute and playback
     /// finish what is queued. Any thread, any time (a signal handler's queue included).
-    public func requestStop() {
+    package func requestStop() {
         stopRequested.store(true, ordering: .releasing)
         inputReady.signal()
         inputSpace.signal()
@@ -144,10 +144,10 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
     }
 
     /// Whether `requestStop` was called (or a sink failure stopped the loop).
-    public var isStopRequested: Bool { stopRequested.load(ordering: .acquiring) }
+    package var isStopRequested: Bool { stopRequested.load(ordering: .acquiring) }
 
     /// Running totals (any thread).
-    public var status: FrameLoopStatus {
+    package var status: FrameLoopStatus {
         var status = FrameLoopStatus()
         status.capturedFrames = counters.captured.load(ordering: .relaxed)
         status.processedFrames = counters.processed.load(ordering: .relaxed)
@@ -165,7 +165,7 @@ public final class FrameLoop: @unchecked Sendable {  // each piece of state has 
     /// Runs the loop to its end (see the type's documentation) and returns its report.
     /// Throws when the source, sink or recorder cannot start; failures while running (a device
     /// that vanished, a full disk) end the loop and are listed in `ProfileReport.failures`.
-    public func run(onEvent: (FrameLoopEvent) -> Void = { _ in }) throws -> ProfileReport {
+    package func run(onEvent: (FrameLoopEvent) -> Void = { _ in }) throws -> ProfileReport {
         guard !hasRun.exchange(true, ordering: .acquiringAndReleasing) else { throw FrameLoopError.alreadyRun }
         try source.start()
         do { try sink.start() } catch {

@@ -1,5 +1,5 @@
 /// What a running `FrameLoop` tells its caller, on the thread that called `run`.
-public enum FrameLoopEvent: Sendable {
+package enum FrameLoopEvent: Sendable {
     /// Text the model spoke with input frame `frame` (decoded from its text tokens).
     case text(String, frame: Int)
     /// A frame's record, once its output reached the sink (or it was dropped), in frame order.
@@ -9,30 +9,30 @@ public enum FrameLoopEvent: Sendable {
 }
 
 /// Running totals of a `FrameLoop`, readable while it runs.
-public struct FrameLoopStatus: Sendable, Equatable {
+package struct FrameLoopStatus: Sendable, Equatable {
     /// Frames captured (or read) so far.
-    public var capturedFrames = 0
+    package var capturedFrames = 0
     /// Frames run through the processor.
-    public var processedFrames = 0
+    package var processedFrames = 0
     /// Processed frames whose output was queued after their deadline.
-    public var lateFrames = 0
+    package var lateFrames = 0
     /// Input frames never processed (dropped by the late policy, or lost to a full input queue).
-    public var droppedInputFrames = 0
+    package var droppedInputFrames = 0
     /// Computed frames never played (dropped by the late policy at a device sink, or lost to a
     /// full output queue).
-    public var droppedOutputFrames = 0
+    package var droppedOutputFrames = 0
     /// Times a device-paced sink needed a frame and none was ready (silence played instead),
     /// after the first audio.
-    public var outputUnderflows = 0
+    package var outputUnderflows = 0
     /// Device overruns and underruns (ALSA xruns) of the source and the sink.
-    public var xruns = 0
+    package var xruns = 0
     /// The latest frame's measured latency (capture to sink), milliseconds.
-    public var lastLatencyMilliseconds = 0.0
+    package var lastLatencyMilliseconds = 0.0
     /// Loop clock time since the start, seconds.
-    public var elapsedSeconds = 0.0
+    package var elapsedSeconds = 0.0
 
     /// Input and output frames dropped.
-    public var droppedFrames: Int { droppedInputFrames + droppedOutputFrames }
+    package var droppedFrames: Int { droppedInputFrames + droppedOutputFrames }
 
-    public init() {}
+    package init() {}
 }

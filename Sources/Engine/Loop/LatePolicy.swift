@@ -2,7 +2,7 @@
 /// (the input queue before compute, and for a device-paced sink the output queue before the
 /// speaker). Applied only under real-time pacing; as-fast-as-possible runs drop nothing.
 /// Docs/LATENCY.md gives the worked example.
-public enum LatePolicy: Sendable, Equatable, CustomStringConvertible {
+package enum LatePolicy: Sendable, Equatable, CustomStringConvertible {
     /// Stay live: whenever more than `maxQueued` frames wait, the oldest are dropped until
     /// `maxQueued` wait. Extra latency never exceeds `maxQueued` frames per queue; a long stall
     /// costs the frames beyond the bound.
@@ -12,11 +12,11 @@ public enum LatePolicy: Sendable, Equatable, CustomStringConvertible {
     case growLatency(maxFrames: Int)
 
     /// The default: stay live with at most 2 frames (160 ms) waiting.
-    public static let `default` = LatePolicy.dropOldest(maxQueued: 2)
+    package static let `default` = LatePolicy.dropOldest(maxQueued: 2)
 
     /// How many of the oldest of `waiting` queued frames to drop now.
     @inline(__always)
-    public func framesToDrop(waiting: Int) -> Int {
+    package func framesToDrop(waiting: Int) -> Int {
         switch self {
         case .dropOldest(let maxQueued):
             return max(0, waiting - max(1, maxQueued))
@@ -26,7 +26,7 @@ public enum LatePolicy: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `drop-oldest:2`, `grow-latency:25`: the form `init(parsing:)` reads.
-    public var description: String {
+    package var description: String {
         switch self {
         case .dropOldest(let maxQueued): "drop-oldest:\(maxQueued)"
         case .growLatency(let maxFrames): "grow-latency:\(maxFrames)"
@@ -34,7 +34,7 @@ public enum LatePolicy: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Reads `drop-oldest[:N]` or `grow-latency[:N]` (N frames, 1...1000; defaults 2 and 25).
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard let kind = parts.first else { return nil }
         var bound: Int?

@@ -4,7 +4,7 @@
 ///
 /// `write` is called from the loop's playback thread only; `start` before the first write and
 /// `finish` after the last, on the same thread.
-public protocol AudioSink: AnyObject {
+package protocol AudioSink: AnyObject {
     /// What it is, for logs and reports.
     var description: String { get }
     /// Whether `write` blocks until the device has room (a sound card: the device is the
@@ -25,20 +25,20 @@ public protocol AudioSink: AnyObject {
 }
 
 extension AudioSink {
-    public var xrunCount: Int { 0 }
-    public func start() throws {}
-    public func finish() throws {}
+    package var xrunCount: Int { 0 }
+    package func start() throws {}
+    package func finish() throws {}
 }
 
 /// An output that failed: the file or device and what went wrong.
-public struct AudioSinkError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var target: String
-    public var message: String
+package struct AudioSinkError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var target: String
+    package var message: String
 
-    public init(target: String, message: String) {
+    package init(target: String, message: String) {
         self.target = target
         self.message = message
     }
 
-    public var description: String { "\(target): \(message)" }
+    package var description: String { "\(target): \(message)" }
 }

@@ -11,9 +11,9 @@ import Synchronization
 /// pairs them by frame number and writes the file, so disk I/O never stalls the audio threads.
 /// A frame that finds its ring full (the disk fell behind by more than `bufferFrames`) is
 /// lost, counted in `lostFrames`, and recorded as silence.
-public final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; writer state is its thread's
+package final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; writer state is its thread's
     /// The file written.
-    public let path: String
+    package let path: String
     private let user: FrameRing
     private let model: FrameRing
     private var userCount = 0      // capture thread
@@ -28,7 +28,7 @@ public final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; wri
     private var started = false
 
     /// A recorder for `path`; `bufferFrames` frames per side may wait for the disk.
-    public init(path: String, bufferFrames: Int = 128) {
+    package init(path: String, bufferFrames: Int = 128) {
         self.path = path
         user = FrameRing(capacity: bufferFrames)
         model = FrameRing(capacity: bufferFrames)
@@ -44,13 +44,13 @@ public final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; wri
     }
 
     /// Frames lost because the disk fell behind.
-    public var lostFrames: Int { lost.load(ordering: .relaxed) }
+    package var lostFrames: Int { lost.load(ordering: .relaxed) }
 
     /// Stereo frames (of 1920 samples per side) written; read after `finish`.
-    public var framesWritten: Int { (writer?.framesWritten ?? 0) / FrameTiming.samplesPerFrame }
+    package var framesWritten: Int { (writer?.framesWritten ?? 0) / FrameTiming.samplesPerFrame }
 
     /// Creates the file and starts the writer thread.
-    public func start() throws {
+    package func start() throws {
         guard !started else { return }
         do { writer = try WAVStreamWriter(path: path, channelCount: 2) } catch { throw AudioSinkError(target: path, message: error.description) }
         started = true
@@ -66,20 +66,20 @@ public final class StereoRecorder: @unchecked Sendable {  // rings are SPSC; wri
     }
 
     /// The user's frame, from the capture thread.
-    public func recordUser(_ frame: UnsafePointer<Float>) {
+    package func recordUser(_ frame: UnsafePointer<Float>) {
         if !user.push(frame, index: userCount, firstTime: 0) { lost.add(1, ordering: .relaxed) }
         userCount += 1
     }
 
     /// The model's frame as sent to the sink, from the playback thread.
-    public func recordModel(_ frame: UnsafePointer<Float>) {
+    package func recordModel(_ frame: UnsafePointer<Float>) {
         if !model.push(frame, index: modelCount, firstTime: 0) { lost.add(1, ordering: .relaxed) }
         modelCount += 1
     }
 
     /// Stops the writer, writes what is left (the shorter side padded with silence), closes
     /// the file. Call after the loop has ended. Throws the first write failure.
-    public func finish() throws {
+    package func finish() throws {
         guard started else { return }
         started = false
         stopRequested.store(true, ordering: .releasing)

@@ -8,11 +8,11 @@ import Synchronization
 ///
 /// One thread produces and one consumes; `count` may be read by either (and, approximately,
 /// by any other thread).
-public final class FrameRing: @unchecked Sendable {  // each side's state is touched by its thread only
+package final class FrameRing: @unchecked Sendable {  // each side's state is touched by its thread only
     /// Slots in the ring.
-    public let capacity: Int
+    package let capacity: Int
     /// Samples per slot.
-    public let frameSize: Int
+    package let frameSize: Int
 
     private let storage: UnsafeMutablePointer<Float>
     private let indices: UnsafeMutablePointer<Int>
@@ -22,7 +22,7 @@ public final class FrameRing: @unchecked Sendable {  // each side's state is tou
     private let head = Atomic<Int>(0)   // slots committed so far (producer writes)
     private let tail = Atomic<Int>(0)   // slots popped so far (consumer writes)
 
-    public init(capacity: Int, frameSize: Int = FrameTiming.samplesPerFrame) {
+    package init(capacity: Int, frameSize: Int = FrameTiming.samplesPerFrame) {
         precondition(capacity >= 1 && frameSize >= 1, "FrameRing needs at least one slot of one sample")
         self.capacity = capacity
         self.frameSize = frameSize
@@ -47,22 +47,22 @@ public final class FrameRing: @unchecked Sendable {  // each side's state is tou
     }
 
     /// Frames committed and not popped yet.
-    public var count: Int { head.load(ordering: .acquiring) - tail.load(ordering: .acquiring) }
+    package var count: Int { head.load(ordering: .acquiring) - tail.load(ordering: .acquiring) }
 
     // MARK: Producer
 
     /// Whether the producer has no free slot.
-    public var isFull: Bool { head.load(ordering: .relaxed) - tail.load(ordering: .acquiring) >= capacity }
+    package var isFull: Bool { head.load(ordering: .relaxed) - tail.load(ordering: .acquiring) >= capacity }
 
     /// The free slot the next `commit` publishes; nil when the ring is full.
-    public func producerSamples() -> UnsafeMutablePointer<Float>? {
+    package func producerSamples() -> UnsafeMutablePointer<Float>? {
         let position = head.load(ordering: .relaxed)
         guard position - tail.load(ordering: .acquiring) < capacity else { return nil }
         return storage + (position % capacity) * frameSize
     }
 
     /// Publishes the slot `producerSamples` returned, with its metadata. The ring must not be full.
-    public func commit(index: Int, firstTime: UInt64, secondTime: UInt64 = 0, flags value: UInt32 = 0) {
+    package func commit(index: Int, firstTime: UInt64, secondTime: UInt64 = 0, flags value: UInt32 = 0) {
         let position = head.load(ordering: .relaxed)
         precondition(position - tail.load(ordering: .acquiring) < capacity, "FrameRing overflow")
         let slot = position % capacity
@@ -75,7 +75,7 @@ public final class FrameRing: @unchecked Sendable {  // each side's state is tou
 
     /// Copies `frameSize` samples in and commits them; false (nothing done) when full.
     @discardableResult
-    public func push(_ samples: UnsafePointer<Float>, index: Int, firstTime: UInt64, secondTime: UInt64 = 0, flags value: UInt32 = 0) -> Bool {
+    package func push(_ samples: UnsafePointer<Float>, index: Int, firstTime: UInt64, secondTime: UInt64 = 0, flags value: UInt32 = 0) -> Bool {
         guard let slot = producerSamples() else { return false }
         slot.update(from: samples, count: frameSize)
         commit(index: index, firstTime: firstTime, secondTime: secondTime, flags: value)
@@ -91,18 +91,18 @@ public final class FrameRing: @unchecked Sendable {  // each side's state is tou
     }
 
     /// The samples of the `offset`-th oldest frame (0: the next to pop).
-    public func samples(at offset: Int = 0) -> UnsafeMutablePointer<Float> { storage + slot(offset) * frameSize }
+    package func samples(at offset: Int = 0) -> UnsafeMutablePointer<Float> { storage + slot(offset) * frameSize }
     /// The index committed with the `offset`-th oldest frame.
-    public func index(at offset: Int = 0) -> Int { indices[slot(offset)] }
+    package func index(at offset: Int = 0) -> Int { indices[slot(offset)] }
     /// The first timestamp committed with the `offset`-th oldest frame.
-    public func firstTime(at offset: Int = 0) -> UInt64 { firstTimes[slot(offset)] }
+    package func firstTime(at offset: Int = 0) -> UInt64 { firstTimes[slot(offset)] }
     /// The second timestamp committed with the `offset`-th oldest frame.
-    public func secondTime(at offset: Int = 0) -> UInt64 { secondTimes[slot(offset)] }
+    package func secondTime(at offset: Int = 0) -> UInt64 { secondTimes[slot(offset)] }
     /// The flags committed with the `offset`-th oldest frame.
-    public func flags(at offset: Int = 0) -> UInt32 { flags[slot(offset)] }
+    package func flags(at offset: Int = 0) -> UInt32 { flags[slot(offset)] }
 
     /// Frees the oldest frame's slot. The ring must not be empty.
-    public func pop() {
+    package func pop() {
         let position = tail.load(ordering: .relaxed)
         precondition(head.load(ordering: .acquiring) > position, "FrameRing underflow")
         tail.store(position + 1, ordering: .releasing)
@@ -110,7 +110,7 @@ public final class FrameRing: @unchecked Sendable {  // each side's state is tou
 
     /// Copies the oldest frame out and pops it; false when empty.
     @discardableResult
-    public func pop(into destination: UnsafeMutablePointer<Float>) -> Bool {
+    package func pop(into destination: UnsafeMutablePointer<Float>) -> Bool {
         guard count > 0 else { return false }
         destination.update(from: samples(at: 0), count: frameSize)
         pop()

@@ -2,14 +2,14 @@ import Synchronization
 
 /// A bounded single-producer single-consumer queue of (frame index, text token) pairs, from
 /// the compute thread to whoever turns tokens into text. Allocated once; lock-free.
-public final class TokenRing: @unchecked Sendable {  // each side's state is touched by its thread only
-    public let capacity: Int
+package final class TokenRing: @unchecked Sendable {  // each side's state is touched by its thread only
+    package let capacity: Int
     private let frames: UnsafeMutablePointer<Int>
     private let tokens: UnsafeMutablePointer<Int32>
     private let head = Atomic<Int>(0)
     private let tail = Atomic<Int>(0)
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         precondition(capacity >= 1)
         self.capacity = capacity
         frames = .allocate(capacity: capacity)
@@ -25,7 +25,7 @@ public final class TokenRing: @unchecked Sendable {  // each side's state is tou
 
     /// Appends a pair; false (dropped) when full.
     @discardableResult
-    public func push(frame: Int, token: Int32) -> Bool {
+    package func push(frame: Int, token: Int32) -> Bool {
         let position = head.load(ordering: .relaxed)
         guard position - tail.load(ordering: .acquiring) < capacity else { return false }
         frames[position % capacity] = frame
@@ -35,7 +35,7 @@ public final class TokenRing: @unchecked Sendable {  // each side's state is tou
     }
 
     /// Removes and returns the oldest pair; nil when empty.
-    public func pop() -> (frame: Int, token: Int32)? {
+    package func pop() -> (frame: Int, token: Int32)? {
         let position = tail.load(ordering: .relaxed)
         guard head.load(ordering: .acquiring) > position else { return nil }
         let pair = (frames[position % capacity], tokens[position % capacity])

@@ -2,7 +2,7 @@ import Foundation
 
 extension ProfileReport {
     /// Thread ids in the trace.
-    public enum TraceThread: Int, Sendable, CaseIterable {
+    package enum TraceThread: Int, Sendable, CaseIterable {
         case capture = 1, compute = 2, playback = 3
 
         var name: String {
@@ -22,7 +22,7 @@ extension ProfileReport {
     /// handed to the sink; absent when the output was dropped). Metadata events (`"ph":"M"`)
     /// name the process and threads. `args` carry the frame index, and `late: true` on late
     /// frames' last stage.
-    public func chromeTrace() -> String {
+    package func chromeTrace() -> String {
         var events: [String] = []
         events.reserveCapacity(records.count * (processorStageNames.count + 2) + 4)
         events.append(#"{"name":"process_name","ph":"M","pid":1,"tid":0,"args":{"name":"moshi frame loop"}}"#)

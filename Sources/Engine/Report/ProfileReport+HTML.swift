@@ -5,7 +5,7 @@ extension ProfileReport {
     /// facts and totals, a per-frame latency plot (measured latency and compute time per frame
     /// against the deadline, late frames circled, dropped frames marked), the per-frame stage
     /// breakdown stacked, and the stage percentiles as bars and as a table.
-    public func html() -> String {
+    package func html() -> String {
         var page = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">

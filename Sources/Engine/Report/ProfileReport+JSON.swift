@@ -6,7 +6,7 @@ extension ProfileReport {
     /// `measured_ms_*`, `compute_ms_*`) and `stages`: for each stage name an object with `p50`,
     /// `p90`, `p99`, `max`, `mean` (milliseconds) and `count`; `stage_order` lists the names in
     /// pipeline order.
-    public func json(prettyPrinted: Bool = true) -> String {
+    package func json(prettyPrinted: Bool = true) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = prettyPrinted ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(JSONForm(self))) ?? Data("{}".utf8)

@@ -3,7 +3,7 @@ import Foundation
 extension ProfileReport {
     /// The terminal table: a header of run facts and totals, then one row per stage with
     /// p50, p90, p99 and max in milliseconds, then compute, measured and end-to-end latency.
-    public func table() -> String {
+    package func table() -> String {
         var lines: [String] = []
         lines.append("processor: \(processor)")
         lines.append("source: \(source) → sink: \(sink)")

@@ -2,18 +2,18 @@ import Histogram
 
 /// Percentiles of one measured quantity over a run, in milliseconds (from an HdrHistogram of
 /// nanoseconds: each value within 0.1% of the exact one).
-public struct StageSummary: Sendable, Equatable {
+package struct StageSummary: Sendable, Equatable {
     /// The stage's name (`capture_wait`, `mimi_encode`, ..., `output_queue`).
-    public var name: String
+    package var name: String
     /// Values recorded.
-    public var count: Int
-    public var p50: Double
-    public var p90: Double
-    public var p99: Double
-    public var max: Double
-    public var mean: Double
+    package var count: Int
+    package var p50: Double
+    package var p90: Double
+    package var p99: Double
+    package var max: Double
+    package var mean: Double
 
-    public init(name: String, count: Int, p50: Double, p90: Double, p99: Double, max: Double, mean: Double) {
+    package init(name: String, count: Int, p50: Double, p90: Double, p99: Double, max: Double, mean: Double) {
         self.name = name
         self.count = count
         self.p50 = p50

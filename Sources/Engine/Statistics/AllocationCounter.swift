@@ -64,15 +64,15 @@ final class AllocationCounter: Sendable {
 
 /// Heap allocations the loop's threads made in the steady state (frames from `steadyStateFrom`
 /// on), counted by the preloaded counting allocator.
-public struct AllocationSummary: Sendable, Equatable {
-    public var steadyStateFrom: Int
-    public var captureAllocations: Int
-    public var captureFrames: Int
-    public var computeAllocations: Int
-    public var computeFrames: Int
-    public var playbackAllocations: Int
-    public var playbackFrames: Int
+package struct AllocationSummary: Sendable, Equatable {
+    package var steadyStateFrom: Int
+    package var captureAllocations: Int
+    package var captureFrames: Int
+    package var computeAllocations: Int
+    package var computeFrames: Int
+    package var playbackAllocations: Int
+    package var playbackFrames: Int
 
     /// Allocations on all three threads.
-    public var total: Int { captureAllocations + computeAllocations + playbackAllocations }
+    package var total: Int { captureAllocations + computeAllocations + playbackAllocations }
 }

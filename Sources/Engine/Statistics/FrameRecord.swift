@@ -1,8 +1,8 @@
 /// What happened to one captured frame. Times are nanoseconds on the loop's clock since the
 /// loop started (Docs/LATENCY.md defines each).
-public struct FrameRecord: Sendable, Equatable {
+package struct FrameRecord: Sendable, Equatable {
     /// What became of the frame.
-    public enum Outcome: String, Sendable, Equatable {
+    package enum Outcome: String, Sendable, Equatable {
         /// Run through the processor.
         case processed
         /// Dropped from the input queue by the late policy.
@@ -12,27 +12,27 @@ public struct FrameRecord: Sendable, Equatable {
     }
 
     /// The frame's number in capture order, from 0.
-    public var index: Int
-    public var outcome: Outcome
+    package var index: Int
+    package var outcome: Outcome
     /// When the frame was complete: its last sample captured (device) or its 80 ms tick
     /// (real-time pacing of a file), or when compute took it (as-fast-as-possible pacing).
-    public var captureTime: UInt64
+    package var captureTime: UInt64
     /// When compute started it (processed frames).
-    public var startTime: UInt64?
+    package var startTime: UInt64?
     /// When compute finished it and queued the output (processed frames).
-    public var doneTime: UInt64?
+    package var doneTime: UInt64?
     /// When the playback thread handed its output to the sink (or dropped it).
-    public var deliveredTime: UInt64?
+    package var deliveredTime: UInt64?
     /// The processor's stage times, in `stageNames` order (processed frames).
-    public var stageNanoseconds: [UInt64]
+    package var stageNanoseconds: [UInt64]
     /// Whether the processor produced audio for it.
-    public var producedAudio: Bool
+    package var producedAudio: Bool
     /// Whether `doneTime` came after the deadline (capture + frame period + slack).
-    public var isLate: Bool
+    package var isLate: Bool
     /// Whether its computed output never reached the sink (late policy or full output queue).
-    public var outputDropped: Bool
+    package var outputDropped: Bool
 
-    public init(index: Int, outcome: Outcome, captureTime: UInt64, startTime: UInt64? = nil, doneTime: UInt64? = nil,
+    package init(index: Int, outcome: Outcome, captureTime: UInt64, startTime: UInt64? = nil, doneTime: UInt64? = nil,
                 deliveredTime: UInt64? = nil, stageNanoseconds: [UInt64] = [], producedAudio: Bool = false,
                 isLate: Bool = false, outputDropped: Bool = false) {
         self.index = index
@@ -48,14 +48,14 @@ public struct FrameRecord: Sendable, Equatable {
     }
 
     /// Capture to compute start: time spent waiting in the input queue.
-    public var captureWait: UInt64? { startTime.map { $0 &- captureTime } }
+    package var captureWait: UInt64? { startTime.map { $0 &- captureTime } }
     /// Compute start to output queued.
-    public var compute: UInt64? { startTime.flatMap { start in doneTime.map { $0 &- start } } }
+    package var compute: UInt64? { startTime.flatMap { start in doneTime.map { $0 &- start } } }
     /// Output queued to handed to the sink.
-    public var outputQueue: UInt64? { doneTime.flatMap { done in outputDropped ? nil : deliveredTime.map { $0 &- done } } }
+    package var outputQueue: UInt64? { doneTime.flatMap { done in outputDropped ? nil : deliveredTime.map { $0 &- done } } }
     /// The measured part of the end-to-end latency: capture to handed to the sink, for frames
     /// whose audio reached the sink.
-    public var measuredLatency: UInt64? {
+    package var measuredLatency: UInt64? {
         guard outcome == .processed, producedAudio, !outputDropped, let deliveredTime else { return nil }
         return deliveredTime &- captureTime
     }

@@ -1,8 +1,8 @@
 import ArgumentParser
 
 /// `moshi`: the root command; every mode of the server is a subcommand.
-public struct MoshiCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct MoshiCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "moshi",
         abstract: "A Moshi-style full-duplex speech-dialogue server for Linux.",
         discussion: """
@@ -18,8 +18,8 @@ public struct MoshiCommand: ParsableCommand {
             CodecCommand.self, BenchCommand.self, DownloadCommand.self, InspectCommand.self, DevicesCommand.self, ConfigCommand.self,
         ]
     )
-    public init() {}
+    package init() {}
 
     /// What `moshi --version` prints.
-    public static let version = "0.1.0"
+    package static let version = "0.1.0"
 }

@@ -30,7 +30,7 @@ extension SentencePieceModel {
     /// does not form a valid character), "▁" turned into spaces, the leading space of the text
     /// dropped, `<s>` and `</s>` giving nothing. Ids outside the vocabulary (such as the LM's
     /// stream start token, id 32000 for a 32,000-piece vocabulary) are skipped too.
-    public func decode(_ ids: [Int], skipping: Set<Int> = StreamingTextDecoder.moshiSkippedIDs) -> String {
+    package func decode(_ ids: [Int], skipping: Set<Int> = StreamingTextDecoder.moshiSkippedIDs) -> String {
         var text = String.UnicodeScalarView()
         var byteRun: [UInt8] = []
         var atStart = true
@@ -54,13 +54,13 @@ extension SentencePieceModel {
 
     /// What Kyutai's Python server and client print for one id: the piece with "▁" replaced by a
     /// space (byte pieces stay literal, e.g. `<0xE2>`); nil for ids outside the vocabulary.
-    public func pieceText(for id: Int) -> String? {
+    package func pieceText(for id: Int) -> String? {
         piece(for: id)?.text.replacingSpaceSymbols()
     }
 
     /// The concatenated `pieceText(for:)` of `ids`, without the `skipping` ids (PAD 3 and EPAD 0
     /// by default) and ids outside the vocabulary.
-    public func pieceText(_ ids: [Int], skipping: Set<Int> = StreamingTextDecoder.moshiSkippedIDs) -> String {
+    package func pieceText(_ ids: [Int], skipping: Set<Int> = StreamingTextDecoder.moshiSkippedIDs) -> String {
         ids.lazy.filter { !skipping.contains($0) }.compactMap { pieceText(for: $0) }.joined()
     }
 }

@@ -1,7 +1,7 @@
 /// Why a SentencePiece model file could not be read: which file and what is wrong, in one line.
-public struct SentencePieceError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct SentencePieceError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The broad class of the problem; the message has the detail.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// The file could not be opened or read, is empty, or is too large to be a tokenizer.
         case io
         /// The protobuf ends in the middle of a field.
@@ -12,17 +12,17 @@ public struct SentencePieceError: Error, CustomStringConvertible, Sendable, Equa
         case invalidModel
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// The file (or `<memory>` for bytes given directly).
-    public let file: String
+    package let file: String
     /// What is wrong, in words.
-    public let message: String
+    package let message: String
 
-    public init(_ kind: Kind, file: String, _ message: String) {
+    package init(_ kind: Kind, file: String, _ message: String) {
         self.kind = kind
         self.file = file
         self.message = message
     }
 
-    public var description: String { "\(file): \(message)" }
+    package var description: String { "\(file): \(message)" }
 }

@@ -7,9 +7,9 @@ import Foundation
 /// Moshi's text tokenizer is Kyutai's `tokenizer_spm_32k_3.model` (32,000 pieces; ids 0, 1, 2, 3
 /// are `<unk>`, `<s>`, `</s>`, `<pad>`). Only decoding is supported; encoding text is not needed
 /// to run Moshi.
-public struct SentencePieceModel: Sendable {
+package struct SentencePieceModel: Sendable {
     /// The type of a piece (`SentencePiece.Type` in the protobuf).
-    public enum PieceType: Int, Sendable {
+    package enum PieceType: Int, Sendable {
         case normal = 1
         case unknown = 2
         case control = 3
@@ -19,40 +19,40 @@ public struct SentencePieceModel: Sendable {
     }
 
     /// One vocabulary entry.
-    public struct Piece: Sendable, Equatable {
+    package struct Piece: Sendable, Equatable {
         /// The piece as stored, with U+2581 "▁" where the text has a space.
-        public let text: String
-        public let score: Float
-        public let type: PieceType
+        package let text: String
+        package let score: Float
+        package let type: PieceType
         /// For a byte piece `<0xNN>`, the byte NN; nil for every other piece.
-        public let byteValue: UInt8?
+        package let byteValue: UInt8?
     }
 
     /// The largest `.model` file accepted (Kyutai's is 553 kB).
-    public static let maximumFileSize = 64 << 20
+    package static let maximumFileSize = 64 << 20
 
     /// The default text of an unknown piece in decoded text (SentencePiece's " ⁇ ").
-    public static let defaultUnknownSurface = " \u{2047} "
+    package static let defaultUnknownSurface = " \u{2047} "
 
     /// Every piece, indexed by id.
-    public let pieces: [Piece]
+    package let pieces: [Piece]
     /// `normalizer_spec.add_dummy_prefix` (default true): a leading "▁" is dropped when decoding.
-    public let addDummyPrefix: Bool
+    package let addDummyPrefix: Bool
     /// `normalizer_spec.remove_extra_whitespaces` (default true): all leading "▁" pieces are dropped.
-    public let removeExtraWhitespaces: Bool
+    package let removeExtraWhitespaces: Bool
     /// What an `<unk>` piece decodes to (`trainer_spec.unk_surface`, default " ⁇ ").
-    public let unknownSurface: String
+    package let unknownSurface: String
 
     /// The vocabulary size.
-    public var count: Int { pieces.count }
+    package var count: Int { pieces.count }
 
     /// The piece with this id, or nil when the id is outside the vocabulary.
-    public func piece(for id: Int) -> Piece? {
+    package func piece(for id: Int) -> Piece? {
         pieces.indices.contains(id) ? pieces[id] : nil
     }
 
     /// Reads and checks a `.model` file; errors name the file.
-    public init(path: String) throws(SentencePieceError) {
+    package init(path: String) throws(SentencePieceError) {
         let data: Data
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -73,7 +73,7 @@ public struct SentencePieceModel: Sendable {
     }
 
     /// Parses a serialized `ModelProto`; `name` is what errors call the bytes.
-    public init(data: Data, name: String = "<memory>") throws(SentencePieceError) {
+    package init(data: Data, name: String = "<memory>") throws(SentencePieceError) {
         guard !data.isEmpty else {
             throw SentencePieceError(.io, file: name, "empty file, not a SentencePiece model")
         }

@@ -5,12 +5,12 @@
 /// are skipped, "▁" becomes a space, the very first piece loses its leading space, `<s>`/`</s>`
 /// print nothing, and byte pieces are held back until they complete a UTF-8 character (a byte
 /// that cannot is printed as U+FFFD).
-public struct StreamingTextDecoder: Sendable {
+package struct StreamingTextDecoder: Sendable {
     /// The ids Moshi's text stream uses for padding: EPAD 0 and PAD 3.
-    public static let moshiSkippedIDs: Set<Int> = [0, 3]
+    package static let moshiSkippedIDs: Set<Int> = [0, 3]
 
-    public let model: SentencePieceModel
-    public let skippedIDs: Set<Int>
+    package let model: SentencePieceModel
+    package let skippedIDs: Set<Int>
 
     private var pendingBytes: [UInt8] = []
     private var hasText = false
@@ -19,16 +19,16 @@ public struct StreamingTextDecoder: Sendable {
 
     /// A decoder at the start of a transcript; ids in `skippedIDs` and ids outside the vocabulary
     /// (such as the LM's stream start token) produce nothing.
-    public init(model: SentencePieceModel, skippedIDs: Set<Int> = StreamingTextDecoder.moshiSkippedIDs) {
+    package init(model: SentencePieceModel, skippedIDs: Set<Int> = StreamingTextDecoder.moshiSkippedIDs) {
         self.model = model
         self.skippedIDs = skippedIDs
     }
 
     /// Bytes of an unfinished UTF-8 character waiting for the rest.
-    public var pendingByteCount: Int { pendingBytes.count }
+    package var pendingByteCount: Int { pendingBytes.count }
 
     /// Feeds one id; returns the text it makes printable (often empty).
-    public mutating func push(_ id: Int) -> String {
+    package mutating func push(_ id: Int) -> String {
         guard !skippedIDs.contains(id), let piece = model.piece(for: id) else { return "" }
         var text = String.UnicodeScalarView()
         if let byte = piece.byteValue {
@@ -46,7 +46,7 @@ public struct StreamingTextDecoder: Sendable {
     }
 
     /// Ends the transcript: bytes of a character that never completed come out as U+FFFD each.
-    public mutating func finish() -> String {
+    package mutating func finish() -> String {
         var text = String.UnicodeScalarView()
         drainBytes(final: true, into: &text)
         if !text.isEmpty { hasText = true }
@@ -54,7 +54,7 @@ public struct StreamingTextDecoder: Sendable {
     }
 
     /// Starts a new transcript (the next piece loses its leading space again); pending bytes are dropped.
-    public mutating func reset() {
+    package mutating func reset() {
         pendingBytes.removeAll()
         hasText = false
         droppedLeadingSpace = false

@@ -2,7 +2,7 @@ import CBLAS
 
 /// `norms[n] = ||codebook[n]||^2` for a `[entries, dimension]` codebook: precompute once per
 /// codebook for `nearestCodebookEntries`. Squares in float32, summed as `sumOfSquares` does.
-public func codebookSquaredNorms(_ codebook: UnsafePointer<Float>, entries: Int, dimension: Int,
+package func codebookSquaredNorms(_ codebook: UnsafePointer<Float>, entries: Int, dimension: Int,
                                  into norms: UnsafeMutablePointer<Float>) {
     for n in 0..<entries {
         norms[n] = Float(sumOfSquares(codebook + n * dimension, count: dimension))
@@ -26,7 +26,7 @@ public func codebookSquaredNorms(_ codebook: UnsafePointer<Float>, entries: Int,
 ///   - scratch: at least `count * entries` floats (the distance matrix).
 ///   - codes: `[count]` outputs, in `0..<entries`.
 /// Allocates nothing.
-public func nearestCodebookEntries(_ x: UnsafePointer<Float>, count: Int, codebook: UnsafePointer<Float>,
+package func nearestCodebookEntries(_ x: UnsafePointer<Float>, count: Int, codebook: UnsafePointer<Float>,
                                    squaredNorms: UnsafePointer<Float>, entries: Int, dimension: Int,
                                    scratch: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int32>) {
     guard count > 0 else { return }

@@ -1,7 +1,7 @@
 /// ELU with alpha 1, as SEANet's `nn.ELU(alpha=1.0)`: `y = x` for `x > 0`, else `expm1(x)`
 /// (PyTorch's vectorised CPU kernel also uses expm1). Element-wise over `count` floats;
 /// `y` may equal `x`. Vectorised; accurate to ~2 ulp. Allocates nothing.
-public func elu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+package func elu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
     mapVectors(x, y, count: count) { v in
         let negative = vectorExpm1(v.replacing(with: 0, where: v .> 0))
         return negative.replacing(with: v, where: v .> 0)
@@ -9,6 +9,6 @@ public func elu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePoin
 }
 
 /// In-place ELU (alpha 1) over `count` floats.
-public func eluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+package func eluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
     elu(UnsafePointer(x), count: count, into: x)
 }

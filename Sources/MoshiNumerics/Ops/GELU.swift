@@ -11,7 +11,7 @@ import Darwin
 /// to about `1e-7 * max(1, |x|)` absolute (checked against PyTorch fixtures); this one is the more
 /// accurate. Scalar: ~5 ns an element. Element-wise over `count` floats; `y` may equal `x`.
 /// Allocates nothing.
-public func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+package func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
     let invSqrt2: Float = 0.707_106_781_186_547_524_4
     for i in 0..<count {
         let v = x[i]
@@ -20,6 +20,6 @@ public func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePoi
 }
 
 /// In-place exact GELU over `count` floats.
-public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+package func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
     gelu(UnsafePointer(x), count: count, into: x)
 }

@@ -13,7 +13,7 @@
 ///   - weight, bias: `[channels]`.
 ///   - y: `[rows, channels]`; may equal `x`.
 /// Allocates nothing.
-public func layerNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+package func layerNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                       eps: Float, rows: Int, channels: Int, into y: UnsafeMutablePointer<Float>) {
     guard channels > 0 else { return }
     for r in 0..<rows {

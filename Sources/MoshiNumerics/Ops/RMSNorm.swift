@@ -14,7 +14,7 @@
 ///   - alpha: `[channels]`, the learnt gain (the checkpoint stores it as `[1, 1, channels]`).
 ///   - y: `[rows, channels]`; may equal `x`.
 /// Allocates nothing.
-public func rmsNorm(_ x: UnsafePointer<Float>, alpha: UnsafePointer<Float>, eps: Float,
+package func rmsNorm(_ x: UnsafePointer<Float>, alpha: UnsafePointer<Float>, eps: Float,
                     rows: Int, channels: Int, into y: UnsafeMutablePointer<Float>) {
     guard channels > 0 else { return }
     for r in 0..<rows {

@@ -23,14 +23,14 @@ import Darwin
 ///
 /// Construction allocates the frequency table once; `apply` allocates nothing and computes the
 /// `headDim / 2` cosines and sines of the position once for all heads of q and k.
-public struct RotaryEmbedding: Sendable {
-    public let headDim: Int
-    public let maxPeriod: Float
+package struct RotaryEmbedding: Sendable {
+    package let headDim: Int
+    package let maxPeriod: Float
     /// `[headDim / 2]` rotation frequencies, float32 as the reference computes them.
-    public let frequencies: [Float]
+    package let frequencies: [Float]
 
     /// - Precondition: `headDim` is positive and even (a configuration constant).
-    public init(headDim: Int, maxPeriod: Float = 10_000) {
+    package init(headDim: Int, maxPeriod: Float = 10_000) {
         precondition(headDim > 0 && headDim % 2 == 0, "RoPE head dimension must be positive and even, got \(headDim)")
         self.headDim = headDim
         self.maxPeriod = maxPeriod
@@ -40,13 +40,13 @@ public struct RotaryEmbedding: Sendable {
 
     /// The angle (radians, float32) by which pair `pair` is rotated at `position`.
     @inline(__always)
-    public func angle(pair: Int, position: Int) -> Float {
+    package func angle(pair: Int, position: Int) -> Float {
         Float(position) * frequencies[pair]
     }
 
     /// Rotates `q` (`[queryHeads, headDim]`) and `k` (`[keyHeads, headDim]`), heads contiguous,
     /// in place, at absolute position `position` (exact in float32 up to 2^24).
-    public func apply(q: UnsafeMutablePointer<Float>, queryHeads: Int,
+    package func apply(q: UnsafeMutablePointer<Float>, queryHeads: Int,
                       k: UnsafeMutablePointer<Float>, keyHeads: Int, position: Int) {
         frequencies.withUnsafeBufferPointer { freq in
             let t = Float(position)
@@ -61,7 +61,7 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// Rotates one set of heads (`[heads, headDim]`, contiguous) in place at `position`.
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+    package func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
         frequencies.withUnsafeBufferPointer { freq in
             let t = Float(position)
             for i in 0..<(headDim / 2) {
@@ -74,7 +74,7 @@ public struct RotaryEmbedding: Sendable {
     /// Fills `cos` and `sin` (`[headDim / 2]` each) with the rotation of every pair at
     /// `position`, so one step's rotation can be computed once and applied in every layer
     /// (`rotate(_:heads:cos:sin:)`). Allocates nothing.
-    public func rotation(position: Int, cos cosOut: UnsafeMutablePointer<Float>, sin sinOut: UnsafeMutablePointer<Float>) {
+    package func rotation(position: Int, cos cosOut: UnsafeMutablePointer<Float>, sin sinOut: UnsafeMutablePointer<Float>) {
         frequencies.withUnsafeBufferPointer { freq in
             let t = Float(position)
             for i in 0..<(headDim / 2) {
@@ -86,7 +86,7 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// Rotates `[heads, headDim]` (contiguous) in place with a rotation from `rotation(position:cos:sin:)`.
-    public func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>) {
+    package func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>) {
         for h in 0..<heads {
             let p = x + h * headDim
             for i in 0..<(headDim / 2) {

@@ -2,11 +2,11 @@
 /// Element-wise over `count` floats; `y` may equal `x`. Vectorised (`vectorExp`, ~2 ulp): for
 /// x below about -88 the result is a tiny negative number or -0 instead of PyTorch's exact -0.
 /// Allocates nothing.
-public func silu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+package func silu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
     mapVectors(x, y, count: count) { v in v / (1 + vectorExp(-v)) }
 }
 
 /// In-place SiLU over `count` floats.
-public func siluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+package func siluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
     silu(UnsafePointer(x), count: count, into: x)
 }

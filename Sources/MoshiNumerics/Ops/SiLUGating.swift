@@ -8,7 +8,7 @@
 ///   - y: `[rows, hidden]`, the input of `linear_out`; must not overlap `h` except that it may
 ///     equal `h` (rows are then compacted in place, row 0 first).
 /// Vectorised; allocates nothing.
-public func siluGate(_ h: UnsafePointer<Float>, rows: Int, hidden: Int, into y: UnsafeMutablePointer<Float>) {
+package func siluGate(_ h: UnsafePointer<Float>, rows: Int, hidden: Int, into y: UnsafeMutablePointer<Float>) {
     for r in 0..<rows {
         let gate = h + r * 2 * hidden
         let value = gate + hidden

@@ -4,7 +4,7 @@
 /// more than 87 below the max give exactly 0, where PyTorch may give a denormal). A `-inf` entry
 /// gives 0 (masking); if every entry is `-inf` the result is NaN, as in PyTorch; `+inf` entries
 /// share the mass equally. NaN inputs give unspecified values (no trap). Allocates nothing.
-public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+package func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
     guard count > 0 else { return }
     var maxValue = -Float.infinity
     for i in 0..<count where x[i] > maxValue { maxValue = x[i] }
@@ -47,6 +47,6 @@ public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
 }
 
 /// Softmax over each row of a row-major `[rows, columns]` buffer, in place.
-public func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+package func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
     for r in 0..<rows { softmaxInPlace(x + r * columns, count: columns) }
 }

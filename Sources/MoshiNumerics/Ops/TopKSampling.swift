@@ -24,7 +24,7 @@ import Darwin
 ///   - candidateValues, candidateIndices: scratch of at least `min(topK, count)` entries each
 ///     (unused, and may be nil, when every token is a candidate or when greedy).
 /// - Returns: a token index in `0..<count` (0 when `count` is 0).
-public func sampleToken<R: RandomNumberGenerator>(
+package func sampleToken<R: RandomNumberGenerator>(
     logits: UnsafePointer<Float>, count: Int, temperature: Float, topK: Int, using rng: inout R,
     candidateValues: UnsafeMutablePointer<Float>?, candidateIndices: UnsafeMutablePointer<Int32>?
 ) -> Int {

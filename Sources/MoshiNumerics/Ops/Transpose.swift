@@ -2,7 +2,7 @@
 /// `y[c * rows + r] = x[r * columns + c]`. Converts Mimi's channel-major `[C, T]` activations to
 /// the transformers' time-major `[T, C]` and back. Works in 32x32 tiles to stay in cache;
 /// `y` must not overlap `x`. Allocates nothing.
-public func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>) {
+package func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>) {
     let tile = 32
     var r0 = 0
     while r0 < rows {

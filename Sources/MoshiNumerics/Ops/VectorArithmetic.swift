@@ -2,7 +2,7 @@
 // layer scale, scaling, and the dot product. All vectorised, all allocation-free; `count` floats.
 
 /// `y[i] += x[i]` (residual add).
-public func addInPlace(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) {
+package func addInPlace(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
     while i + 8 <= count {
         storeVector(loadVector(y + i) + loadVector(x + i), y + i)
@@ -12,7 +12,7 @@ public func addInPlace(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Flo
 }
 
 /// `y[i] += a * x[i]` (axpy).
-public func addScaledInPlace(_ x: UnsafePointer<Float>, scale a: Float, to y: UnsafeMutablePointer<Float>, count: Int) {
+package func addScaledInPlace(_ x: UnsafePointer<Float>, scale a: Float, to y: UnsafeMutablePointer<Float>, count: Int) {
     let va = FloatVector(repeating: a)
     var i = 0
     while i + 8 <= count {
@@ -24,7 +24,7 @@ public func addScaledInPlace(_ x: UnsafePointer<Float>, scale a: Float, to y: Un
 
 /// `y[t, c] += scale[c] * x[t, c]` over `[rows, channels]`: a residual branch through a learnt
 /// per-channel `LayerScale` (the Mimi transformers' `layer_scale_1/2.scale`, channel-last).
-public func addChannelScaledInPlace(_ x: UnsafePointer<Float>, channelScale: UnsafePointer<Float>,
+package func addChannelScaledInPlace(_ x: UnsafePointer<Float>, channelScale: UnsafePointer<Float>,
                                     to y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
     for r in 0..<rows {
         let xr = x + r * channels
@@ -39,7 +39,7 @@ public func addChannelScaledInPlace(_ x: UnsafePointer<Float>, channelScale: Uns
 }
 
 /// `x[i] *= a`.
-public func scaleInPlace(_ x: UnsafeMutablePointer<Float>, by a: Float, count: Int) {
+package func scaleInPlace(_ x: UnsafeMutablePointer<Float>, by a: Float, count: Int) {
     let va = FloatVector(repeating: a)
     var i = 0
     while i + 8 <= count {
@@ -50,7 +50,7 @@ public func scaleInPlace(_ x: UnsafeMutablePointer<Float>, by a: Float, count: I
 }
 
 /// `sum_i a[i] * b[i]`, accumulated in 8 float lanes (then summed), e.g. a query-key score.
-public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+package func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
     var lanes = FloatVector(repeating: 0)
     var i = 0
     while i + 8 <= count {

@@ -2,10 +2,10 @@
 /// of state, period 2^256 - 1. The seed is expanded into the state with SplitMix64, so any
 /// `UInt64` (0 included) is a valid seed and the same seed always gives the same sequence on
 /// every platform. Not cryptographic. A value type: copying it forks the sequence.
-public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Hashable {
+package struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Hashable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var z = seed
         func splitMix() -> UInt64 {
             z &+= 0x9E37_79B9_7F4A_7C15
@@ -20,7 +20,7 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Hashable {
         s3 = splitMix()
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = rotateLeft(s1 &* 5, 7) &* 9
         let t = s1 << 17
         s2 ^= s0
@@ -33,7 +33,7 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Hashable {
     }
 
     /// A uniform Double in [0, 1) from the top 53 bits of `next()`.
-    public mutating func nextUnitDouble() -> Double {
+    package mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 

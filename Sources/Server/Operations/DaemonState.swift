@@ -2,7 +2,7 @@ import Engine
 import Synchronization
 
 /// Where the daemon is in its life, as `/healthz` reports it.
-public enum DaemonState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+package enum DaemonState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Loading and warming up the model: not ready for clients.
     case loading = 0
     /// Accepting conversations.
@@ -11,7 +11,7 @@ public enum DaemonState: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case draining = 2
 
     /// The name used in the health JSON.
-    public var description: String {
+    package var description: String {
         switch self {
         case .loading: "loading"
         case .ready: "ready"
@@ -22,25 +22,25 @@ public enum DaemonState: UInt8, Sendable, CaseIterable, CustomStringConvertible 
 
 /// The daemon's state and start time, shared by the server (which sets the state) and the health
 /// endpoint (which reads it). Safe from any thread.
-public final class DaemonStatus: Sendable {
+package final class DaemonStatus: Sendable {
     private let rawState: Atomic<UInt8>
     private let startNanoseconds: UInt64
 
     /// Starts in `initialState` (normally `.loading`); uptime counts from now.
-    public init(initialState: DaemonState = .loading) {
+    package init(initialState: DaemonState = .loading) {
         rawState = Atomic(initialState.rawValue)
         startNanoseconds = MonotonicClock.nanoseconds()
     }
 
     /// The current state.
-    public var state: DaemonState {
+    package var state: DaemonState {
         get { DaemonState(rawValue: rawState.load(ordering: .acquiring)) ?? .loading }
     }
 
     /// Moves to `newState`. `.draining` is final: once draining, the state no longer changes.
     /// Returns the state after the call.
     @discardableResult
-    public func transition(to newState: DaemonState) -> DaemonState {
+    package func transition(to newState: DaemonState) -> DaemonState {
         var current = rawState.load(ordering: .relaxed)
         while true {
             if current == DaemonState.draining.rawValue { return .draining }
@@ -52,5 +52,5 @@ public final class DaemonStatus: Sendable {
     }
 
     /// Seconds since this status was created (monotonic clock).
-    public var uptimeSeconds: Double { Double(MonotonicClock.nanoseconds() &- startNanoseconds) / 1e9 }
+    package var uptimeSeconds: Double { Double(MonotonicClock.nanoseconds() &- startNanoseconds) / 1e9 }
 }

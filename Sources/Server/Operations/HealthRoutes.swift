@@ -1,18 +1,18 @@
 /// What the health server answers, as a pure function of the request line, so the routing can be
 /// tested without a socket.
-public struct HealthResponse: Sendable, Equatable {
+package struct HealthResponse: Sendable, Equatable {
     /// HTTP status code.
-    public var status: Int
+    package var status: Int
     /// HTTP reason phrase.
-    public var reason: String
+    package var reason: String
     /// `Content-Type` of the body.
-    public var contentType: String
+    package var contentType: String
     /// Extra headers (e.g. `Allow`).
-    public var headers: [(String, String)]
+    package var headers: [(String, String)]
     /// The body bytes (empty for HEAD requests when sent).
-    public var body: [UInt8]
+    package var body: [UInt8]
 
-    public init(status: Int, reason: String, contentType: String, headers: [(String, String)] = [], body: [UInt8]) {
+    package init(status: Int, reason: String, contentType: String, headers: [(String, String)] = [], body: [UInt8]) {
         self.status = status
         self.reason = reason
         self.contentType = contentType
@@ -20,20 +20,20 @@ public struct HealthResponse: Sendable, Equatable {
         self.body = body
     }
 
-    public static func == (lhs: HealthResponse, rhs: HealthResponse) -> Bool {
+    package static func == (lhs: HealthResponse, rhs: HealthResponse) -> Bool {
         lhs.status == rhs.status && lhs.reason == rhs.reason && lhs.contentType == rhs.contentType
             && lhs.body == rhs.body && lhs.headers.map { "\($0.0): \($0.1)" } == rhs.headers.map { "\($0.0): \($0.1)" }
     }
 }
 
 /// The routes of the health port: `GET /healthz`, `GET /metrics`, 404 otherwise.
-public struct HealthRoutes: Sendable {
-    public let metrics: ServerMetrics
-    public let status: DaemonStatus
+package struct HealthRoutes: Sendable {
+    package let metrics: ServerMetrics
+    package let status: DaemonStatus
     /// `max_sessions`, reported in the health JSON when known.
-    public let maxSessions: Int?
+    package let maxSessions: Int?
 
-    public init(metrics: ServerMetrics, status: DaemonStatus, maxSessions: Int? = nil) {
+    package init(metrics: ServerMetrics, status: DaemonStatus, maxSessions: Int? = nil) {
         self.metrics = metrics
         self.status = status
         self.maxSessions = maxSessions
@@ -41,7 +41,7 @@ public struct HealthRoutes: Sendable {
 
     /// The answer to `method uri`. Query strings are ignored; `HEAD` is answered like `GET`
     /// (the caller leaves the body out).
-    public func respond(method: String, uri: String) -> HealthResponse {
+    package func respond(method: String, uri: String) -> HealthResponse {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
         guard path == "/healthz" || path == "/metrics" else {
             return HealthResponse(status: 404, reason: "Not Found", contentType: "text/plain; charset=utf-8",
@@ -58,7 +58,7 @@ public struct HealthRoutes: Sendable {
     }
 
     /// `/healthz`: 200 with `"status":"ok"` when ready, 503 while loading or draining.
-    public func health() -> HealthResponse {
+    package func health() -> HealthResponse {
         let state = status.state
         let ready = state == .ready
         var json = "{\"status\":\"\(ready ? "ok" : "unavailable")\",\"state\":\"\(state)\",\"sessions\":\(metrics.openSessions)"

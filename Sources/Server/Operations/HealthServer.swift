@@ -10,32 +10,32 @@ import Synchronization
 /// atomics and renders text. Each connection gets one response and is closed (no keep-alive), a
 /// request larger than `maxRequestBytes` gets 413, a connection idle for `idleTimeout` is closed,
 /// and at most `maxConnections` are open at once (more are closed on accept).
-public final class HealthServer: Sendable {
+package final class HealthServer: Sendable {
     /// Where and how it listens.
-    public struct Configuration: Sendable, Equatable {
+    package struct Configuration: Sendable, Equatable {
         /// Address to bind; 127.0.0.1 unless told otherwise.
-        public var host = "127.0.0.1"
+        package var host = "127.0.0.1"
         /// TCP port; 0 picks a free one (tests).
-        public var port = 9898
+        package var port = 9898
         /// Largest request (request line, headers and body) accepted, bytes.
-        public var maxRequestBytes = 8_192
+        package var maxRequestBytes = 8_192
         /// Connections served at once; more are closed on accept.
-        public var maxConnections = 64
+        package var maxConnections = 64
         /// A connection that sends nothing for this long is closed.
-        public var idleTimeout = TimeAmount.seconds(10)
+        package var idleTimeout = TimeAmount.seconds(10)
 
-        public init(host: String = "127.0.0.1", port: Int = 9898) {
+        package init(host: String = "127.0.0.1", port: Int = 9898) {
             self.host = host
             self.port = port
         }
     }
 
     /// Errors from `start`.
-    public enum StartError: Error, Sendable, CustomStringConvertible {
+    package enum StartError: Error, Sendable, CustomStringConvertible {
         case alreadyStarted
         case bindFailed(host: String, port: Int, reason: String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .alreadyStarted: "the health server is already running"
             case let .bindFailed(host, port, reason): "cannot listen on \(host):\(port) for /healthz and /metrics: \(reason)"
@@ -43,14 +43,14 @@ public final class HealthServer: Sendable {
         }
     }
 
-    public let configuration: Configuration
-    public let routes: HealthRoutes
+    package let configuration: Configuration
+    package let routes: HealthRoutes
     private let group: any EventLoopGroup
     private let listener = Mutex<(any Channel)?>(nil)
     private let openConnections = ConnectionCount()
 
     /// A server answering `routes`; nothing listens until `start`.
-    public init(configuration: Configuration = Configuration(), routes: HealthRoutes,
+    package init(configuration: Configuration = Configuration(), routes: HealthRoutes,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.routes = routes
@@ -59,7 +59,7 @@ public final class HealthServer: Sendable {
 
     /// Binds and starts serving; returns the bound port (useful with port 0).
     @discardableResult
-    public func start() async throws -> Int {
+    package func start() async throws -> Int {
         let configuration = configuration
         let routes = routes
         let connections = openConnections
@@ -100,10 +100,10 @@ public final class HealthServer: Sendable {
     }
 
     /// The bound port while running.
-    public var port: Int? { listener.withLock { $0?.localAddress?.port } }
+    package var port: Int? { listener.withLock { $0?.localAddress?.port } }
 
     /// Stops listening (connections in progress finish on their own).
-    public func stop() async {
+    package func stop() async {
         let channel = listener.withLock { current -> (any Channel)? in
             defer { current = nil }
             return current
@@ -112,7 +112,7 @@ public final class HealthServer: Sendable {
     }
 
     /// Connections open now (tests).
-    public var connectionCount: Int { openConnections.value }
+    package var connectionCount: Int { openConnections.value }
 }
 
 /// Counts open connections against a limit.

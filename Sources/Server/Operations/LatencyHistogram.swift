@@ -7,18 +7,18 @@ import Synchronization
 /// Buckets are kept non-cumulative (one atomic per bucket, plus one for `+Inf`) and summed when
 /// rendered. Reads during concurrent writes may be off by the writes in flight; each counter is
 /// exact on its own.
-public final class LatencyHistogram: Sendable {
+package final class LatencyHistogram: Sendable {
     /// One atomic counter, boxed so that an array of them can be shared.
     private final class Cell: Sendable {
         let value = Atomic<UInt64>(0)
     }
 
     /// The metric family name, e.g. `moshi_stage_latency_seconds`.
-    public let name: String
+    package let name: String
     /// The label pairs of this series (rendered in this order).
-    public let labels: [(String, String)]
+    package let labels: [(String, String)]
     /// Upper bounds of the finite buckets, nanoseconds, increasing.
-    public let upperBoundsNanoseconds: [UInt64]
+    package let upperBoundsNanoseconds: [UInt64]
     private let cells: [Cell]         // upperBoundsNanoseconds.count + 1 (the last is +Inf)
     private let sum = Cell()          // nanoseconds
     private let bucketPrefixes: [[UInt8]]  // `name_bucket{labels,le="x"} `, prerendered
@@ -26,7 +26,7 @@ public final class LatencyHistogram: Sendable {
     private let countPrefix: [UInt8]
 
     /// Creates a series. `upperBoundsSeconds` must be increasing and positive.
-    public init(name: String, labels: [(String, String)] = [], upperBoundsSeconds: [Double]) {
+    package init(name: String, labels: [(String, String)] = [], upperBoundsSeconds: [Double]) {
         precondition(!upperBoundsSeconds.isEmpty && zip(upperBoundsSeconds, upperBoundsSeconds.dropFirst()).allSatisfy { $0 < $1 },
                      "histogram bounds must be increasing")
         self.name = name
@@ -45,7 +45,7 @@ public final class LatencyHistogram: Sendable {
 
     /// Records one duration. Hot-path safe: a linear scan of the bounds and two relaxed atomic adds.
     @inline(__always)
-    public func record(nanoseconds: UInt64) {
+    package func record(nanoseconds: UInt64) {
         var index = 0
         let bounds = upperBoundsNanoseconds
         while index < bounds.count && nanoseconds > bounds[index] { index += 1 }
@@ -54,17 +54,17 @@ public final class LatencyHistogram: Sendable {
     }
 
     /// Observations so far.
-    public var count: UInt64 {
+    package var count: UInt64 {
         var total: UInt64 = 0
         for cell in cells { total &+= cell.value.load(ordering: .relaxed) }
         return total
     }
 
     /// Sum of the observations, nanoseconds.
-    public var sumNanoseconds: UInt64 { sum.value.load(ordering: .relaxed) }
+    package var sumNanoseconds: UInt64 { sum.value.load(ordering: .relaxed) }
 
     /// Cumulative counts per bucket (the last is `+Inf`), as Prometheus reports them.
-    public var cumulativeCounts: [UInt64] {
+    package var cumulativeCounts: [UInt64] {
         var running: UInt64 = 0
         return cells.map { cell in
             running &+= cell.value.load(ordering: .relaxed)
@@ -74,7 +74,7 @@ public final class LatencyHistogram: Sendable {
 
     /// Appends this series' sample lines (buckets, `_sum` in seconds, `_count`) in Prometheus text format.
     /// Not for the hot path (formats numbers).
-    public func emit(into buffer: inout [UInt8]) {
+    package func emit(into buffer: inout [UInt8]) {
         let cumulative = cumulativeCounts
         for (prefix, value) in zip(bucketPrefixes, cumulative) {
             buffer.append(contentsOf: prefix)

@@ -1,10 +1,10 @@
 /// Small helpers for writing the Prometheus text exposition format (version 0.0.4).
-public enum PrometheusText {
+package enum PrometheusText {
     /// The `Content-Type` of a `/metrics` response.
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    package static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// Escapes a label value: backslash, double quote and newline.
-    public static func escapeLabelValue(_ value: String) -> String {
+    package static func escapeLabelValue(_ value: String) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for character in value {
@@ -19,7 +19,7 @@ public enum PrometheusText {
     }
 
     /// Escapes `# HELP` text: backslash and newline.
-    public static func escapeHelp(_ text: String) -> String {
+    package static func escapeHelp(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {
@@ -33,13 +33,13 @@ public enum PrometheusText {
 
     /// A bucket bound in seconds as Prometheus expects it (`0.005`, `1`, `0.08`); no exponent for the
     /// ranges we use.
-    public static func formatBound(_ seconds: Double) -> String {
+    package static func formatBound(_ seconds: Double) -> String {
         if seconds == seconds.rounded() && abs(seconds) < 1e15 { return String(Int64(seconds)) }
         return String(seconds)
     }
 
     /// Nanoseconds as decimal seconds with nine fractional digits at most, trailing zeros trimmed.
-    public static func formatSeconds(nanoseconds: UInt64) -> String {
+    package static func formatSeconds(nanoseconds: UInt64) -> String {
         let whole = nanoseconds / 1_000_000_000
         let fraction = nanoseconds % 1_000_000_000
         if fraction == 0 { return String(whole) }
@@ -50,7 +50,7 @@ public enum PrometheusText {
     }
 
     /// Appends `# HELP` and `# TYPE` lines for a metric family.
-    public static func appendHeader(name: String, help: String, type: String, into buffer: inout [UInt8]) {
+    package static func appendHeader(name: String, help: String, type: String, into buffer: inout [UInt8]) {
         buffer.append(contentsOf: "# HELP \(name) \(escapeHelp(help))\n# TYPE \(name) \(type)\n".utf8)
     }
 }

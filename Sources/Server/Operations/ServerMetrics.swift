@@ -12,9 +12,9 @@ import Synchronization
 /// Session bookkeeping (`sessionOpened`, `sessionClosed`, `sessionRejected`, `protocolError`) is
 /// equally cheap but belongs on the event loop. Rendering (`emit(into:)`, `exposition()`)
 /// allocates and formats: call it from the `/metrics` handler only.
-public final class ServerMetrics: Sendable {
+package final class ServerMetrics: Sendable {
     /// Why a connection was turned away.
-    public enum Rejection: String, Sendable, CaseIterable {
+    package enum Rejection: String, Sendable, CaseIterable {
         /// `max_sessions` conversations were already open.
         case busy
         /// The daemon was draining for shutdown.
@@ -24,35 +24,35 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The stages a `ConversationSession` times, in its `stageNames` order.
-    public static let processorStageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    package static let processorStageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
     /// The stages around the processor that the frame loop and the server time.
-    public static let pipelineStageNames = ["capture_wait", "output_queue", "network_in", "network_out"]
+    package static let pipelineStageNames = ["capture_wait", "output_queue", "network_in", "network_out"]
     /// Histogram bounds for stage and frame latencies, seconds: fine below one 80 ms frame, coarse above.
-    public static let defaultLatencyBoundsSeconds: [Double] = [
+    package static let defaultLatencyBoundsSeconds: [Double] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08,
         0.1, 0.12, 0.16, 0.2, 0.3, 0.5, 1,
     ]
 
     /// The registry holding the counters and gauges (add your own metrics here; they are emitted too).
-    public let registry: PrometheusCollectorRegistry
+    package let registry: PrometheusCollectorRegistry
     /// Processor stage names in the order `recordProcessorStages` expects.
-    public let processorStageNames: [String]
+    package let processorStageNames: [String]
     /// One histogram per stage: the processor's stages, then `pipelineStageNames`.
-    public let stages: [LatencyHistogram]
+    package let stages: [LatencyHistogram]
     /// Time a frame waited in the input queue (capture to compute start).
-    public let captureWait: LatencyHistogram
+    package let captureWait: LatencyHistogram
     /// Time from output queued to handed to the sink.
-    public let outputQueue: LatencyHistogram
+    package let outputQueue: LatencyHistogram
     /// Time from a client's audio arriving on the socket to its frame entering the input queue.
-    public let networkIn: LatencyHistogram
+    package let networkIn: LatencyHistogram
     /// Time from a frame's output leaving the frame loop to its bytes written to the socket.
-    public let networkOut: LatencyHistogram
+    package let networkOut: LatencyHistogram
     /// The measured end-to-end latency of frames whose audio reached the sink.
-    public let frameLatency: LatencyHistogram
+    package let frameLatency: LatencyHistogram
     /// `moshi serve`: time from the client's audio that completed a frame arriving on the
     /// socket to the reply's audio for that frame handed to the socket (the model's compute plus
     /// what the network path adds).
-    public let replyLag: LatencyHistogram
+    package let replyLag: LatencyHistogram
 
     private let openSessionCount = Atomic<Int>(0)
     private let sessionsOpen: Gauge
@@ -72,7 +72,7 @@ public final class ServerMetrics: Sendable {
     private static let replyLagFamily = "moshi_reply_lag_seconds"
 
     /// Creates the metrics. `processorStageNames` comes from the `FrameProcessor` the daemon serves.
-    public init(processorStageNames: [String] = ServerMetrics.processorStageNames,
+    package init(processorStageNames: [String] = ServerMetrics.processorStageNames,
                 latencyBoundsSeconds: [Double] = ServerMetrics.defaultLatencyBoundsSeconds) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
@@ -113,69 +113,69 @@ public final class ServerMetrics: Sendable {
     // MARK: Sessions (event loop)
 
     /// A conversation started.
-    public func sessionOpened() {
+    package func sessionOpened() {
         openSessionCount.add(1, ordering: .relaxed)
         sessionsOpen.increment()
         sessionsStarted.increment()
     }
 
     /// A conversation ended (call once per `sessionOpened`).
-    public func sessionClosed() {
+    package func sessionClosed() {
         openSessionCount.subtract(1, ordering: .relaxed)
         sessionsOpen.decrement()
     }
 
     /// A connection was turned away.
-    public func sessionRejected(_ reason: Rejection) {
+    package func sessionRejected(_ reason: Rejection) {
         rejected[Rejection.allCases.firstIndex(of: reason)!].increment()
     }
 
     /// A connection was closed for bad input.
-    public func protocolError() { protocolErrors.increment() }
+    package func protocolError() { protocolErrors.increment() }
 
     /// Conversations open now.
-    public var openSessions: Int { openSessionCount.load(ordering: .relaxed) }
+    package var openSessions: Int { openSessionCount.load(ordering: .relaxed) }
 
     // MARK: Frames (hot-path safe)
 
     /// A frame went through the processor.
     @inline(__always)
-    public func frameProcessed(late: Bool) {
+    package func frameProcessed(late: Bool) {
         framesProcessed.increment()
         if late { framesLate.increment() }
     }
 
     /// Input frames that were never processed.
     @inline(__always)
-    public func inputFramesDropped(_ count: Int = 1) { if count > 0 { droppedInput.increment(by: Int64(count)) } }
+    package func inputFramesDropped(_ count: Int = 1) { if count > 0 { droppedInput.increment(by: Int64(count)) } }
 
     /// Computed frames whose output was never delivered.
     @inline(__always)
-    public func outputFramesDropped(_ count: Int = 1) { if count > 0 { droppedOutput.increment(by: Int64(count)) } }
+    package func outputFramesDropped(_ count: Int = 1) { if count > 0 { droppedOutput.increment(by: Int64(count)) } }
 
     /// Device overruns or underruns.
     @inline(__always)
-    public func xruns(_ count: Int = 1) { if count > 0 { xrunCount.increment(by: Int64(count)) } }
+    package func xruns(_ count: Int = 1) { if count > 0 { xrunCount.increment(by: Int64(count)) } }
 
     /// Bytes read from a client socket.
     @inline(__always)
-    public func bytesReceived(_ count: Int) { if count > 0 { bytesIn.increment(by: Int64(count)) } }
+    package func bytesReceived(_ count: Int) { if count > 0 { bytesIn.increment(by: Int64(count)) } }
 
     /// Bytes written to a client socket.
     @inline(__always)
-    public func bytesSent(_ count: Int) { if count > 0 { bytesOut.increment(by: Int64(count)) } }
+    package func bytesSent(_ count: Int) { if count > 0 { bytesOut.increment(by: Int64(count)) } }
 
     /// Records the processor's stage times of one frame, `processorStageNames.count` values in that
     /// order (the `stageNanoseconds` buffer `FrameProcessor.process` filled).
     @inline(__always)
-    public func recordProcessorStages(_ stageNanoseconds: UnsafePointer<UInt64>) {
+    package func recordProcessorStages(_ stageNanoseconds: UnsafePointer<UInt64>) {
         for index in 0..<processorStageNames.count {
             stages[index].record(nanoseconds: stageNanoseconds[index])
         }
     }
 
     /// The histogram of a stage by name (resolve once, off the hot path).
-    public func stage(named name: String) -> LatencyHistogram? {
+    package func stage(named name: String) -> LatencyHistogram? {
         let names = processorStageNames + Self.pipelineStageNames
         return names.firstIndex(of: name).map { stages[$0] }
     }
@@ -183,7 +183,7 @@ public final class ServerMetrics: Sendable {
     /// Everything one frame record says: processed/late/dropped counts, capture wait, output queue,
     /// processor stages and end-to-end latency. Feed it the loop's `.frame` events, and do not also
     /// call `frameProcessed`/`inputFramesDropped`/`outputFramesDropped` for the same frames.
-    public func record(_ frame: FrameRecord) {
+    package func record(_ frame: FrameRecord) {
         switch frame.outcome {
         case .processed:
             frameProcessed(late: frame.isLate)
@@ -199,14 +199,14 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Adds the xruns between two running totals of one frame loop (its `.status` events).
-    public func recordStatus(from previous: FrameLoopStatus, to current: FrameLoopStatus) {
+    package func recordStatus(from previous: FrameLoopStatus, to current: FrameLoopStatus) {
         xruns(current.xruns - previous.xruns)
     }
 
     // MARK: Rendering (the /metrics handler)
 
     /// Appends every metric in the Prometheus text format.
-    public func emit(into buffer: inout [UInt8]) {
+    package func emit(into buffer: inout [UInt8]) {
         registry.emit(into: &buffer)
         PrometheusText.appendHeader(name: Self.stageFamily, help: "Time per frame spent in each stage, seconds.",
                                     type: "histogram", into: &buffer)
@@ -222,7 +222,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The whole exposition as bytes.
-    public func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16_384)
         emit(into: &buffer)

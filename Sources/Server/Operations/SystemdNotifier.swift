@@ -11,15 +11,15 @@ import Engine
 ///
 /// Each message opens a datagram socket, sends and closes, like `sd_notify`: a syscall or three,
 /// so not for the compute thread (feed `FrameHeartbeat` there and let `SystemdWatchdog` ping).
-public struct SystemdNotifier: Sendable {
+package struct SystemdNotifier: Sendable {
     /// Why a notification could not be sent.
-    public enum NotifyError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum NotifyError: Error, Sendable, Equatable, CustomStringConvertible {
         /// `$NOTIFY_SOCKET` is neither an absolute path nor `@abstract`, or is too long for `sockaddr_un`.
         case invalidSocketAddress(String)
         /// A system call failed.
         case system(call: String, errno: Int32)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .invalidSocketAddress(let address):
                 "NOTIFY_SOCKET=\(address) is not an absolute path or @abstract name of at most 107 bytes"
@@ -30,25 +30,25 @@ public struct SystemdNotifier: Sendable {
     }
 
     /// The socket address from `$NOTIFY_SOCKET`, or nil when unset or empty.
-    public let socketAddress: String?
+    package let socketAddress: String?
 
     /// Reads `NOTIFY_SOCKET` from `environment`.
-    public init(environment: [String: String]) {
+    package init(environment: [String: String]) {
         let value = environment["NOTIFY_SOCKET"] ?? ""
         socketAddress = value.isEmpty ? nil : value
     }
 
     /// Reads `NOTIFY_SOCKET` from the process environment.
-    public init() {
+    package init() {
         socketAddress = getenv("NOTIFY_SOCKET").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Whether a notify socket was given.
-    public var isEnabled: Bool { socketAddress != nil }
+    package var isEnabled: Bool { socketAddress != nil }
 
     /// Sends `state` (newline-separated `KEY=VALUE` assignments). Returns false when disabled.
     @discardableResult
-    public func notify(_ state: String) throws(NotifyError) -> Bool {
+    package func notify(_ state: String) throws(NotifyError) -> Bool {
         guard let socketAddress else { return false }
         var address = try Self.makeAddress(socketAddress)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -68,34 +68,34 @@ public struct SystemdNotifier: Sendable {
 
     /// `READY=1` (with an optional `STATUS=`): the model is loaded and warmed up.
     @discardableResult
-    public func ready(status: String? = nil) throws(NotifyError) -> Bool {
+    package func ready(status: String? = nil) throws(NotifyError) -> Bool {
         try notify(status.map { "READY=1\nSTATUS=\(Self.oneLine($0))" } ?? "READY=1")
     }
 
     /// `STOPPING=1` (with an optional `STATUS=`): draining for shutdown.
     @discardableResult
-    public func stopping(status: String? = nil) throws(NotifyError) -> Bool {
+    package func stopping(status: String? = nil) throws(NotifyError) -> Bool {
         try notify(status.map { "STOPPING=1\nSTATUS=\(Self.oneLine($0))" } ?? "STOPPING=1")
     }
 
     /// `RELOADING=1` plus `MONOTONIC_USEC` (what `Type=notify-reload` expects); send `ready()` when done.
     @discardableResult
-    public func reloading() throws(NotifyError) -> Bool {
+    package func reloading() throws(NotifyError) -> Bool {
         let microseconds = MonotonicClock.nanoseconds() / 1_000
         return try notify("RELOADING=1\nMONOTONIC_USEC=\(microseconds)")
     }
 
     /// `STATUS=...`: a one-line status shown by `systemctl status`.
     @discardableResult
-    public func status(_ text: String) throws(NotifyError) -> Bool { try notify("STATUS=\(Self.oneLine(text))") }
+    package func status(_ text: String) throws(NotifyError) -> Bool { try notify("STATUS=\(Self.oneLine(text))") }
 
     /// `WATCHDOG=1`: the service is alive.
     @discardableResult
-    public func watchdog() throws(NotifyError) -> Bool { try notify("WATCHDOG=1") }
+    package func watchdog() throws(NotifyError) -> Bool { try notify("WATCHDOG=1") }
 
     /// `EXTEND_TIMEOUT_USEC=...`: more time for the current start-up or shutdown phase.
     @discardableResult
-    public func extendTimeout(microseconds: UInt64) throws(NotifyError) -> Bool {
+    package func extendTimeout(microseconds: UInt64) throws(NotifyError) -> Bool {
         try notify("EXTEND_TIMEOUT_USEC=\(microseconds)")
     }
 

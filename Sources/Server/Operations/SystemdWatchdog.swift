@@ -7,11 +7,11 @@ import Darwin
 #endif
 
 /// The watchdog settings systemd passes in `$WATCHDOG_USEC` (and `$WATCHDOG_PID`).
-public enum WatchdogSettings {
+package enum WatchdogSettings {
     /// The interval at which to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, as `sd_watchdog_enabled`
     /// advises. Nil when the watchdog is off: `WATCHDOG_USEC` unset, empty, zero or not a number, or
     /// `WATCHDOG_PID` set to another process.
-    public static func pingInterval(environment: [String: String], processID: Int32 = getpid()) -> Duration? {
+    package static func pingInterval(environment: [String: String], processID: Int32 = getpid()) -> Duration? {
         guard let text = environment["WATCHDOG_USEC"], let microseconds = UInt64(text), microseconds > 0 else { return nil }
         if let pidText = environment["WATCHDOG_PID"], !pidText.isEmpty {
             guard let pid = Int32(pidText), pid == processID else { return nil }
@@ -22,21 +22,21 @@ public enum WatchdogSettings {
 
 /// A counter the frame loop bumps once per frame (one relaxed atomic add: hot-path safe), which
 /// the watchdog reads to tell a working loop from a stuck one.
-public final class FrameHeartbeat: Sendable {
+package final class FrameHeartbeat: Sendable {
     private let beats = Atomic<UInt64>(0)
     private let lastSeen = Atomic<UInt64>(0)
 
-    public init() {}
+    package init() {}
 
     /// One frame done. Hot-path safe.
     @inline(__always)
-    public func beat() { beats.wrappingAdd(1, ordering: .relaxed) }
+    package func beat() { beats.wrappingAdd(1, ordering: .relaxed) }
 
     /// Beats so far.
-    public var count: UInt64 { beats.load(ordering: .relaxed) }
+    package var count: UInt64 { beats.load(ordering: .relaxed) }
 
     /// Whether any beat happened since the previous call (the first call compares with zero).
-    public func advancedSinceLastCheck() -> Bool {
+    package func advancedSinceLastCheck() -> Bool {
         let now = beats.load(ordering: .relaxed)
         return lastSeen.exchange(now, ordering: .relaxed) != now
     }
@@ -48,7 +48,7 @@ public final class FrameHeartbeat: Sendable {
 /// For `moshi serve`, `isAlive` is `MoshiServer.answersLivenessProbe` (see `init(server:...)`):
 /// a probe each event loop and compute queue must run within one interval. Frame counts are no
 /// measure of liveness: a connected client that sends nothing makes no frames.
-public final class SystemdWatchdog: @unchecked Sendable {  // DispatchSource is thread-safe; the rest is immutable or atomic
+package final class SystemdWatchdog: @unchecked Sendable {  // DispatchSource is thread-safe; the rest is immutable or atomic
     /// Counts shared with the timer's handler.
     private final class Counts: Sendable {
         let pings = Atomic<Int>(0)
@@ -56,12 +56,12 @@ public final class SystemdWatchdog: @unchecked Sendable {  // DispatchSource is 
     }
 
     /// Time between pings (half of `WatchdogSec`).
-    public let interval: Duration
+    package let interval: Duration
     private let timer: any DispatchSourceTimer
     private let counts = Counts()
 
     /// A watchdog from the process environment, or nil when systemd asked for none.
-    public convenience init?(notifier: SystemdNotifier = SystemdNotifier(), environment: [String: String],
+    package convenience init?(notifier: SystemdNotifier = SystemdNotifier(), environment: [String: String],
                              queue: DispatchQueue = DispatchQueue(label: "moshi.watchdog"),
                              isAlive: @escaping @Sendable () -> Bool) {
         guard notifier.isEnabled, let interval = WatchdogSettings.pingInterval(environment: environment) else { return nil }
@@ -70,12 +70,12 @@ public final class SystemdWatchdog: @unchecked Sendable {  // DispatchSource is 
 
     /// The daemon's watchdog: pings while `server` answers its liveness probes, whatever its
     /// clients do. Nil when systemd asked for no watchdog.
-    public convenience init?(server: MoshiServer, notifier: SystemdNotifier = SystemdNotifier(), environment: [String: String]) {
+    package convenience init?(server: MoshiServer, notifier: SystemdNotifier = SystemdNotifier(), environment: [String: String]) {
         self.init(notifier: notifier, environment: environment) { server.answersLivenessProbe() }
     }
 
     /// A watchdog pinging every `interval` (not started).
-    public init(notifier: SystemdNotifier, interval: Duration, queue: DispatchQueue = DispatchQueue(label: "moshi.watchdog"),
+    package init(notifier: SystemdNotifier, interval: Duration, queue: DispatchQueue = DispatchQueue(label: "moshi.watchdog"),
                 isAlive: @escaping @Sendable () -> Bool) {
         self.interval = interval
         let timer = DispatchSource.makeTimerSource(queue: queue)
@@ -93,13 +93,13 @@ public final class SystemdWatchdog: @unchecked Sendable {  // DispatchSource is 
     }
 
     /// Starts pinging (the first ping is immediate).
-    public func start() { timer.activate() }
+    package func start() { timer.activate() }
 
     /// Stops pinging for good.
-    public func stop() { timer.cancel() }
+    package func stop() { timer.cancel() }
 
     /// Pings sent so far.
-    public var pingCount: Int { counts.pings.load(ordering: .relaxed) }
+    package var pingCount: Int { counts.pings.load(ordering: .relaxed) }
     /// Pings withheld because `isAlive` said no.
-    public var skippedCount: Int { counts.skipped.load(ordering: .relaxed) }
+    package var skippedCount: Int { counts.skipped.load(ordering: .relaxed) }
 }

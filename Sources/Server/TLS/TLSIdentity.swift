@@ -6,17 +6,17 @@ import X509
 
 /// The certificate chain and private key `moshi serve` speaks TLS with: read from PEM files
 /// (`server.tls_cert`, `server.tls_key`) or made at start (`--tls-self-signed`).
-public struct TLSIdentity: Sendable {
-    public let certificateChain: [NIOSSLCertificate]
-    public let privateKey: NIOSSLPrivateKey
+package struct TLSIdentity: Sendable {
+    package let certificateChain: [NIOSSLCertificate]
+    package let privateKey: NIOSSLPrivateKey
     /// SHA-256 of the leaf certificate's DER bytes, as `AB:CD:...` (what browsers show and
     /// `openssl x509 -fingerprint -sha256` prints), for checking a self-signed certificate.
-    public let fingerprintSHA256: String
+    package let fingerprintSHA256: String
     /// The leaf certificate as PEM (what a client can pin or add to its trust store).
-    public let certificatePEM: String
+    package let certificatePEM: String
 
     /// Reads a PEM certificate chain (leaf first) and its PEM private key.
-    public static func load(certificatePath: String, keyPath: String) throws(TLSIdentityError) -> TLSIdentity {
+    package static func load(certificatePath: String, keyPath: String) throws(TLSIdentityError) -> TLSIdentity {
         let chain: [NIOSSLCertificate]
         do { chain = try NIOSSLCertificate.fromPEMFile(certificatePath) } catch {
             throw TLSIdentityError("cannot read the TLS certificate \(certificatePath): \(error)")
@@ -36,7 +36,7 @@ public struct TLSIdentity: Sendable {
 
     /// A new P-256 key and a self-signed certificate for `names` (DNS names and IP addresses,
     /// as subject alternative names), valid from an hour ago for `days` days.
-    public static func selfSigned(names: [String], days: Int = 30, now: Date = Date()) throws(TLSIdentityError) -> TLSIdentity {
+    package static func selfSigned(names: [String], days: Int = 30, now: Date = Date()) throws(TLSIdentityError) -> TLSIdentity {
         do {
             let key = P256.Signing.PrivateKey()
             let privateKey = Certificate.PrivateKey(key)
@@ -74,7 +74,7 @@ public struct TLSIdentity: Sendable {
     }
 
     /// A server-side TLS context (TLS 1.2 and later, the certificate chain and key above).
-    public func makeContext() throws(TLSIdentityError) -> NIOSSLContext {
+    package func makeContext() throws(TLSIdentityError) -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificateChain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
         configuration.minimumTLSVersion = .tlsv12
@@ -89,8 +89,8 @@ public struct TLSIdentity: Sendable {
 }
 
 /// Why a TLS identity could not be had; the text names the file or the step.
-public struct TLSIdentityError: Error, CustomStringConvertible, Sendable {
-    public let description: String
+package struct TLSIdentityError: Error, CustomStringConvertible, Sendable {
+    package let description: String
     init(_ description: String) { self.description = description }
 }
 
