@@ -1,12 +1,15 @@
 import MoshiNumerics
 
 /// One frame of several streams' Mimi encoders (or decoders) at once, each stream with its own
-/// state. The parts that are cheap in weights and heavy in arithmetic (SEANet, the down- and
-/// upsampling, the quantizer) run per stream, streams side by side on the pool's threads (one
-/// stream per thread at a time: its products then run on that thread, split into the same
-/// pieces as alone); the transformer, whose 8 layers read ~100 MB of weights for 2 steps, runs
-/// once for all streams (`StreamingTransformerBatch`), each matrix read once, its products split
-/// over the pool. Every stream's codes and audio are bit for bit those it gets stepped alone.
+/// state. The layers that read many weights for few rows run once for all streams, each weight
+/// read once, products split over the pool: the transformer (8 layers, ~100 MB, 2 steps per
+/// frame; `StreamingTransformerBatch`), and the convolutions at SEANet's bottom (the encoder's
+/// last downsampling and output convs and Mimi's downsampling; the decoder's input conv and first
+/// upsampling: ~90 MB together). The layers heavy in arithmetic and light in weights (SEANet's
+/// upper stages, the quantizer) run per stream, streams side by side on the pool's threads (one
+/// stream per thread at a time: its products then run on that thread, split into the same pieces
+/// as alone). Every row goes through the same few-row kernel as alone, so every stream's codes
+/// and audio are bit for bit those it gets stepped alone.
 ///
 /// Allocation-free after `init`; one caller at a time.
 package final class MimiBatch: @unchecked Sendable {
@@ -14,17 +17,31 @@ package final class MimiBatch: @unchecked Sendable {
     private let transformers: StreamingTransformerBatch
     private let members: UnsafeMutablePointer<Unmanaged<StreamingTransformer>>
     private let rows: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    /// Stacked rows of the batched convolutions: their left sides and their outputs.
+    private let stackedInput: FloatBuffer
+    private let stackedOutput: FloatBuffer
+    private let stackedSpill: FloatBuffer
     /// Whether the transformer may be batched: its steps per frame run on the few-row kernel
     /// alone too (true for Mimi's 2 steps per frame).
     private let batchesTransformer: Bool
 
-    package init(config: MimiConfig, capacity: Int) {
+    /// - Parameter weights: the streams' weights (they size the stacked buffers).
+    package init(weights: MimiWeights, capacity: Int) {
         precondition(capacity >= 1, "MimiBatch: capacity \(capacity)")
+        let config = weights.config
         self.capacity = capacity
         transformers = StreamingTransformerBatch(config: config, capacity: capacity)
         members = .allocate(capacity: capacity)
         rows = .allocate(capacity: capacity)
         batchesTransformer = config.stepsPerFrame <= DenseProduct.fewRowLimit
+        let steps = config.stepsPerFrame
+        let convs = [weights.encoderStages.last!.downsample, weights.encoderOutput, weights.downsample, weights.decoderInput]
+        let firstUpsample = weights.decoderStages[0].upsample
+        let inputWidth = max(convs.map(\.windowLength).max()!, firstUpsample.inChannels)
+        let outputWidth = max(convs.map(\.outChannels).max()!, firstUpsample.blockLength)
+        stackedInput = FloatBuffer(count: capacity * steps * inputWidth)
+        stackedOutput = FloatBuffer(count: capacity * steps * outputWidth)
+        stackedSpill = FloatBuffer(count: capacity * steps * firstUpsample.blockLength)
     }
 
     deinit {
@@ -47,9 +64,28 @@ package final class MimiBatch: @unchecked Sendable {
         var job = Job(encoders: encoders, decoders: nil, samples: samples, outputs: nil, codes: codes, inputCodes: nil,
                       rows: rows, part: .seanetEncoder)
         perStream(&job, count: count, pool: pool)
-        for i in 0..<count { members[i] = Unmanaged.passUnretained(encoders[i].takeUnretainedValue().transformer) }
-        transformers.run(members, inputs: rows, count: count, steps: members[0].takeUnretainedValue().maxSteps, pool: pool)
-        job.part = .finishEncoder
+        let first = encoders[0].takeUnretainedValue()
+        conv(count, pool: pool, steps: first.seanet.lastDownsampleSteps) { i in
+            let seanet = encoders[i].takeUnretainedValue().seanet
+            return (seanet.lastDownsample, seanet.output.newSteps)
+        }
+        for i in 0..<count { encoders[i].takeUnretainedValue().seanet.eluBeforeOutput() }
+        conv(count, pool: pool, steps: first.seanet.outputSteps) { i in
+            let encoder = encoders[i].takeUnretainedValue()
+            return (encoder.seanet.output, encoder.downsample.newSteps)
+        }
+        for i in 0..<count {
+            let encoder = encoders[i].takeUnretainedValue()
+            members[i] = Unmanaged.passUnretained(encoder.transformer)
+            rows[i] = encoder.downsample.newSteps
+        }
+        let steps = first.transformer.maxSteps
+        transformers.run(members, inputs: rows, count: count, steps: steps, pool: pool)
+        conv(count, pool: pool, steps: steps) { i in
+            let encoder = encoders[i].takeUnretainedValue()
+            return (encoder.downsample, encoder.latent.pointer)
+        }
+        job.part = .quantize
         perStream(&job, count: count, pool: pool)
     }
 
@@ -71,14 +107,77 @@ package final class MimiBatch: @unchecked Sendable {
                       rows: rows, part: .beginDecoder)
         perStream(&job, count: count, pool: pool)
         for i in 0..<count { members[i] = Unmanaged.passUnretained(decoders[i].takeUnretainedValue().transformer) }
-        transformers.run(members, inputs: rows, count: count, steps: members[0].takeUnretainedValue().maxSteps, pool: pool)
+        let first = decoders[0].takeUnretainedValue()
+        transformers.run(members, inputs: rows, count: count, steps: first.transformer.maxSteps, pool: pool)
+        conv(count, pool: pool, steps: first.seanet.stageSteps[0]) { i in
+            let seanet = decoders[i].takeUnretainedValue().seanet
+            return (seanet.input, seanet.inputOutput.pointer)
+        }
+        for i in 0..<count { decoders[i].takeUnretainedValue().seanet.eluAfterInput() }
+        firstUpsample(decoders, count: count, pool: pool)
         job.part = .seanetDecoder
         perStream(&job, count: count, pool: pool)
     }
 
+    /// One convolution of `count` streams (`layer(i)`: stream i's conv and where its output
+    /// goes) as one product of their stacked rows, when each stream's rows are few (the few-row
+    /// kernel, as alone); else each stream's conv on its own.
+    private func conv(_ count: Int, pool: ThreadPool?, steps: Int,
+                      _ layer: (Int) -> (conv: StreamingConv, output: UnsafeMutablePointer<Float>)) {
+        let weights = layer(0).conv.weights
+        let perStream = steps / weights.stride
+        guard perStream <= DenseProduct.fewRowLimit, perStream * weights.windowLength * count <= stackedInput.count,
+              perStream * weights.outChannels * count <= stackedOutput.count else {
+            for i in 0..<count { let (conv, output) = layer(i); conv.run(steps: steps, into: output) }
+            return
+        }
+        let width = weights.windowLength
+        for i in 0..<count {
+            let (a, lda, n) = layer(i).conv.prepareProduct(steps: steps)
+            for r in 0..<n { (stackedInput.pointer + (i * perStream + r) * width).update(from: a + r * lda, count: width) }
+        }
+        let out = weights.outChannels
+        DenseProduct.fewRows(rows: count * perStream, outputs: out, inner: width, stackedInput.pointer, lda: width,
+                             weights.weight, ldw: width, into: stackedOutput.pointer, ldy: out, pool: pool)
+        for i in 0..<count {
+            let (conv, output) = layer(i)
+            output.update(from: stackedOutput.pointer + i * perStream * out, count: perStream * out)
+            conv.finishProduct(steps: steps, output: output, rows: perStream)
+        }
+    }
+
+    /// The decoders' first upsampling (a transposed conv over `stepsPerFrame` rows) as two
+    /// products of the stacked rows, as each stream's alone takes two.
+    private func firstUpsample(_ decoders: UnsafePointer<Unmanaged<MimiDecoder>>, count: Int, pool: ThreadPool?) {
+        let first = decoders[0].takeUnretainedValue().seanet
+        let weights = first.stages[0].upsample.weights
+        let steps = first.stageSteps[0]
+        let cin = weights.inChannels, block = weights.blockLength
+        guard steps <= DenseProduct.fewRowLimit else {
+            for i in 0..<count {
+                let seanet = decoders[i].takeUnretainedValue().seanet
+                seanet.stages[0].upsample.run(seanet.inputOutput.pointer, steps: steps, into: seanet.stageOutput(0))
+            }
+            return
+        }
+        for i in 0..<count {
+            (stackedInput.pointer + i * steps * cin).update(from: decoders[i].takeUnretainedValue().seanet.inputOutput.pointer, count: steps * cin)
+        }
+        DenseProduct.fewRows(rows: count * steps, outputs: block, inner: cin, stackedInput.pointer, lda: cin,
+                             weights.lower, ldw: cin, into: stackedOutput.pointer, ldy: block, pool: pool)
+        DenseProduct.fewRows(rows: count * steps, outputs: block, inner: cin, stackedInput.pointer, lda: cin,
+                             weights.upper, ldw: cin, into: stackedSpill.pointer, ldy: block, pool: pool)
+        for i in 0..<count {
+            let seanet = decoders[i].takeUnretainedValue().seanet
+            let output = seanet.stageOutput(0)
+            output.update(from: stackedOutput.pointer + i * steps * block, count: steps * block)
+            seanet.stages[0].upsample.finish(steps: steps, output: output, spill: stackedSpill.pointer + i * steps * block)
+        }
+    }
+
     /// The per-stream part of a batched step, for the pool's tasks (no closure context).
     private struct Job {
-        enum Part { case seanetEncoder, finishEncoder, beginDecoder, seanetDecoder }
+        enum Part { case seanetEncoder, quantize, beginDecoder, seanetDecoder }
         let encoders: UnsafePointer<Unmanaged<MimiEncoder>>?
         let decoders: UnsafePointer<Unmanaged<MimiDecoder>>?
         let samples: UnsafePointer<UnsafePointer<Float>>?
@@ -90,10 +189,10 @@ package final class MimiBatch: @unchecked Sendable {
 
         func run(_ i: Int) {
             switch part {
-            case .seanetEncoder: rows[i] = encoders![i].takeUnretainedValue().runSEANet(samples![i])
-            case .finishEncoder: encoders![i].takeUnretainedValue().finishStep(codes: codes![i])
+            case .seanetEncoder: encoders![i].takeUnretainedValue().seanet.runToLastDownsample(samples![i])
+            case .quantize: encoders![i].takeUnretainedValue().quantize(codes: codes![i])
             case .beginDecoder: rows[i] = decoders![i].takeUnretainedValue().beginStep(inputCodes![i])
-            case .seanetDecoder: decoders![i].takeUnretainedValue().finishStep(samples: outputs![i])
+            case .seanetDecoder: decoders![i].takeUnretainedValue().finishStepFromFirstBlock(samples: outputs![i])
             }
         }
     }

@@ -24,7 +24,7 @@ package final class MimiDecoder {
     private let latent: FloatBuffer            // [dim]
     private let upsample: StreamingDepthwiseUpsample
     let transformer: StreamingTransformer
-    private let seanet: SEANetDecoder
+    let seanet: SEANetDecoder
     private let recorder: IntermediateRecorder?
 
     /// - Parameters:
@@ -86,6 +86,12 @@ package final class MimiDecoder {
     func finishStep(samples: UnsafeMutablePointer<Float>) {
         recorder?.record(.decoderTransformerOutput, seanet.latent, steps: transformer.maxSteps)
         seanet.run(into: samples)
+        frames += 1
+    }
+
+    /// The end of a step whose SEANet input conv and first upsampling already ran (`MimiBatch`).
+    func finishStepFromFirstBlock(samples: UnsafeMutablePointer<Float>) {
+        seanet.runFromFirstBlock(into: samples)
         frames += 1
     }
 

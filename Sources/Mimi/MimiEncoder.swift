@@ -20,12 +20,12 @@ package final class MimiEncoder {
     /// Frames encoded since the start or the last `reset`.
     package private(set) var frames = 0
 
-    private let seanet: SEANetEncoder
+    let seanet: SEANetEncoder
     let transformer: StreamingTransformer
     /// Input `[2 history + 2, dim]`; replicate-padded on the first call of a stream.
-    private let downsample: StreamingConv
+    let downsample: StreamingConv
     private let quantizer: SplitResidualQuantizer
-    private let latent: FloatBuffer            // [dim]
+    let latent: FloatBuffer            // [dim]
     private let recorder: IntermediateRecorder?
 
     /// - Parameters:
@@ -74,6 +74,11 @@ package final class MimiEncoder {
         let steps = transformer.maxSteps
         recorder?.record(.encoderTransformerOutput, downsample.newSteps, steps: steps)
         downsample.run(steps: steps, into: latent.pointer)
+        quantize(codes: codes)
+    }
+
+    /// Quantizes `latent` (the downsampled step) into `codes`: the end of a step.
+    func quantize(codes: UnsafeMutablePointer<Int32>) {
         recorder?.record(.downsampleOutput, latent.pointer, steps: 1)
         quantizer.encode(latent.pointer, codes: codes)
         frames += 1

@@ -5,15 +5,15 @@ import MoshiNumerics
 /// halving the width, residual block -> ELU -> conv k3 to one channel. Each layer writes into
 /// the next one's input; nothing is allocated after `init`.
 final class SEANetDecoder {
-    private let input: StreamingConv
+    let input: StreamingConv
     /// `[stepsPerFrame, 16 * filters]`: the first conv's output.
-    private let inputOutput: FloatBuffer
-    private let stages: [(upsample: StreamingConvTranspose, block: ResidualBlock)]
+    let inputOutput: FloatBuffer
+    let stages: [(upsample: StreamingConvTranspose, block: ResidualBlock)]
     /// Each stage's output, `[steps * ratio, width]` (2x512 -> 16x512, 96x256, 480x128); the last
     /// stage writes into `output`'s input instead.
     private let stageOutputs: [FloatBuffer]
     /// Input steps per stage (2, 16, 96, 480), then the output conv's (1920).
-    private let stageSteps: [Int]
+    let stageSteps: [Int]
     private let output: StreamingConv
 
     init(_ weights: MimiWeights, pool: ThreadPool?) {
@@ -45,17 +45,34 @@ final class SEANetDecoder {
 
     /// Decodes the latent steps in `latent` into `samples` (`[frameSize]`).
     func run(into samples: UnsafeMutablePointer<Float>) {
-        let first = stageSteps[0]
-        input.run(steps: first, into: inputOutput.pointer)
-        var x = inputOutput.pointer
-        var width = input.weights.outChannels
-        for (index, stage) in stages.enumerated() {
+        input.run(steps: stageSteps[0], into: inputOutput.pointer)
+        eluAfterInput()
+        stages[0].upsample.run(inputOutput.pointer, steps: stageSteps[0], into: stageOutput(0))
+        runFromFirstBlock(into: samples)
+    }
+
+    /// The ELU after the input conv (on `inputOutput`).
+    func eluAfterInput() { eluInPlace(inputOutput.pointer, count: stageSteps[0] * input.weights.outChannels) }
+
+    /// Where stage `index`'s upsampling conv writes.
+    func stageOutput(_ index: Int) -> UnsafeMutablePointer<Float> {
+        index < stageOutputs.count ? stageOutputs[index].pointer : output.newSteps
+    }
+
+    /// `run` from the first stage's residual block on, once the input conv and the first
+    /// upsampling conv have run (`MimiBatch` runs those two, whose weights are most of SEANet's,
+    /// for all streams).
+    func runFromFirstBlock(into samples: UnsafeMutablePointer<Float>) {
+        var x = stageOutput(0)
+        var width = stages[0].upsample.weights.outChannels
+        stages[0].block.run(x, steps: stageSteps[1])
+        for index in stages.indices.dropFirst() {
+            let stage = stages[index]
             let steps = stageSteps[index]
             eluInPlace(x, count: steps * width)
-            let y = index < stageOutputs.count ? stageOutputs[index].pointer : output.newSteps
+            let y = stageOutput(index)
             stage.upsample.run(x, steps: steps, into: y)
-            let outSteps = stageSteps[index + 1]
-            stage.block.run(y, steps: outSteps)
+            stage.block.run(y, steps: stageSteps[index + 1])
             x = y
             width = stage.upsample.weights.outChannels
         }

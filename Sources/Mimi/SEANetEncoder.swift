@@ -7,9 +7,9 @@ import MoshiNumerics
 final class SEANetEncoder {
     private let input: StreamingConv
     private let stages: [(block: ResidualBlock, downsample: StreamingConv)]
-    private let output: StreamingConv
+    let output: StreamingConv
     /// Input steps per stage (1920, 480, 96, 16 for the official codec), then the output's (2).
-    private let stageSteps: [Int]
+    let stageSteps: [Int]
 
     init(_ weights: MimiWeights, pool: ThreadPool?) {
         let config = weights.config
@@ -31,6 +31,15 @@ final class SEANetEncoder {
 
     /// Encodes one frame of `samples` (`[frameSize]`, mono) into `latent` (`[stepsPerFrame, dimension]`).
     func run(_ samples: UnsafePointer<Float>, into latent: UnsafeMutablePointer<Float>) {
+        runToLastDownsample(samples)
+        lastDownsample.run(steps: lastDownsampleSteps, into: output.newSteps)
+        eluBeforeOutput()
+        output.run(steps: outputSteps, into: latent)
+    }
+
+    /// `run` up to the last stage's downsampling conv, whose input is then ready (`MimiBatch`
+    /// runs that conv and the output conv, whose weights are most of SEANet's, for all streams).
+    func runToLastDownsample(_ samples: UnsafePointer<Float>) {
         input.newSteps.update(from: samples, count: stageSteps[0])
         input.run(steps: stageSteps[0], into: stages[0].downsample.newSteps)
         for (index, stage) in stages.enumerated() {
@@ -38,13 +47,18 @@ final class SEANetEncoder {
             let x = stage.downsample.newSteps
             stage.block.run(x, steps: steps)
             eluInPlace(x, count: steps * stage.downsample.weights.inChannels)
-            let next = index + 1 < stages.count ? stages[index + 1].downsample.newSteps : output.newSteps
-            stage.downsample.run(steps: steps, into: next)
+            if index + 1 < stages.count { stage.downsample.run(steps: steps, into: stages[index + 1].downsample.newSteps) }
         }
-        let steps = stageSteps[stages.count]
-        eluInPlace(output.newSteps, count: steps * output.weights.inChannels)
-        output.run(steps: steps, into: latent)
     }
+
+    /// The last stage's downsampling conv (writes into `output.newSteps`) and its input steps.
+    var lastDownsample: StreamingConv { stages[stages.count - 1].downsample }
+    var lastDownsampleSteps: Int { stageSteps[stages.count - 1] }
+    /// The output conv's input steps.
+    var outputSteps: Int { stageSteps[stages.count] }
+
+    /// The ELU before the output conv (on `output.newSteps`).
+    func eluBeforeOutput() { eluInPlace(output.newSteps, count: outputSteps * output.weights.inChannels) }
 
     func reset() {
         input.reset()

@@ -41,6 +41,16 @@ final class StreamingConv {
     /// Convolves the `steps` new input steps (already in `newSteps`) with the history into
     /// `output` (`[steps / stride, outChannels]`, contiguous), adding to it when `accumulate`.
     func run(steps: Int, into output: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let (a, lda, count) = prepareProduct(steps: steps)
+        DenseProduct.multiplyByTransposed(rows: count, outputs: weights.outChannels, inner: weights.windowLength,
+                                          a, lda: lda, weights.weight, ldw: weights.windowLength,
+                                          into: output, ldy: weights.outChannels, accumulate: accumulate, pool: pool)
+        finishProduct(steps: steps, output: output, rows: count)
+    }
+
+    /// A run's first part (`MimiBatch` multiplies several streams' rows at once): the product's
+    /// left side for the `steps` new steps, `rows` rows of `windowLength` floats, `lda` apart.
+    func prepareProduct(steps: Int) -> (a: UnsafePointer<Float>, lda: Int, rows: Int) {
         precondition(steps > 0 && steps <= maxSteps && steps % weights.stride == 0,
                      "StreamingConv.run: \(steps) steps (at most \(maxSteps), whole strides of \(weights.stride))")
         let cin = weights.inChannels
@@ -51,26 +61,24 @@ final class StreamingConv {
         }
         started = true
         let count = steps / weights.stride
-        let a: UnsafePointer<Float>
-        let lda: Int
-        if let windows {
-            // Windows overlap: lay them out side by side (each is `kernelSize` consecutive steps).
-            let length = weights.windowLength
-            for t in 0..<count {
-                (windows.pointer + t * length).update(from: x + t * weights.stride * cin, count: length)
-            }
-            a = UnsafePointer(windows.pointer)
-            lda = length
-        } else {
-            a = UnsafePointer(x)
-            lda = weights.stride * cin
+        guard let windows else { return (UnsafePointer(x), weights.stride * cin, count) }
+        // Windows overlap: lay them out side by side (each is `kernelSize` consecutive steps).
+        let length = weights.windowLength
+        for t in 0..<count {
+            (windows.pointer + t * length).update(from: x + t * weights.stride * cin, count: length)
         }
-        DenseProduct.multiplyByTransposed(rows: count, outputs: weights.outChannels, inner: weights.windowLength,
-                                          a, lda: lda, weights.weight, ldw: weights.windowLength,
-                                          into: output, ldy: weights.outChannels, accumulate: accumulate, pool: pool)
-        if let bias = weights.bias { DenseProduct.addBias(bias, to: output, rows: count, channels: weights.outChannels) }
+        return (UnsafePointer(windows.pointer), length, count)
+    }
+
+    /// A run's last part, once `output` holds the product (`[rows, outChannels]`): the bias,
+    /// and the history kept for the next call.
+    func finishProduct(steps: Int, output: UnsafeMutablePointer<Float>, rows: Int) {
+        if let bias = weights.bias { DenseProduct.addBias(bias, to: output, rows: rows, channels: weights.outChannels) }
+        let history = weights.history
         if history > 0 {
             // Keep the last `history` input steps for the next call (the ranges may overlap).
+            let cin = weights.inChannels
+            let x = input.pointer
             memmove(x, x + steps * cin, history * cin * MemoryLayout<Float>.stride)
         }
     }

@@ -35,9 +35,17 @@ final class StreamingConvTranspose {
                                           weights.lower, ldw: cin, into: output, ldy: block, pool: pool)
         DenseProduct.multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
                                           weights.upper, ldw: cin, into: spill.pointer, ldy: block, pool: pool)
+        finish(steps: steps, output: output, spill: spill.pointer)
+    }
+
+    /// A run's last part (`MimiBatch` multiplies several streams' rows at once), once `output`
+    /// holds `lower · x[t]` and `spill` holds `upper · x[t]` (`[steps, blockLength]` each):
+    /// the carries and the bias.
+    func finish(steps: Int, output: UnsafeMutablePointer<Float>, spill: UnsafePointer<Float>) {
+        let block = weights.blockLength
         addInPlace(carry.pointer, to: output, count: block)
-        addInPlace(spill.pointer, to: output + block, count: (steps - 1) * block)
-        carry.pointer.update(from: spill.pointer + (steps - 1) * block, count: block)
+        addInPlace(spill, to: output + block, count: (steps - 1) * block)
+        carry.pointer.update(from: spill + (steps - 1) * block, count: block)
         if let bias = weights.bias {
             DenseProduct.addBias(bias, to: output, rows: steps * weights.stride, channels: weights.outChannels)
         }

@@ -22,7 +22,7 @@ import Testing
         // Stream s joins at frame s: at frame f it encodes its frame f - s.
         let batched = (0..<streams).map { _ in (MimiEncoder(weights: w, pool: pool), MimiDecoder(weights: w, pool: pool)) }
         let alone = (0..<streams).map { _ in (MimiEncoder(weights: w, pool: pool), MimiDecoder(weights: w, pool: pool)) }
-        let batch = MimiBatch(config: w.config, capacity: streams)
+        let batch = MimiBatch(weights: w, capacity: streams)
         let encoders = UnsafeMutablePointer<Unmanaged<MimiEncoder>>.allocate(capacity: streams)
         let decoders = UnsafeMutablePointer<Unmanaged<MimiDecoder>>.allocate(capacity: streams)
         let inputs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: streams)

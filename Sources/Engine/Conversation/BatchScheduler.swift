@@ -48,7 +48,7 @@ package final class BatchScheduler: @unchecked Sendable {
         members = Array(repeating: nil, count: lm.capacity)
         let n = lm.capacity
         stepping = .allocate(capacity: n)
-        mimiBatch = MimiBatch(config: mimi.config, capacity: n)
+        mimiBatch = MimiBatch(weights: mimi, capacity: n)
         encoders = .allocate(capacity: n)
         decoders = .allocate(capacity: n)
         frames = .allocate(capacity: n)

@@ -148,7 +148,7 @@ struct BenchMimiCommand: ParsableCommand {
         let config = weights.config
         let n = config.frameSize
         let q = config.codebooks
-        let batch = MimiBatch(config: config, capacity: streams)
+        let batch = MimiBatch(weights: weights, capacity: streams)
         let encoders = (0..<streams).map { _ in MimiEncoder(weights: weights, pool: pool) }
         let decoders = (0..<streams).map { _ in MimiDecoder(weights: weights, pool: pool) }
         let encoderRefs = UnsafeMutablePointer<Unmanaged<MimiEncoder>>.allocate(capacity: streams)
