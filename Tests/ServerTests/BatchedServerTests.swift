@@ -128,25 +128,32 @@ struct BatchingSyntheticFactory: BatchingConversationFactory {
         func reset() {}
     }
 
+    /// A server with the default late policy and a WebSocket client past its handshake.
+    static func serve(_ factory: ConversationFactory) throws -> (MoshiServer, WebSocketTestClient) {
+        var config = ServerConfiguration()
+        config.port = 0
+        config.latePolicy = .dropOldest(maxQueued: 2)
+        let server = try MoshiServer(configuration: config, factory: factory)
+        var client = try WebSocketTestClient(port: server.port, path: "/api/chat")
+        #expect(client.nextFrame()?.1.first == MessageKind.handshake.rawValue)
+        return (server, client)
+    }
+
     /// Kyutai's client behaviour on /api/chat: one 80 ms Ogg page per message, in real time,
     /// for 3 s (37 frames). The model keeps at most the policy's 2 frames waiting: it runs
     /// about one frame in 2.5, drops the rest (counted as dropped input), counts late frames,
     /// and each reply comes back within a few frames of its input, not seconds.
     @Test func webSocketInputTheModelFallsBehindOnIsDroppedAndCounted() throws {
-        var config = ServerConfiguration()
-        config.port = 0
-        config.latePolicy = .dropOldest(maxQueued: 2)
-        let server = try MoshiServer(configuration: config, factory: SlowFactory())
+        let (server, client) = try Self.serve(SlowFactory())
         defer { server.shutdown() }
-        var client = try WebSocketTestClient(port: server.port, path: "/api/chat")
-        #expect(client.nextFrame()?.1.first == MessageKind.handshake.rawValue)
+        var socket = client
         let ogg = try KyutaiStyleOgg()
         let frames = 37
         let start = Date()
         for i in 0..<frames {
             let wait = start.addingTimeInterval(Double(i) * 0.08).timeIntervalSinceNow
             if wait > 0 { Thread.sleep(forTimeInterval: wait) }
-            client.sendFrame(opcode: 0x2, [MessageKind.audio.rawValue] + (try ogg.page(of: TestAudio.tone(seconds: 0.08))))
+            socket.sendFrame(opcode: 0x2, [MessageKind.audio.rawValue] + (try ogg.page(of: TestAudio.tone(seconds: 0.08))))
         }
         #expect(eventually(5) {
             let s = server.statistics.snapshot
@@ -166,13 +173,9 @@ struct BatchingSyntheticFactory: BatchingConversationFactory {
     /// Audio that arrives early (a page of a second, as ffmpeg's muxer writes) is not late: a
     /// model that keeps up runs every frame of it, drops nothing.
     @Test func earlyAudioIsNeverDropped() throws {
-        var config = ServerConfiguration()
-        config.port = 0
-        config.latePolicy = .dropOldest(maxQueued: 2)
-        let server = try MoshiServer(configuration: config, factory: EchoFactory())
+        let (server, connected) = try Self.serve(EchoFactory())
         defer { server.shutdown() }
-        var client = try WebSocketTestClient(port: server.port, path: "/api/chat")
-        #expect(client.nextFrame()?.1.first == MessageKind.handshake.rawValue)
+        var client = connected
         let ogg = try AudioFile.encodeOggOpus(TestAudio.tone(seconds: 1.2), frameDuration: .ms20)
         client.sendFrame(opcode: 0x2, [MessageKind.audio.rawValue] + ogg)
         #expect(eventually(5) { server.statistics.snapshot.frames == 15 })
