@@ -85,16 +85,18 @@ final class SessionBatch: @unchecked Sendable {
         }
     }
 
-    /// Runs `frames` silent frames through a member of its own, then lets it go: the batched
-    /// code paths are warm before the first client. Call it on `queue` before any session joins.
+    /// Runs `frames` silent frames through members of its own (two when the batch holds two, so
+    /// the batched paths run too), then lets them go: the code and the weights are warm before
+    /// the first client. Call it on `queue` before any session joins.
     func warmUp(frames: Int) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard frames > 0, let conversation = scheduler.open() else { return }
+        guard frames > 0 else { return }
+        let members = (0..<min(2, scheduler.lm.capacity)).compactMap { _ in scheduler.open() }
         let silence = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
         for _ in 0..<frames {
-            silence.withUnsafeBufferPointer { conversation.submit(frame: $0.baseAddress!) }
+            for member in members { silence.withUnsafeBufferPointer { member.submit(frame: $0.baseAddress!) } }
             scheduler.tick()
         }
-        scheduler.close(conversation)
+        for member in members { scheduler.close(member) }
     }
 }

@@ -42,7 +42,10 @@ struct BatchingSyntheticFactory: BatchingConversationFactory {
         config.maximumInputAheadSeconds = 600
         config.jitterAllowanceMilliseconds = 0
         config.latePolicy = .growLatency(maxFrames: 1000)
-        return try MoshiServer(configuration: config, factory: BatchingSyntheticFactory())
+        let server = try MoshiServer(configuration: config, factory: BatchingSyntheticFactory())
+        // As `moshi serve` does before READY: its members must leave every slot free again.
+        server.warmUpBatch(frames: 2)
+        return server
     }
 
     /// What a framed client gets back: each audio payload and each text piece, in order.
