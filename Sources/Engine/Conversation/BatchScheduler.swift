@@ -26,7 +26,7 @@ package final class BatchScheduler: @unchecked Sendable {
     private let codesIn: UnsafeMutablePointer<UnsafePointer<Int32>>
     private let samplesOut: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     /// The stages `tick` times, as a `ConversationSession` names them.
-    package let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    package let stageNames = ConversationSession.stages
     /// Nanoseconds the last tick spent in each stage (`stageNames` order), for all its
     /// conversations together.
     package private(set) var stageNanoseconds: (encode: UInt64, temporal: UInt64, depformer: UInt64, decode: UInt64) = (0, 0, 0, 0)

@@ -15,7 +15,10 @@ package final class ConversationSession: FrameProcessor, @unchecked Sendable {
     package let generator: LMGenerator
     package let encoder: MimiEncoder
     package let decoder: MimiDecoder
-    package let stageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    /// The stages a conversation times, in the order `process` writes them (a batch of
+    /// conversations times the same ones); metrics and reports name them so.
+    package static let stages = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    package let stageNames = ConversationSession.stages
     private let userCodes: UnsafeMutablePointer<Int32>
     private let modelCodes: UnsafeMutablePointer<Int32>
     private let codebooks: Int

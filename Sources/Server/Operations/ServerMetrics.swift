@@ -24,7 +24,7 @@ package final class ServerMetrics: Sendable {
     }
 
     /// The stages a `ConversationSession` times, in its `stageNames` order.
-    package static let processorStageNames = ["mimi_encode", "temporal", "depformer", "mimi_decode"]
+    package static let processorStageNames = ConversationSession.stages
     /// The stages around the processor that the frame loop and the server time.
     package static let pipelineStageNames = ["capture_wait", "output_queue", "network_in", "network_out"]
     /// Histogram bounds for stage and frame latencies, seconds: fine below one 80 ms frame, coarse above.
