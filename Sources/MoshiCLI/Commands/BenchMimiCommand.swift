@@ -172,12 +172,16 @@ struct BenchMimiCommand: ParsableCommand {
             outputs[i] = output + i * n
         }
         var encodeTimes: [Double] = [], decodeTimes: [Double] = []
+        encodeTimes.reserveCapacity(frames); decodeTimes.reserveCapacity(frames)
+        let allocationCounter = ProcessAllocations()
+        var allocationsBefore: UInt64?
         // The unmanaged references above do not keep the codecs alive.
         withExtendedLifetime((encoders, decoders)) { audio.withUnsafeBufferPointer { audio in
             let total = audio.count / n
             for f in 0..<(warmup + frames) {
                 // Stream i speaks the signal i frames later, so the streams differ.
                 for i in 0..<streams { inputs[i] = audio.baseAddress! + ((f + i) % total) * n }
+                if f == warmup { allocationsBefore = allocationCounter.total() }
                 let start = monotonicSeconds()
                 batch.encode(encoderRefs, samples: inputs, codes: codesOut, count: streams, pool: pool)
                 let encoded = monotonicSeconds()
@@ -188,9 +192,11 @@ struct BenchMimiCommand: ParsableCommand {
                 }
             }
         } }
+        let allocations = allocationsBefore.flatMap { before in allocationCounter.total().map { $0 &- before } }
         let encode = Percentiles(encodeTimes), decode = Percentiles(decodeTimes)
         return "  MimiBatch of \(streams): encode p50 \(ms(encode.p50)) ms, decode p50 \(ms(decode.p50)) ms per batched frame; "
             + "\(ms((encode.p50 + decode.p50) / Double(streams))) ms per stream"
+            + (allocations.map { "; \($0) heap allocations in the \(frames) timed frames (all threads)" } ?? "")
     }
 
     private func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
@@ -214,6 +220,33 @@ private struct Percentiles {
 }
 
 private func monotonicSeconds() -> Double { MonotonicTime.seconds() }
+
+/// Heap allocations so far by every thread, when the counting allocator (scripts/alloc_count)
+/// is preloaded. Its table is allocated once, so reading it allocates nothing.
+private final class ProcessAllocations {
+    private typealias ThreadTable = @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<UInt64>?, Int32) -> Int32
+    private let read: ThreadTable?
+    private let tids = UnsafeMutablePointer<Int32>.allocate(capacity: 1024)
+    private let counts = UnsafeMutablePointer<UInt64>.allocate(capacity: 1024)
+
+    init() {
+        read = dlsym(dlopen(nil, RTLD_NOW), "moshi_alloc_count_threads").map { unsafeBitCast($0, to: ThreadTable.self) }
+    }
+
+    deinit {
+        tids.deallocate()
+        counts.deallocate()
+    }
+
+    /// Allocations so far, all threads together; nil without the counting allocator.
+    func total() -> UInt64? {
+        guard let read else { return nil }
+        let n = Int(read(tids, counts, 1024))
+        var sum: UInt64 = 0
+        for i in 0..<min(n, 1024) { sum &+= counts[i] }
+        return sum
+    }
+}
 private func threadCPUSeconds() -> Double { MonotonicTime.threadCPUSeconds() }
 
 /// Pins this process to CPUs `0 ..< count` (`sched_setaffinity`); returns them as text
