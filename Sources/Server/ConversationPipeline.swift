@@ -81,8 +81,6 @@ final class ConversationPipeline: @unchecked Sendable {
     /// dropped by the late policy.
     private(set) var lateFrames = 0
     private(set) var droppedFrames = 0
-    /// The late policy is dropping frames until the model has caught up.
-    private var catchingUp = false
     /// Input messages handed to `push` and not yet taken up on `queue`: audio newer than
     /// what `pending` holds.
     private let queuedInputs = Atomic<Int>(0)
@@ -423,40 +421,25 @@ final class ConversationPipeline: @unchecked Sendable {
         }
     }
 
-    /// The late policy, frame by frame: a frame the model comes to more than the policy allows
-    /// after it was there to be run is dropped (and counted) instead of run, until the model has
-    /// caught up. Each frame period since a frame became ready counts as one more frame waiting
-    /// behind it, as long as newer audio is there (decoded here, or still queued as bytes): the
-    /// newest frames are never dropped. Audio that came early (a burst, a page of a second) waits
-    /// without being dropped: its time has not come.
+    /// The late policy over the frames waiting here: the frames to drop are counted from the
+    /// oldest waiting frame, as if each 80 ms since it was there to be run had brought one more
+    /// frame behind it, whether that audio is decoded here, still queued as bytes, or in the
+    /// socket. Only frames with newer audio behind them are dropped (and counted): the newest
+    /// is kept. Audio that came early (a burst, a page of a second) is never dropped: its time
+    /// has not come.
     private func dropLateFrames() {
         guard !finishing else { return }
         let n = FrameTiming.samplesPerFrame
-        let now = MonotonicClock.nanoseconds()
-        while pending.count - used >= n {
-            // Only frames with newer audio behind them are given up on: the newest is kept.
-            let newer = queuedInputs.load(ordering: .relaxed) > 0 ? Int.max / 2 : (pending.count - used) / n
-            let waiting = min(framesWaiting(from: framesTaken, now: now), newer)
-            if latePolicy.framesToDrop(waiting: waiting) > 0 { catchingUp = true }
-            guard catchingUp else { return }
-            guard waiting > catchUpTarget else {
-                catchingUp = false
-                return
-            }
-            used += n
-            framesTaken += 1
-            droppedFrames += 1
-            statistics.droppedInputFrames(1)
-        }
-    }
-
-    /// Once the policy drops, how few frames may wait before running again: drop-oldest:N keeps
-    /// N, grow-latency goes back to live (1) in one cut.
-    private var catchUpTarget: Int {
-        switch latePolicy {
-        case .dropOldest(let maxQueued): max(1, maxQueued)
-        case .growLatency: 1
-        }
+        let whole = (pending.count - used) / n
+        guard whole > 0 else { return }
+        let droppable = queuedInputs.load(ordering: .relaxed) > 0 ? whole : whole - 1
+        let waiting = framesWaiting(from: framesTaken, now: MonotonicClock.nanoseconds())
+        let drop = min(latePolicy.framesToDrop(waiting: waiting), droppable)
+        guard drop > 0 else { return }
+        used += drop * n
+        framesTaken += drop
+        droppedFrames += drop
+        statistics.droppedInputFrames(drop)
     }
 
     /// Frame `index` and the frames that have come due behind it since it was there to be run

@@ -32,17 +32,7 @@ package final class BatchScheduler: @unchecked Sendable {
     package private(set) var stageNanoseconds: (encode: UInt64, temporal: UInt64, depformer: UInt64, decode: UInt64) = (0, 0, 0, 0)
 
     package init(lm: LMBatch, mimi: MimiWeights) throws(ConversationError) {
-        let config = lm.config
-        let needed = max(config.userCodebooks, config.generatedCodebooks)
-        guard mimi.config.codebooks >= needed else {
-            throw ConversationError("Mimi runs \(mimi.config.codebooks) codebooks but the language model needs \(needed)")
-        }
-        guard mimi.config.codebookSize == config.audioCard else {
-            throw ConversationError("Mimi codebooks have \(mimi.config.codebookSize) entries but the language model's audio card is \(config.audioCard)")
-        }
-        guard mimi.config.frameSize == FrameTiming.samplesPerFrame else {
-            throw ConversationError("Mimi frames are \(mimi.config.frameSize) samples; the engine runs \(FrameTiming.samplesPerFrame)")
-        }
+        try ConversationError.check(lm: lm.config, mimi: mimi.config)
         self.lm = lm
         self.mimi = mimi
         members = Array(repeating: nil, count: lm.capacity)

@@ -28,17 +28,7 @@ package final class ConversationSession: FrameProcessor, @unchecked Sendable {
     /// - Parameters:
     ///   - mimi: the codec weights; it must use at least as many codebooks as the model reads and writes.
     package init(generator: LMGenerator, mimi: MimiWeights) throws(ConversationError) {
-        let config = generator.model.config
-        let needed = max(config.userCodebooks, config.generatedCodebooks)
-        guard mimi.config.codebooks >= needed else {
-            throw ConversationError("Mimi runs \(mimi.config.codebooks) codebooks but the language model needs \(needed)")
-        }
-        guard mimi.config.codebookSize == config.audioCard else {
-            throw ConversationError("Mimi codebooks have \(mimi.config.codebookSize) entries but the language model's audio card is \(config.audioCard)")
-        }
-        guard mimi.config.frameSize == FrameTiming.samplesPerFrame else {
-            throw ConversationError("Mimi frames are \(mimi.config.frameSize) samples; the engine runs \(FrameTiming.samplesPerFrame)")
-        }
+        try ConversationError.check(lm: generator.model.config, mimi: mimi.config)
         self.generator = generator
         // One pool per conversation: Mimi splits its products over the LM's threads.
         encoder = MimiEncoder(weights: mimi, pool: generator.model.pool)
@@ -94,4 +84,19 @@ package final class ConversationSession: FrameProcessor, @unchecked Sendable {
 package struct ConversationError: Error, CustomStringConvertible, Equatable {
     package let description: String
     package init(_ description: String) { self.description = description }
+
+    /// Throws unless `mimi` can carry `lm`'s audio in the engine's frames: enough codebooks for
+    /// what the model reads and writes, the model's audio card, 1920-sample frames.
+    package static func check(lm config: LMConfig, mimi: MimiConfig) throws(ConversationError) {
+        let needed = max(config.userCodebooks, config.generatedCodebooks)
+        guard mimi.codebooks >= needed else {
+            throw ConversationError("Mimi runs \(mimi.codebooks) codebooks but the language model needs \(needed)")
+        }
+        guard mimi.codebookSize == config.audioCard else {
+            throw ConversationError("Mimi codebooks have \(mimi.codebookSize) entries but the language model's audio card is \(config.audioCard)")
+        }
+        guard mimi.frameSize == FrameTiming.samplesPerFrame else {
+            throw ConversationError("Mimi frames are \(mimi.frameSize) samples; the engine runs \(FrameTiming.samplesPerFrame)")
+        }
+    }
 }
