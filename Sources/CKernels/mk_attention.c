@@ -17,6 +17,14 @@ static inline float cache_at(const void *base, int32_t format, int64_t i) {
     }
 }
 
+/// Whether slot `s` is one of the masked (future) slots.
+static inline int skipped(const mk_attention *a, int64_t s) {
+    if (a->skip_count <= 0) return 0;
+    int64_t d = s - a->skip_start;
+    if (d < 0) d += a->capacity;
+    return d < a->skip_count;
+}
+
 static void head_scalar(const mk_attention *a, int64_t h) {
     const int64_t hd = a->head_dim;
     const float *q = a->q + h * hd;
@@ -27,13 +35,14 @@ static void head_scalar(const mk_attention *a, int64_t h) {
     for (int64_t s = 0; s < a->slots; s++) {
         float dot = 0;
         for (int64_t i = 0; i < hd; i++) dot += q[i] * cache_at(a->keys, a->format, first + s * hd + i);
-        sc[s] = dot * a->scale;
+        sc[s] = skipped(a, s) ? -INFINITY : dot * a->scale;
         if (sc[s] > m) m = sc[s];
     }
     for (int64_t i = 0; i < hd; i++) out[i] = 0;
     if (a->slots == 0) return;
     float sum = 0;
     for (int64_t s = 0; s < a->slots; s++) {
+        if (sc[s] == -INFINITY) continue;
         float w = expf(sc[s] - m);
         sum += w;
         for (int64_t i = 0; i < hd; i++) out[i] += w * cache_at(a->values, a->format, first + s * hd + i);
@@ -70,7 +79,7 @@ MK_T static void head_avx2(const mk_attention *a, int64_t h, int32_t format) {
             acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8(a->keys, format, row + i + 8), acc1);
         }
         for (; i < hd; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(a->keys, format, row + i), acc0);
-        float v = mk_hsum(_mm256_add_ps(acc0, acc1)) * a->scale;
+        float v = skipped(a, s) ? -INFINITY : mk_hsum(_mm256_add_ps(acc0, acc1)) * a->scale;
         sc[s] = v;
         if (v > m) m = v;
     }
@@ -78,6 +87,7 @@ MK_T static void head_avx2(const mk_attention *a, int64_t h, int32_t format) {
     if (a->slots == 0) return;
     float sum = 0;
     for (int64_t s = 0; s < a->slots; s++) {
+        if (sc[s] == -INFINITY) continue;
         float w = expf(sc[s] - m);
         sum += w;
         const __m256 wv = _mm256_set1_ps(w);

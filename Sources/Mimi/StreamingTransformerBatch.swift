@@ -1,35 +1,33 @@
 import MoshiNumerics
 
 /// Several streams' `StreamingTransformer`s (one per conversation, each with its own KV caches
-/// and position) run as one: each layer's four products take every stream's rows stacked, so
-/// each weight matrix is read once for all of them, while norms, RoPE, the caches and attention
-/// stay per stream. Every row is computed by the same few-row kernel as when its stream runs
-/// alone (`DenseProduct.fewRows`; a row's result depends neither on the other rows nor on how
-/// the columns are split over threads), so each stream's output is bit for bit what it gets alone.
+/// and position) run as one: their rows stacked, each layer goes through the one streaming layer
+/// (`TransformerLayerStepper`) with one sequence per stream, so each weight matrix is read once
+/// for all of them while norms, RoPE, the caches and attention stay per stream. Every row is
+/// computed by the same few-row kernel as when its stream runs alone (a row's result depends
+/// neither on the other rows nor on how the columns are split over threads), so each stream's
+/// output is bit for bit what it gets alone.
 ///
 /// Scratch is sized at `init` for `capacity` streams; `run` allocates nothing.
 final class StreamingTransformerBatch {
     let capacity: Int
     let maxSteps: Int
     let dim: Int
-    let feedForward: Int
-    private let normed: FloatBuffer      // [capacity * maxSteps, dim]
-    private let qkv: FloatBuffer         // [capacity * maxSteps, 3 * dim]
-    private let attended: FloatBuffer    // [capacity * maxSteps, dim]
-    private let update: FloatBuffer      // [capacity * maxSteps, dim]
-    private let hidden: FloatBuffer      // [capacity * maxSteps, feedForward]
+    private let stepper: TransformerLayerStepper
+    private let stacked: FloatBuffer     // [capacity * maxSteps, dim]
+    private let cosines: FloatBuffer     // [capacity * maxSteps, headDim / 2]
+    private let sines: FloatBuffer
 
     init(config: MimiConfig, capacity: Int) {
         self.capacity = capacity
         maxSteps = config.stepsPerFrame
         dim = config.seanetDimension
-        feedForward = config.transformerFeedForward
         let rows = capacity * maxSteps
-        normed = FloatBuffer(count: rows * dim)
-        qkv = FloatBuffer(count: rows * 3 * dim)
-        attended = FloatBuffer(count: rows * dim)
-        update = FloatBuffer(count: rows * dim)
-        hidden = FloatBuffer(count: rows * feedForward)
+        stepper = TransformerLayerStepper(dim: dim, heads: config.transformerHeads, hidden: config.transformerFeedForward,
+                                          gated: false, rows: rows)
+        stacked = FloatBuffer(count: rows * dim)
+        cosines = FloatBuffer(count: rows * config.headDimension / 2)
+        sines = FloatBuffer(count: rows * config.headDimension / 2)
     }
 
     /// Runs `steps` new steps of `count` streams: stream `i` is `transformers[i]` over
@@ -40,45 +38,17 @@ final class StreamingTransformerBatch {
                      "StreamingTransformerBatch.run: \(count) streams of \(steps) steps (at most \(capacity) of \(maxSteps))")
         let first = transformers[0].takeUnretainedValue()
         let d = dim
-        let rows = count * steps
-        for i in 0..<count { transformers[i].takeUnretainedValue().prepareRotations(steps: steps) }
-        for (index, layer) in first.layers.enumerated() {
-            // Self-attention block.
-            for i in 0..<count {
-                let t = transformers[i].takeUnretainedValue()
-                layerNorm(inputs[i], weight: layer.norm1Weight, bias: layer.norm1Bias, eps: t.epsilon, rows: steps, channels: d,
-                          into: normed.pointer + i * steps * d)
-            }
-            DenseProduct.fewRows(rows: rows, outputs: 3 * d, inner: d, normed.pointer, lda: d,
-                                 layer.inProjection, ldw: d, into: qkv.pointer, ldy: 3 * d, pool: pool)
-            for i in 0..<count {
-                let t = transformers[i].takeUnretainedValue()
-                let cache = t.caches[index]
-                let rowsQKV = qkv.pointer + i * steps * 3 * d
-                t.rotateAndCache(rowsQKV, steps: steps, cache: cache)
-                t.attend(steps: steps, cache: cache, qkv: rowsQKV, into: attended.pointer + i * steps * d)
-            }
-            DenseProduct.fewRows(rows: rows, outputs: d, inner: d, attended.pointer, lda: d,
-                                 layer.outProjection, ldw: d, into: update.pointer, ldy: d, pool: pool)
-            for i in 0..<count {
-                addChannelScaledInPlace(update.pointer + i * steps * d, channelScale: layer.scale1, to: inputs[i], rows: steps, channels: d)
-            }
-
-            // Feed-forward block.
-            for i in 0..<count {
-                let t = transformers[i].takeUnretainedValue()
-                layerNorm(inputs[i], weight: layer.norm2Weight, bias: layer.norm2Bias, eps: t.epsilon, rows: steps, channels: d,
-                          into: normed.pointer + i * steps * d)
-            }
-            DenseProduct.fewRows(rows: rows, outputs: feedForward, inner: d, normed.pointer, lda: d,
-                                 layer.linear1, ldw: d, into: hidden.pointer, ldy: feedForward, pool: pool)
-            geluInPlace(hidden.pointer, count: rows * feedForward)
-            DenseProduct.fewRows(rows: rows, outputs: d, inner: feedForward, hidden.pointer, lda: feedForward,
-                                 layer.linear2, ldw: feedForward, into: update.pointer, ldy: d, pool: pool)
-            for i in 0..<count {
-                addChannelScaledInPlace(update.pointer + i * steps * d, channelScale: layer.scale2, to: inputs[i], rows: steps, channels: d)
-            }
+        let half = first.headDim / 2
+        for i in 0..<count {
+            (stacked.pointer + i * steps * d).update(from: inputs[i], count: steps * d)
+            transformers[i].takeUnretainedValue().prepareRotations(steps: steps, cos: cosines.pointer + i * steps * half,
+                                                                    sin: sines.pointer + i * steps * half)
         }
-        for i in 0..<count { transformers[i].takeUnretainedValue().advance(steps: steps) }
+        for (index, layer) in first.layers.enumerated() {
+            stepper.run(layer, stacked.pointer, sequences: count, steps: steps,
+                        cache: { transformers[$0].takeUnretainedValue().caches[index] }, rope: first.rope,
+                        cosines: cosines.pointer, sines: sines.pointer, pool: pool)
+        }
+        for i in 0..<count { inputs[i].update(from: stacked.pointer + i * steps * d, count: steps * d) }
     }
 }

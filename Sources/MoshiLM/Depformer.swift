@@ -10,9 +10,10 @@ final class Depformer {
     private let inputs: [Matvec]
     private let heads: [Matvec]
     private let embeddings: [WeightMatrix]
-    private let layers: [(norm1: [Float], norm2: [Float], sets: [GatedLayerProducts])]
+    /// `[layer][weight set]`.
+    private let layers: [[TransformerLayer]]
     private let caches: [KVCache]
-    private let stepper: GatedLayerStepper
+    private let stepper: TransformerLayerStepper
     private let rope: RotaryEmbedding?
     private let x: FloatBuffer
     private let row: FloatBuffer
@@ -26,18 +27,9 @@ final class Depformer {
         inputs = try weights.depformerInputs.map { m throws(MatvecError) in try Matvec(m, precision: precision, scratch: scratch) }
         heads = try weights.audioHeads.map { m throws(MatvecError) in try Matvec(m, precision: precision, scratch: scratch) }
         embeddings = weights.depformerEmbeddings
-        var layers: [(norm1: [Float], norm2: [Float], sets: [GatedLayerProducts])] = []
-        for layer in weights.depformerLayers {
-            var sets: [GatedLayerProducts] = []
-            for s in layer.sets {
-                sets.append(try GatedLayerProducts(inProjection: s.inProjection, outProjection: s.outProjection,
-                                                   linearIn: s.linearIn, linearOut: s.linearOut, precision: precision, scratch: scratch))
-            }
-            layers.append((layer.norm1, layer.norm2, sets))
-        }
-        self.layers = layers
+        layers = try TransformerLayer.depformer(weights, precision: precision, scratch: scratch)
         caches = (0..<d.layers).map { _ in KVCache(heads: d.heads, headDim: d.headDim, capacity: max(c.generatedCodebooks, 1)) }
-        stepper = GatedLayerStepper(dim: d.dim, heads: d.heads, hidden: d.gatedHidden, epsilon: c.normEpsilon, gating: d.gating)
+        stepper = TransformerLayerStepper(depformer: c, rows: 1)
         rope = d.positionalEncoding == .rope ? RotaryEmbedding(headDim: d.headDim, maxPeriod: Float(d.maxPeriod)) : nil
         x = FloatBuffer(count: d.dim)
         row = FloatBuffer(count: d.dim)
@@ -57,15 +49,11 @@ final class Depformer {
             table.dequantizeRows(previousToken ..< previousToken + 1, into: row.pointer)
             addInPlace(row.pointer, to: x.pointer, count: c.depformer.dim)
         }
-        var rotation: (RotaryEmbedding, UnsafePointer<Float>, UnsafePointer<Float>)? = nil
-        if let rope {
-            rope.rotation(position: k, cos: cosines.pointer, sin: sines.pointer)
-            rotation = (rope, UnsafePointer(cosines.pointer), UnsafePointer(sines.pointer))
-        }
+        rope?.rotation(position: k, cos: cosines.pointer, sin: sines.pointer)
         let set = c.depformerWeightSet(position: k)
         for (index, layer) in layers.enumerated() {
-            stepper.step(x.pointer, norm1: layer.norm1, norm2: layer.norm2, products: layer.sets[set],
-                         cache: caches[index], rotation: rotation, pool: pool)
+            stepper.run(layer[set], x.pointer, sequences: 1, steps: 1, cache: { _ in caches[index] }, rope: rope,
+                        cosines: cosines.pointer, sines: sines.pointer, pool: pool)
         }
         heads[k].run(x.pointer, into: logits, pool: pool)
     }

@@ -28,8 +28,8 @@ package final class LMBatch: @unchecked Sendable {
     private var rows = 0
 
     // Temporal transformer.
-    private let temporalLayers: [(weights: TemporalLayerWeights, products: GatedLayerProducts)]
-    private let temporalStepper: BatchedLayerStepper
+    private let temporalLayers: [TransformerLayer]
+    private let temporalStepper: TransformerLayerStepper
     private let temporalRope: RotaryEmbedding?
     private let textHead: Matvec
     private let embeddingRow: FloatBuffer       // [max(dim, depformer dim)]
@@ -44,8 +44,9 @@ package final class LMBatch: @unchecked Sendable {
     private let depformerInputs: [Matvec]
     private let audioHeads: [Matvec]
     private let depformerEmbeddings: [WeightMatrix]
-    private let depformerLayers: [(norm1: [Float], norm2: [Float], sets: [GatedLayerProducts])]
-    private let depformerStepper: BatchedLayerStepper
+    /// `[layer][weight set]`.
+    private let depformerLayers: [[TransformerLayer]]
+    private let depformerStepper: TransformerLayerStepper
     private let depformerRope: RotaryEmbedding?
     private let depformerX: FloatBuffer         // [capacity, depformer dim]
     private let audioLogitRows: FloatBuffer     // [capacity, card]
@@ -75,14 +76,8 @@ package final class LMBatch: @unchecked Sendable {
         let d = c.depformer
         let widest = max(c.dim, c.gatedHidden, d.dim, d.gatedHidden)
         let scratch = MatvecScratch(columns: widest, vectors: capacity)
-        var layers: [(TemporalLayerWeights, GatedLayerProducts)] = []
-        for l in weights.temporalLayers {
-            layers.append((l, try GatedLayerProducts(inProjection: l.inProjection, outProjection: l.outProjection,
-                                                     linearIn: l.linearIn, linearOut: l.linearOut, precision: precision, scratch: scratch)))
-        }
-        temporalLayers = layers
-        temporalStepper = BatchedLayerStepper(dim: c.dim, heads: c.heads, hidden: c.gatedHidden, epsilon: c.normEpsilon,
-                                              gating: c.gating, capacity: capacity)
+        temporalLayers = try TransformerLayer.temporal(weights, precision: precision, scratch: scratch)
+        temporalStepper = TransformerLayerStepper(temporal: c, rows: capacity)
         temporalRope = c.positionalEncoding == .rope ? RotaryEmbedding(headDim: c.headDim, maxPeriod: Float(c.maxPeriod)) : nil
         textHead = try Matvec(weights.textHead, precision: precision, scratch: scratch)
         embeddingRow = FloatBuffer(count: max(c.dim, d.dim))
@@ -97,18 +92,8 @@ package final class LMBatch: @unchecked Sendable {
         depformerInputs = try weights.depformerInputs.map { m throws(MatvecError) in try Matvec(m, precision: precision, scratch: scratch) }
         audioHeads = try weights.audioHeads.map { m throws(MatvecError) in try Matvec(m, precision: precision, scratch: scratch) }
         depformerEmbeddings = weights.depformerEmbeddings
-        var depLayers: [(norm1: [Float], norm2: [Float], sets: [GatedLayerProducts])] = []
-        for layer in weights.depformerLayers {
-            var sets: [GatedLayerProducts] = []
-            for s in layer.sets {
-                sets.append(try GatedLayerProducts(inProjection: s.inProjection, outProjection: s.outProjection,
-                                                   linearIn: s.linearIn, linearOut: s.linearOut, precision: precision, scratch: scratch))
-            }
-            depLayers.append((layer.norm1, layer.norm2, sets))
-        }
-        depformerLayers = depLayers
-        depformerStepper = BatchedLayerStepper(dim: d.dim, heads: d.heads, hidden: d.gatedHidden, epsilon: c.normEpsilon,
-                                               gating: d.gating, capacity: capacity)
+        depformerLayers = try TransformerLayer.depformer(weights, precision: precision, scratch: scratch)
+        depformerStepper = TransformerLayerStepper(depformer: c, rows: capacity)
         depformerRope = d.positionalEncoding == .rope ? RotaryEmbedding(headDim: d.headDim, maxPeriod: Float(d.maxPeriod)) : nil
         depformerX = FloatBuffer(count: capacity * d.dim)
         audioLogitRows = FloatBuffer(count: capacity * c.audioCard)
@@ -228,9 +213,9 @@ package final class LMBatch: @unchecked Sendable {
             temporalRope?.rotation(position: s.position, cos: cosines.pointer + r * half, sin: sines.pointer + r * half)
         }
         for (index, layer) in temporalLayers.enumerated() {
-            temporalStepper.step(x.pointer, rows: n, norm1: layer.weights.norm1, norm2: layer.weights.norm2, products: layer.products,
-                                 cache: { self.sessions[self.rowSlots[$0]].temporalCaches[index] },
-                                 rope: temporalRope, cosines: cosines.pointer, sines: sines.pointer, pool: pool)
+            temporalStepper.run(layer, x.pointer, sequences: n, steps: 1,
+                                cache: { self.sessions[self.rowSlots[$0]].temporalCaches[index] },
+                                rope: temporalRope, cosines: cosines.pointer, sines: sines.pointer, pool: pool)
         }
         weights.outNorm.withUnsafeBufferPointer { outNorm in
             rmsNorm(x.pointer, alpha: outNorm.baseAddress!, eps: c.normEpsilon, rows: n, channels: c.dim, into: temporalOut.pointer)
@@ -260,9 +245,9 @@ package final class LMBatch: @unchecked Sendable {
             }
             let set = c.depformerWeightSet(position: k)
             for (index, layer) in depformerLayers.enumerated() {
-                depformerStepper.step(depformerX.pointer, rows: n, norm1: layer.norm1, norm2: layer.norm2, products: layer.sets[set],
-                                      cache: { self.sessions[self.rowSlots[$0]].depformerCaches[index] },
-                                      rope: depformerRope, cosines: depformerCosines.pointer, sines: depformerSines.pointer, pool: pool)
+                depformerStepper.run(layer[set], depformerX.pointer, sequences: n, steps: 1,
+                                     cache: { self.sessions[self.rowSlots[$0]].depformerCaches[index] },
+                                     rope: depformerRope, cosines: depformerCosines.pointer, sines: depformerSines.pointer, pool: pool)
             }
             audioHeads[k].runBatch(depformerX.pointer, count: n, into: audioLogitRows.pointer, pool: pool)
             for r in 0..<n {

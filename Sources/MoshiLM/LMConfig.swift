@@ -1,13 +1,12 @@
 import Foundation
+import MoshiNumerics
 
 /// The hyper-parameters of a Moshi language model: Kyutai's `_lm_kwargs`
 /// (`configs/moshi_7b_202409.json`, or the LM keys of a repository's `config.json`), with the
 /// reference's rules for the sizes it derives.
 package struct LMConfig: Sendable, Equatable {
     /// Activation of a gated feed-forward (`gating`): out = linear_out(act(first half) * second half).
-    package enum Activation: String, Sendable, Equatable, CaseIterable {
-        case silu, gelu, relu, sigmoid, tanh, identity
-    }
+    package typealias Activation = TransformerActivation
 
     /// Positional encoding of a transformer (`positional_embedding`, `depformer_pos_emb`).
     package enum PositionalEncoding: String, Sendable, Equatable {

@@ -6,9 +6,9 @@ import MoshiNumerics
 /// allocates nothing, takes no lock and does no I/O.
 final class TemporalTransformer {
     private let config: LMConfig
-    private let layers: [(weights: TemporalLayerWeights, products: GatedLayerProducts)]
+    private let layers: [TransformerLayer]
     let caches: [KVCache]
-    private let stepper: GatedLayerStepper
+    private let stepper: TransformerLayerStepper
     private let rope: RotaryEmbedding?
     private let cosines: FloatBuffer
     private let sines: FloatBuffer
@@ -16,14 +16,9 @@ final class TemporalTransformer {
     init(weights: LMWeights, precision: MatvecPrecision, scratch: MatvecScratch, cachePrecision: KVCachePrecision) throws(MatvecError) {
         let c = weights.config
         config = c
-        var layers: [(TemporalLayerWeights, GatedLayerProducts)] = []
-        for l in weights.temporalLayers {
-            layers.append((l, try GatedLayerProducts(inProjection: l.inProjection, outProjection: l.outProjection,
-                                                     linearIn: l.linearIn, linearOut: l.linearOut, precision: precision, scratch: scratch)))
-        }
-        self.layers = layers
+        layers = try TransformerLayer.temporal(weights, precision: precision, scratch: scratch)
         caches = (0..<c.layers).map { _ in KVCache(heads: c.heads, headDim: c.headDim, capacity: c.context, precision: cachePrecision) }
-        stepper = GatedLayerStepper(dim: c.dim, heads: c.heads, hidden: c.gatedHidden, epsilon: c.normEpsilon, gating: c.gating)
+        stepper = TransformerLayerStepper(temporal: c, rows: 1)
         rope = c.positionalEncoding == .rope ? RotaryEmbedding(headDim: c.headDim, maxPeriod: Float(c.maxPeriod)) : nil
         cosines = FloatBuffer(count: max(c.headDim / 2, 1))
         sines = FloatBuffer(count: max(c.headDim / 2, 1))
@@ -35,14 +30,10 @@ final class TemporalTransformer {
     /// Runs one step: `x` (`[dim]`, the embedding sum) becomes the last layer's output, and
     /// `out` gets it after `out_norm`.
     func step(_ x: UnsafeMutablePointer<Float>, outNorm: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
-        var rotation: (RotaryEmbedding, UnsafePointer<Float>, UnsafePointer<Float>)? = nil
-        if let rope {
-            rope.rotation(position: position, cos: cosines.pointer, sin: sines.pointer)
-            rotation = (rope, UnsafePointer(cosines.pointer), UnsafePointer(sines.pointer))
-        }
+        rope?.rotation(position: position, cos: cosines.pointer, sin: sines.pointer)
         for (index, layer) in layers.enumerated() {
-            stepper.step(x, norm1: layer.weights.norm1, norm2: layer.weights.norm2, products: layer.products,
-                         cache: caches[index], rotation: rotation, pool: pool)
+            stepper.run(layer, x, sequences: 1, steps: 1, cache: { _ in caches[index] }, rope: rope,
+                        cosines: cosines.pointer, sines: sines.pointer, pool: pool)
         }
         rmsNorm(x, alpha: outNorm, eps: config.normEpsilon, rows: 1, channels: config.dim, into: out)
     }

@@ -79,11 +79,19 @@ package final class KVCache: @unchecked Sendable {
 
     /// Attention of query `q` (`[heads * headDim]`, already rotated) over every visible step
     /// into `out` (`[heads * headDim]`): per head, softmax(q·k · scale) weighted values.
+    ///
+    /// `skippingNewest` steps, the last ones appended, are masked: when a call appends several
+    /// steps before its queries attend (Mimi's transformers, 2 steps a call, as the reference's
+    /// ring cache does), the query of step `count - 1 - j` skips the `j` steps after it. Once
+    /// the ring has wrapped, those steps sit in the slots of the oldest steps the query could
+    /// have seen, so it sees `capacity - j` steps.
     package func attend(_ q: UnsafePointer<Float>, scale: Float, into out: UnsafeMutablePointer<Float>,
-                       pool: ThreadPool?, path: KernelPath = .best) {
+                       pool: ThreadPool?, skippingNewest future: Int = 0, path: KernelPath = .best) {
+        precondition(future >= 0 && future < max(count, 1), "KVCache.attend: cannot skip \(future) of \(count) steps")
         var a = mk_attention(q: q, keys: keys, values: values, out: out, scores: scores.pointer,
                              heads: Int64(heads), head_dim: Int64(headDim), capacity: Int64(capacity),
-                             slots: Int64(visibleSlots), scale: scale, format: precision.kernelFormat, path: path.rawValue)
+                             slots: Int64(visibleSlots), skip_start: Int64((count - future) % capacity),
+                             skip_count: Int64(future), scale: scale, format: precision.kernelFormat, path: path.rawValue)
         mk_attend(pool?.handle, &a)
     }
 

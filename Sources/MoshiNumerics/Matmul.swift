@@ -5,11 +5,15 @@ import CKernels
 /// activations or many vectors meet one matrix (attention over a window, convolutions as GEMM).
 package enum Matmul {
     /// Sets OpenBLAS's own thread count (`openblas_set_num_threads`; it starts with one per CPU).
-    /// Call with 1 at start-up where a `ThreadPool` owns the cores: a BLAS call inside a pool
-    /// task must not start threads of its own, and `sgemm(..., pool:)` splits work itself.
     package static func configureBLAS(threads: Int) {
         openblas_set_num_threads(Int32(clamping: max(1, threads)))
     }
+
+    /// OpenBLAS on one thread per call, set once before the first product: `ThreadPool`s own
+    /// the cores, and `sgemm(..., pool:)` calls `cblas_sgemm` from several pool threads at
+    /// once. With its own threads as well, OpenBLAS's server deadlocks under such concurrent
+    /// callers (seen: two pool threads, one spinning in `exec_blas`, one blocked on its mutex).
+    package static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
 
     /// C[m, n] = alpha · A[m, k] · B (+ beta · C), row-major. B is `[k, n]`, or with
     /// `transposeB` `[n, k]` (a `Linear.weight`), so `transposeB: true` computes X · Wᵀ.
@@ -18,6 +22,7 @@ package enum Matmul {
     package static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                              c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0) {
+        _ = singleThreadedBLAS
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }

@@ -8,7 +8,9 @@ enum { MK_CACHE_F32 = 0, MK_CACHE_F16 = 1, MK_CACHE_BF16 = 2 };
 
 /// One decoding step of multi-head attention over a KV cache laid out head-major:
 /// head h, slot s starts at element (h * capacity + s) * head_dim of `keys` and of `values`.
-/// The query attends to slots 0..<slots (the caller keeps the visible entries a prefix):
+/// The query attends to slots 0..<slots (the caller keeps the visible entries a prefix)
+/// except the `skip_count` slots from `skip_start` on (wrapping at `capacity`): the steps a
+/// multi-step call wrote after this query's own (Mimi's transformers run 2 steps a call):
 /// out[h] = sum_s softmax_s(scale * q[h] . k[h, s]) v[h, s].
 typedef struct {
     const float *q;          ///< [heads * head_dim]
@@ -20,6 +22,8 @@ typedef struct {
     int64_t head_dim;
     int64_t capacity;
     int64_t slots;
+    int64_t skip_start;      ///< first masked slot (with skip_count 0: none)
+    int64_t skip_count;
     float scale;
     int32_t format;          ///< MK_CACHE_*
     int32_t path;            ///< MK_PATH_* (MK_PATH_BEST for the fastest)

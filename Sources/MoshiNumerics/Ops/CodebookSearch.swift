@@ -31,6 +31,7 @@ package func nearestCodebookEntries(_ x: UnsafePointer<Float>, count: Int, codeb
                                    scratch: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int32>) {
     guard count > 0 else { return }
     precondition(entries > 0 && dimension > 0, "codebook must have entries and a dimension")
+    _ = Matmul.singleThreadedBLAS
     if count == 1 {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, blas(entries), blas(dimension),
                     1, codebook, blas(dimension), x, 1, 0, scratch, 1)
