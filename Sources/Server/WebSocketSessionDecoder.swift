@@ -5,7 +5,8 @@ import NIOWebSocket
 /// opens when the decoder is added (the upgrade checked the token; the options come from the
 /// request's query). Binary messages start with a kind byte: `0x01` + Ogg Opus pages is audio,
 /// `0x06` a ping; Kyutai's servers ignore the other kinds from a client. WebSocket pings are
-/// answered here; a Close asks the session to end; a bad frame is `malformed`.
+/// answered here; a Close asks the session to end (anything after it is ignored); a bad frame
+/// is `malformed`.
 final class WebSocketSessionDecoder: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = SessionEvent
@@ -13,6 +14,8 @@ final class WebSocketSessionDecoder: ChannelInboundHandler {
 
     private let options: Result<SessionOptions, SessionOptionsError>
     private let statistics: ServerStatistics
+    /// The client sent a Close: nothing it sends after it counts (RFC 6455 5.5.1).
+    private var closeReceived = false
 
     /// `uri`: the upgraded request's, whose query has the sampling options.
     init(uri: String, statistics: ServerStatistics) {
@@ -31,6 +34,7 @@ final class WebSocketSessionDecoder: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closeReceived else { return }
         let frame = unwrapInboundIn(data)
         statistics.received(frame.length)
         switch frame.opcode {
@@ -43,6 +47,7 @@ final class WebSocketSessionDecoder: ChannelInboundHandler {
             default: break
             }
         case .connectionClose:
+            closeReceived = true
             context.fireChannelRead(wrapInboundOut(.closeRequested))
         case .ping:
             var pong = frame.unmaskedData
