@@ -88,6 +88,7 @@ var targets: [Target] = [
     .testTarget(name: "ModelHubTests", dependencies: ["ModelHub"]),
     .testTarget(name: "ServerTests", dependencies: [
         "Server", "MoshiClient", "Engine", "AudioIO", "MoshiLM", "Mimi", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
     ]),
 ]
 

@@ -51,7 +51,7 @@ package struct AccessPolicy: Sendable, Equatable {
             return Refusal(status: .forbidden, reason: "origin \(origin ?? "") is not allowed (server.allowed_origins)")
         }
         guard requiresToken else { return nil }
-        var presented = WebSocketChatHandler.query(of: head.uri)["token"].map(Self.percentDecoded)
+        var presented = WebSocketChat.query(of: head.uri)["token"].map(Self.percentDecoded)
         if let authorization = head.headers.first(name: "Authorization"), authorization.lowercased().hasPrefix("bearer ") {
             presented = String(authorization.dropFirst(7)).trimmingCharacters(in: " ")
         }

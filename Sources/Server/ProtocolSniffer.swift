@@ -4,8 +4,9 @@ import NIOSSL
 import NIOWebSocket
 
 /// The first handler of every connection: reads the first four bytes and hands the connection
-/// to the protocol they announce: "MOSH" the framed protocol, "OggS" plain Ogg Opus, "GET " an
-/// HTTP request (Kyutai's WebSocket protocol on /api/chat, the browser page at /). A TLS
+/// to the protocol they announce: "MOSH" the framed protocol, "OggS" plain Ogg Opus (for each,
+/// the protocol's decoder and encoder and a `SessionHandler`), "GET " an HTTP request (Kyutai's
+/// WebSocket protocol on /api/chat, `WebSocketChat`; the browser page at /). A TLS
 /// ClientHello (first byte 0x16) on a server with a certificate gets TLS, and the decrypted
 /// stream is sniffed again: every protocol works with or without TLS on the one port.
 /// Anything else gets a framed error message and is closed.
@@ -68,11 +69,15 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         do {
             switch kind {
             case .framed:
-                try context.pipeline.syncOperations.addHandler(FramedConnectionHandler(server: server, channel: channel))
+                try context.pipeline.syncOperations.addSession(
+                    decoder: FramedSessionDecoder(maximumPayload: server.configuration.maximumMessageBytes, statistics: server.statistics),
+                    encoder: FramedSessionEncoder(statistics: server.statistics), server: server, protocolName: "framed")
             case .ogg:
-                try context.pipeline.syncOperations.addHandler(OggConnectionHandler(server: server, channel: channel))
+                try context.pipeline.syncOperations.addSession(
+                    decoder: OggSessionDecoder(requiresToken: server.configuration.access.requiresToken, statistics: server.statistics),
+                    encoder: OggSessionEncoder(statistics: server.statistics), server: server, protocolName: "Ogg")
             case .http:
-                try WebSocketChatHandler.configureHTTP(pipeline: context.pipeline, server: server)
+                try WebSocketChat.configureHTTP(pipeline: context.pipeline, server: server)
             case .tls:
                 guard let tls = server.tlsContext else {
                     server.statistics.protocolError()

@@ -28,12 +28,12 @@ final class WebPageHandler: ChannelInboundHandler, RemovableChannelHandler {
         let status: HTTPResponseStatus
         let contentType: String
         let body: [UInt8]
-        if path == WebSocketChatHandler.path, let request, let refusal = access.refusal(of: request) {
+        if path == WebSocketChat.path, let request, let refusal = access.refusal(of: request) {
             (status, contentType, body) = (refusal.status, "text/plain; charset=utf-8", Array("moshi serve: \(refusal.reason)\n".utf8))
         } else if let asset = WebClientAssets.asset(at: path) {
             (status, contentType, body) = (.ok, asset.contentType, asset.body)
         } else {
-            let text = "moshi serve: no such page; the browser client is at /, WebSocket conversations at \(WebSocketChatHandler.path)\n"
+            let text = "moshi serve: no such page; the browser client is at /, WebSocket conversations at \(WebSocketChat.path)\n"
             (status, contentType, body) = (.notFound, "text/plain; charset=utf-8", Array(text.utf8))
         }
         var headers = HTTPHeaders()

@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test func readsKyutaiQueryParameters() throws {
-        let query = WebSocketChatHandler.query(of: "/api/chat?text_temperature=0.6&audio_topk=20&audio_seed=3&email=x")
+        let query = WebSocketChat.query(of: "/api/chat?text_temperature=0.6&audio_topk=20&audio_seed=3&email=x")
         let options = try SessionOptions(query: query)
         #expect(options == SessionOptions(textTemperature: 0.6, audioTopK: 20, seed: 3))
         #expect(throws: SessionOptionsError.self) { try SessionOptions(query: ["text_topk": "many"]) }
