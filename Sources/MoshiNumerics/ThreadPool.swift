@@ -9,8 +9,8 @@ import Glibc
 ///
 /// One thread at a time is meant to run work on a pool (each conversation's compute thread owns
 /// one). Misuse degrades instead of corrupting: work started from inside a pool task, or from a
-/// second thread while the pool is busy, runs serially on the calling thread. OpenBLAS keeps its own threads: call
-/// `Matmul.configureBLAS(threads: 1)` at start-up when the pool should own the cores.
+/// second thread while the pool is busy, runs serially on the calling thread. OpenBLAS runs one
+/// thread per call (`Matmul` sets it before its first product), so the pool owns the cores.
 package final class ThreadPool: @unchecked Sendable {
     /// Threads in all, the caller included.
     package let threads: Int
