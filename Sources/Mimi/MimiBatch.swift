@@ -197,16 +197,23 @@ package final class MimiBatch: @unchecked Sendable {
         }
     }
 
+    /// Streams side by side, one per thread, in whole rounds of the pool's threads; the streams
+    /// left over (`count % threads`) each run on their own with their products split over the
+    /// pool, as alone (a stream's numbers are the same either way). With 5 streams on 2 threads
+    /// that is 2 rounds and one stream on both threads, where 5 tasks would leave one thread
+    /// idle for a third of the time.
     private func perStream(_ job: inout Job, count: Int, pool: ThreadPool?) {
         guard let pool, pool.threads > 1 else {
             for i in 0..<count { job.run(i) }
             return
         }
+        let sideBySide = count / pool.threads * pool.threads
         withUnsafeMutablePointer(to: &job) { job in
-            pool.run(tasks: count, context: UnsafeMutableRawPointer(job)) { raw, task, _ in
+            pool.run(tasks: sideBySide, context: UnsafeMutableRawPointer(job)) { raw, task, _ in
                 raw!.assumingMemoryBound(to: Job.self).pointee.run(Int(task))
             }
         }
+        for i in sideBySide..<count { job.run(i) }
     }
 }
 
