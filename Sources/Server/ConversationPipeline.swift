@@ -59,6 +59,9 @@ final class ConversationPipeline: @unchecked Sendable {
     private var frameIn = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
     private var frameOut = [Float](repeating: 0, count: FrameTiming.samplesPerFrame)
     private var packet = [UInt8](repeating: 0, count: OpusEncoder.maximumPacketSize)
+    /// The reply `encodeBatchReply` encoded into `packet` on a pool thread (its byte count), for
+    /// `batchStepped` to send; nil when this frame's reply is to be encoded here.
+    private var encodedReply: Result<Int, OpusError>?
     /// The Ogg pages of one frame, reused (its capacity stays).
     private var pages: [UInt8] = []
     private var stages: [UInt64] = []
@@ -457,11 +460,31 @@ final class ConversationPipeline: @unchecked Sendable {
         }
     }
 
+    /// Batch members only, on one of the pool's threads while the batch queue waits for them:
+    /// encodes the reply the batch just computed into `packet`, so that the sessions' Opus
+    /// encoders run side by side instead of one after another on the batch queue. Touches only
+    /// this session's encoder and packet; `batchStepped` sends what it made.
+    func encodeBatchReply() {
+        encodedReply = nil
+        guard let member, let encoder, !closed, member.reply.producedAudio else { return }
+        let output = member.output
+        encodedReply = packet.withUnsafeMutableBufferPointer { out in
+            Result { () throws(OpusError) -> Int in
+                try encoder.encode(UnsafeBufferPointer(start: output, count: FrameTiming.samplesPerFrame), into: out)
+            }
+        }
+    }
+
     private func emitAudio(_ output: UnsafePointer<Float>, encoder: OpusEncoder, arrivedAt: UInt64) {
         let count: Int
         do {
-            count = try packet.withUnsafeMutableBufferPointer { (out) throws(OpusError) -> Int in
-                try encoder.encode(UnsafeBufferPointer(start: output, count: FrameTiming.samplesPerFrame), into: out)
+            if let encoded = encodedReply {
+                encodedReply = nil
+                count = try encoded.get()
+            } else {
+                count = try packet.withUnsafeMutableBufferPointer { (out) throws(OpusError) -> Int in
+                    try encoder.encode(UnsafeBufferPointer(start: output, count: FrameTiming.samplesPerFrame), into: out)
+                }
             }
         } catch {
             fail("cannot encode the reply: \(error)")

@@ -17,6 +17,8 @@ final class SessionBatch: @unchecked Sendable {
     private var pipelines: [ConversationPipeline?]
     /// Which slots the current tick steps.
     private var stepping: [Bool]
+    /// The pipelines the current tick stepped, for the pool's reply-encoding tasks.
+    private let encoding: UnsafeMutablePointer<Unmanaged<ConversationPipeline>>
     private var tickScheduled = false
     /// The tick as a block, made once: scheduling a tick allocates no closure.
     private var tickWork: DispatchWorkItem?
@@ -33,10 +35,14 @@ final class SessionBatch: @unchecked Sendable {
         stepping = Array(repeating: false, count: scheduler.lm.capacity)
         stages = .allocate(capacity: scheduler.stageNames.count)
         stages.initialize(repeating: 0, count: scheduler.stageNames.count)
+        encoding = .allocate(capacity: scheduler.lm.capacity)
         tickWork = DispatchWorkItem { [unowned self] in tick() }
     }
 
-    deinit { stages.deallocate() }
+    deinit {
+        stages.deallocate()
+        encoding.deallocate()
+    }
 
     /// Makes `pipeline`'s conversation a member (on `queue`); nil when the batch is full.
     func join(_ pipeline: ConversationPipeline, _ open: (BatchScheduler) -> BatchedConversation?) -> BatchedConversation? {
@@ -79,9 +85,29 @@ final class SessionBatch: @unchecked Sendable {
         stages[3] = s.decode
         ticks += 1
         steppedFrames += stepped
+        encodeReplies()
         for slot in pipelines.indices where stepping[slot] {
             stepping[slot] = false
             pipelines[slot]?.batchStepped(computeNanoseconds: computeNanoseconds, stages: stages)
+        }
+    }
+
+    /// The stepped sessions' replies to Opus, side by side on the pool's threads (one session
+    /// a task; each touches only its own encoder), before each session sends its reply in turn.
+    private func encodeReplies() {
+        var count = 0
+        for slot in pipelines.indices where stepping[slot] {
+            guard let pipeline = pipelines[slot] else { continue }
+            encoding[count] = Unmanaged.passUnretained(pipeline)
+            count += 1
+        }
+        guard count > 0 else { return }
+        guard count > 1, let pool = scheduler.lm.pool, pool.threads > 1 else {
+            for i in 0..<count { encoding[i].takeUnretainedValue().encodeBatchReply() }
+            return
+        }
+        pool.run(tasks: count, context: UnsafeMutableRawPointer(encoding)) { raw, task, _ in
+            raw!.assumingMemoryBound(to: Unmanaged<ConversationPipeline>.self)[Int(task)].takeUnretainedValue().encodeBatchReply()
         }
     }
 
