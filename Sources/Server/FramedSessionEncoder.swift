@@ -18,19 +18,15 @@ final class FramedSessionEncoder: ChannelOutboundHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        let output = unwrapOutboundIn(data)
+        if output.withMessage({ send($0, $1, context: context, promise: promise) }) != nil { return }
+        switch output {
         case .ready(let model):
             let reply: [String: Any] = ["version": Int(FramedProtocol.version), "sample_rate": 24000, "frame_ms": 80, "model": model]
             let json = (try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
             send(.handshake, json, context: context, promise: promise)
-        case .audio(let packet):
-            packet.withUnsafeReadableBytes { send(.audio, $0, context: context, promise: promise) }
-        case .text(var text):
-            text.withUTF8 { send(.text, UnsafeRawBufferPointer($0), context: context, promise: promise) }
-        case .metadata(let json):
-            send(.metadata, json, context: context, promise: promise)
-        case .pong(let payload):
-            send(.ping, payload, context: context, promise: promise)
+        case .audio, .text, .metadata, .pong:
+            break  // sent above
         case .failure(let reason, _):
             send(.error, Array(reason.utf8), context: context, promise: promise)
         case .end:

@@ -24,3 +24,19 @@ enum SessionOutput {
     /// error, or its input ended before a session opened).
     case disconnect
 }
+
+extension SessionOutput {
+    /// The outputs that are one message of Kyutai's numbering with a payload (audio, text,
+    /// metadata, the ping answer): `body` gets the kind and the payload, for the encoders of the
+    /// framed and WebSocket protocols. Nil for the others (ready, failure, end, disconnect),
+    /// whose messages differ per protocol.
+    func withMessage(_ body: (MessageKind, UnsafeRawBufferPointer) -> Void) -> Void? {
+        switch self {
+        case .audio(let packet): packet.withUnsafeReadableBytes { body(.audio, $0) }
+        case .text(var text): text.withUTF8 { body(.text, UnsafeRawBufferPointer($0)) }
+        case .metadata(let json): json.withUnsafeBytes { body(.metadata, $0) }
+        case .pong(let payload): payload.withUnsafeBytes { body(.ping, $0) }
+        case .ready, .failure, .end, .disconnect: nil
+        }
+    }
+}

@@ -17,17 +17,13 @@ final class WebSocketSessionEncoder: ChannelOutboundHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        let output = unwrapOutboundIn(data)
+        if output.withMessage({ send($0, $1, context: context, promise: promise) }) != nil { return }
+        switch output {
         case .ready:
             send(.handshake, [UInt8](repeating: 0, count: 8), context: context, promise: promise)
-        case .audio(let pages):
-            pages.withUnsafeReadableBytes { send(.audio, $0, context: context, promise: promise) }
-        case .text(var text):
-            text.withUTF8 { send(.text, UnsafeRawBufferPointer($0), context: context, promise: promise) }
-        case .metadata(let json):
-            send(.metadata, json, context: context, promise: promise)
-        case .pong(let payload):
-            send(.ping, payload, context: context, promise: promise)
+        case .audio, .text, .metadata, .pong:
+            break  // sent above
         case .failure(let reason, let protocolError):
             send(.error, Array(reason.utf8), context: context, promise: nil)
             close(code: protocolError ? .protocolError : .unexpectedServerError, context: context, promise: promise)
