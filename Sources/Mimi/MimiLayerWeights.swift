@@ -16,6 +16,9 @@ struct ConvWeights: @unchecked Sendable {
     let weight: UnsafePointer<Float>
     /// `[outChannels]`, or nil (the downsampling conv has no bias).
     let bias: UnsafePointer<Float>?
+    /// `weight` in panels for the many-row kernel (`DenseProduct.packPanels`), for the convs of
+    /// SEANet's upper stages (small weights, many steps); nil for the large deep ones.
+    let panels: UnsafePointer<Float>?
 
     /// Input steps kept between calls: `kernelSize - stride`.
     var history: Int { kernelSize - stride }
@@ -36,6 +39,9 @@ struct ConvTransposeWeights: @unchecked Sendable {
     let weight: UnsafePointer<Float>
     /// `[outChannels]`.
     let bias: UnsafePointer<Float>?
+    /// `lower` and `upper` in panels for the many-row kernel, or nil (as `ConvWeights.panels`).
+    let lowerPanels: UnsafePointer<Float>?
+    let upperPanels: UnsafePointer<Float>?
 
     /// Rows (and output floats) of one output block: `stride * outChannels`.
     var blockLength: Int { stride * outChannels }

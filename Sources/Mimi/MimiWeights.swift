@@ -169,8 +169,11 @@ extension MimiWeights {
                 }
             }
             let bias = hasBias ? keep(try values(prefix + ".bias", shape: [outChannels])) : nil
+            let weight = keep(packed)
+            let width = kernelSize * inChannels
             return ConvWeights(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
-                               stride: stride, weight: keep(packed), bias: bias)
+                               stride: stride, weight: weight, bias: bias,
+                               panels: panels(weight, outputs: outChannels, inner: width))
         }
 
         /// A transposed conv `PREFIX.{weight,bias}` (PyTorch `[in, out, 2 * stride]`), repacked
@@ -188,8 +191,20 @@ extension MimiWeights {
                 }
             }
             let bias = keep(try values(prefix + ".bias", shape: [outChannels]))
+            let weight = keep(packed)
+            let block = stride * outChannels
             return ConvTransposeWeights(inChannels: inChannels, outChannels: outChannels, stride: stride,
-                                        weight: keep(packed), bias: bias)
+                                        weight: weight, bias: bias,
+                                        lowerPanels: panels(weight, outputs: block, inner: inChannels),
+                                        upperPanels: panels(weight + block * inChannels, outputs: block, inner: inChannels))
+        }
+
+        /// A conv weight `[outputs, inner]` in panels for the many-row kernel, when it is small
+        /// (at most 1 M floats: SEANet's upper stages, whose convs run hundreds of steps a frame;
+        /// the large deep ones run 1 to 4 steps, on the few-row kernel). About 3 MB for Mimi.
+        func panels(_ weight: UnsafePointer<Float>, outputs: Int, inner: Int) -> UnsafePointer<Float>? {
+            guard outputs * inner <= 1 << 20 else { return nil }
+            return keep(DenseProduct.packPanels(weight, outputs: outputs, inner: inner, ldw: inner))
         }
 
         /// `PREFIX.1` (conv k, dim -> dim/compress) and `PREFIX.3` (conv 1x1 back to dim).

@@ -25,7 +25,8 @@ final class ResidualBlock {
         eluInPlace(hidden.pointer, count: steps * hiddenWidth)
         let project = weights.project
         DenseProduct.multiplyByTransposed(rows: steps, outputs: dim, inner: hiddenWidth, hidden.pointer, lda: hiddenWidth,
-                                          project.weight, ldw: hiddenWidth, into: x, ldy: dim, accumulate: true, pool: pool)
+                                          project.weight, ldw: hiddenWidth, into: x, ldy: dim, accumulate: true, pool: pool,
+                                          panels: project.panels)
         if let bias = project.bias { DenseProduct.addBias(bias, to: x, rows: steps, channels: dim) }
     }
 

@@ -44,7 +44,8 @@ final class StreamingConv {
         let (a, lda, count) = prepareProduct(steps: steps)
         DenseProduct.multiplyByTransposed(rows: count, outputs: weights.outChannels, inner: weights.windowLength,
                                           a, lda: lda, weights.weight, ldw: weights.windowLength,
-                                          into: output, ldy: weights.outChannels, accumulate: accumulate, pool: pool)
+                                          into: output, ldy: weights.outChannels, accumulate: accumulate, pool: pool,
+                                          panels: weights.panels)
         finishProduct(steps: steps, output: output, rows: count)
     }
 

@@ -32,9 +32,11 @@ final class StreamingConvTranspose {
         // carry, the last step's upper part becomes the next carry. Each half of the weight is
         // read once.
         DenseProduct.multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
-                                          weights.lower, ldw: cin, into: output, ldy: block, pool: pool)
+                                          weights.lower, ldw: cin, into: output, ldy: block, pool: pool,
+                                          panels: weights.lowerPanels)
         DenseProduct.multiplyByTransposed(rows: steps, outputs: block, inner: cin, input, lda: cin,
-                                          weights.upper, ldw: cin, into: spill.pointer, ldy: block, pool: pool)
+                                          weights.upper, ldw: cin, into: spill.pointer, ldy: block, pool: pool,
+                                          panels: weights.upperPanels)
         finish(steps: steps, output: output, spill: spill.pointer)
     }
 

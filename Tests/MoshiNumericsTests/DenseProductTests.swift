@@ -68,4 +68,49 @@ import Testing
                                           into: &y, ldy: n, accumulate: true, pool: pool)
         #expect(zip(y, expected).allSatisfy { abs($0 - ($1 + 1)) <= 1e-4 * max(1, abs($1)) })
     }
+
+    /// The many-row kernel over packed panels (`manyRows`, CKernels `mk_gemm_panels_f32`) on
+    /// every path: row counts around the 8-row blocks, outputs around the 16- and 32-output
+    /// panels, overlapping rows of A (a convolution's windows: lda smaller than k), strided Y,
+    /// accumulation, pools of 1 to 3 threads; and `multiplyByTransposed` taking it when given panels.
+    @Test(arguments: KernelPath.available)
+    func manyRowKernelMatchesTheReference(path: KernelPath) {
+        var rng = SplitMix(seed: 33)
+        let pools: [ThreadPool?] = [nil, ThreadPool(threads: 2), ThreadPool(threads: 3)]
+        let shapes: [(m: Int, n: Int, k: Int, lda: Int)] = [
+            (5, 1, 7, 1), (8, 16, 9, 9), (9, 17, 33, 40), (15, 31, 64, 16), (16, 32, 3, 3), (23, 33, 20, 25),
+            (64, 64, 192, 64), (130, 48, 40, 8), (200, 130, 96, 101),
+        ]
+        for (m, n, k, lda) in shapes {
+            let ldy = n + 3
+            let a = random((m - 1) * lda + k, &rng), w = random(n * k, &rng)
+            let panels = DenseProduct.packPanels(w, outputs: n, inner: k, ldw: k)
+            #expect(panels.count == (n + 15) / 16 * 16 * k)
+            let expected = reference(m: m, n: n, k: k, a, lda: lda, w, ldw: k)
+            for pool in pools {
+                let start = random(m * ldy, &rng)
+                for accumulate in [false, true] {
+                    var y = start
+                    DenseProduct.manyRows(rows: m, outputs: n, inner: k, a, lda: lda, panels: panels,
+                                          into: &y, ldy: ldy, accumulate: accumulate, pool: pool, path: path)
+                    var worst: Float = 0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            let want = expected[i * n + j] + (accumulate ? start[i * ldy + j] : 0)
+                            worst = max(worst, abs(y[i * ldy + j] - want) / max(1, abs(want)))
+                        }
+                        for j in n..<ldy { #expect(y[i * ldy + j] == start[i * ldy + j]) }
+                    }
+                    #expect(worst <= 1e-5, "\(path) m \(m) n \(n) k \(k) threads \(pool?.threads ?? 1) accumulate \(accumulate): \(worst)")
+                }
+            }
+            // Through the front door, as the convolutions call it (rows of A apart by at least
+            // k there: sgemm, which runs where the panel kernel does not, needs lda >= k).
+            guard lda >= k else { continue }
+            var y = [Float](repeating: 0, count: m * n)
+            DenseProduct.multiplyByTransposed(rows: m, outputs: n, inner: k, a, lda: lda, w, ldw: k, into: &y, ldy: n,
+                                              pool: pools[1], panels: panels, path: path)
+            #expect(zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }, "\(path) m \(m) n \(n) k \(k)")
+        }
+    }
 }

@@ -8,4 +8,5 @@
 #include "mk_bandwidth.h"
 #include "mk_attention.h"
 #include "mk_matmul.h"
+#include "mk_gemm_panels.h"
 #endif
