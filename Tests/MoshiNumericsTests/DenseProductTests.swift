@@ -21,6 +21,20 @@ import Testing
         return y
     }
 
+    /// The largest relative error of `y` (`[m, ldy]`, started as `start`) against `expected`
+    /// (`[m, n]`, plus `start` when accumulating); the padding between rows of Y must be untouched.
+    func worstError(_ y: [Float], start: [Float], expected: [Float], m: Int, n: Int, ldy: Int, accumulate: Bool) -> Float {
+        var worst: Float = 0
+        for i in 0..<m {
+            for j in 0..<n {
+                let want = expected[i * n + j] + (accumulate ? start[i * ldy + j] : 0)
+                worst = max(worst, abs(y[i * ldy + j] - want) / max(1, abs(want)))
+            }
+            for j in n..<ldy { #expect(y[i * ldy + j] == start[i * ldy + j], "padding of row \(i) written") }
+        }
+        return worst
+    }
+
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 3, 7), (2, 5, 9), (3, 13, 17), (4, 130, 67), (1, 257, 64), (2, 1027, 100),
         (3, 64, 250), (4, 2048, 33), (1, 4096, 16), (6, 70, 31), (16, 96, 40),
@@ -41,15 +55,7 @@ import Testing
                     var y = start
                     DenseProduct.fewRows(rows: m, outputs: n, inner: k, a, lda: lda, w, ldw: ldw,
                                          into: &y, ldy: ldy, accumulate: accumulate, pool: pool, path: path)
-                    var worst: Float = 0
-                    for i in 0..<m {
-                        for j in 0..<n {
-                            let want = expected[i * n + j] + (accumulate ? start[i * ldy + j] : 0)
-                            worst = max(worst, abs(y[i * ldy + j] - want) / max(1, abs(want)))
-                        }
-                        // The padding between rows of Y is never written.
-                        for j in n..<ldy { #expect(y[i * ldy + j] == start[i * ldy + j]) }
-                    }
+                    let worst = worstError(y, start: start, expected: expected, m: m, n: n, ldy: ldy, accumulate: accumulate)
                     #expect(worst <= 1e-5, "\(path) m \(m) n \(n) k \(k) threads \(pool?.threads ?? 1) accumulate \(accumulate): \(worst)")
                 }
             }
@@ -93,14 +99,7 @@ import Testing
                     var y = start
                     DenseProduct.manyRows(rows: m, outputs: n, inner: k, a, lda: lda, panels: panels,
                                           into: &y, ldy: ldy, accumulate: accumulate, pool: pool, path: path)
-                    var worst: Float = 0
-                    for i in 0..<m {
-                        for j in 0..<n {
-                            let want = expected[i * n + j] + (accumulate ? start[i * ldy + j] : 0)
-                            worst = max(worst, abs(y[i * ldy + j] - want) / max(1, abs(want)))
-                        }
-                        for j in n..<ldy { #expect(y[i * ldy + j] == start[i * ldy + j]) }
-                    }
+                    let worst = worstError(y, start: start, expected: expected, m: m, n: n, ldy: ldy, accumulate: accumulate)
                     #expect(worst <= 1e-5, "\(path) m \(m) n \(n) k \(k) threads \(pool?.threads ?? 1) accumulate \(accumulate): \(worst)")
                 }
             }
