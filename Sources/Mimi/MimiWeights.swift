@@ -201,7 +201,7 @@ extension MimiWeights {
 
         /// A conv weight `[outputs, inner]` in panels for the many-row kernel, when it is small
         /// (at most 1 M floats: SEANet's upper stages, whose convs run hundreds of steps a frame;
-        /// the large deep ones run 1 to 4 steps, on the few-row kernel). About 3 MB for Mimi.
+        /// the large deep ones run 1 to 4 steps, on the few-row kernel). About 19 MB for the official shapes.
         func panels(_ weight: UnsafePointer<Float>, outputs: Int, inner: Int) -> UnsafePointer<Float>? {
             guard outputs * inner <= 1 << 20 else { return nil }
             return keep(DenseProduct.packPanels(weight, outputs: outputs, inner: inner, ldw: inner))
