@@ -41,6 +41,9 @@ package final class OggOpusReader {
     private var partialIsValid = false      // whether `partial` holds the start of a packet we keep
     private var gapPending = false
     private var ready: [OggOpusPacket] = []  // packets of the last page not handed out yet
+    /// Byte buffers of packets already handed out, reused for the next packets: a live stream
+    /// then reads packet after packet without allocating.
+    private var spares: [[UInt8]] = []
     private var readyIndex = 0
 
     /// Wraps `ogg_sync_init`.
@@ -74,6 +77,9 @@ package final class OggOpusReader {
     /// The next complete audio packet, or nil when more bytes are needed.
     package func nextPacket() -> OggOpusPacket? {
         while readyIndex == ready.count {
+            // The packets handed out are done with (a caller that still holds one keeps its bytes:
+            // the buffer is then copied on reuse instead of overwritten).
+            for packet in ready where spares.count < 8 { spares.append(packet.data) }
             ready.removeAll(keepingCapacity: true)
             readyIndex = 0
             var page = ogg_page()
@@ -177,7 +183,12 @@ package final class OggOpusReader {
             if isTags { return false }
         }
         guard !partial.isEmpty else { return false }  // a zero-length packet carries no audio
-        ready.append(OggOpusPacket(data: partial, granulePosition: nil, endOfStream: false, followsGap: gapPending, streamNumber: streamNumber))
+        // The packet takes the bytes' buffer; `partial` goes on in a spare one (no allocation,
+        // where copying `partial` and then emptying it would make it allocate a new buffer).
+        var data = spares.popLast() ?? []
+        data.removeAll(keepingCapacity: true)
+        swap(&data, &partial)
+        ready.append(OggOpusPacket(data: data, granulePosition: nil, endOfStream: false, followsGap: gapPending, streamNumber: streamNumber))
         gapPending = false
         return true
     }

@@ -82,6 +82,12 @@ struct BenchServeCommand: ParsableCommand {
         for count in sessionCounts {
             let (host, port, server) = try target(count: count, model: loaded)
             status("\(count) simulated user(s), \(seconds) s each, against \(host):\(port) ...")
+            // With the counting allocator preloaded and the clients in processes of their own,
+            // count what the server's compute path allocates over the steady part of the run.
+            let allocations = ServerThreadAllocations()
+            if processes, allocations.isAvailable, let server {
+                allocations.watch(server, expectedFrames: Int(Double(count) * seconds * 12.5))
+            }
             let results = processes ? try runInProcesses(count: count, host: host, port: port)
                                     : runInThreads(count: count, host: host, port: port, speech: speech)
             let serverNote = server.map {
@@ -89,8 +95,10 @@ struct BenchServeCommand: ParsableCommand {
                 return "server (\($0.isBatching ? "batched" : "unbatched")): \(s.frames) frames, \(s.lateFrames) late, "
                     + "\(s.droppedInputFrames) input frames dropped, \(s.concealedFrames) concealed, \(s.droppedAudioMessages) audio messages dropped"
             }
+            let allocationNote = processes && server != nil ? allocations.report(timeout: 5) : nil
             server?.shutdown()
-            rows += report(count: count, results: results, serverNote: serverNote)
+            let notes = [serverNote, allocationNote].compactMap { $0 }
+            rows += report(count: count, results: results, serverNote: notes.isEmpty ? nil : notes.joined(separator: "; "))
         }
         print(rows.joined(separator: "\n"))
     }
