@@ -21,7 +21,10 @@ struct BenchServeCommand: ParsableCommand {
             user's frame k (network, queueing and compute included). A session holds real time when \
             it got a reply to at least 95 % of its frames less two (a conversation of N frames returns N - 2 replies in this test) and its largest lag is at most --bound-ms. \
             Without --connect a server runs in this process on the model options (default: \
-            --synthetic) with max_sessions = N. Build with -c release.
+            --synthetic) with max_sessions = N. With --processes and the counting allocator \
+            preloaded (LD_PRELOAD of scripts/alloc_count, built as in Docs/PERFORMANCE.md), the \
+            server's compute path (batch queue and pool threads) is checked too: the heap \
+            allocations it makes between a fifth and four fifths of the run. Build with -c release.
             """
     )
 
