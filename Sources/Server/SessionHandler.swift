@@ -22,8 +22,6 @@ final class SessionHandler: ChannelDuplexHandler {
     private var outbox: PipelineOutbox?
     private var textDecoder: TextTokenDecoder?
     private var sessionID: Int?
-    /// Outgoing audio is copied here; a buffer the channel has let go of is reused.
-    private var audioBuffer: ByteBuffer?
     private var inFlight = 0
     private var readDeferred = false
     private var lastAudio: NIODeadline?
@@ -51,7 +49,6 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        audioBuffer = context.channel.allocator.buffer(capacity: 4096)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -241,13 +238,9 @@ final class SessionHandler: ChannelDuplexHandler {
     private func sendAudio(_ bytes: UnsafeRawBufferPointer) {
         guard let context else { return }
         guard admitAudio(channel: context.channel) || output == .ogg && bytes.count > 5 && bytes[5] & 0x06 != 0 else { return }
-        // The buffer of the previous packet, when the channel has written it (else a new one).
-        var buffer = audioBuffer ?? context.channel.allocator.buffer(capacity: bytes.count)
-        audioBuffer = nil
-        buffer.clear()
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         write(.audio(buffer))
-        audioBuffer = buffer
     }
 
     /// Whether outgoing audio may be queued now; counts a drop when not.
