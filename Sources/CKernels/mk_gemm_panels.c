@@ -74,27 +74,42 @@ TPI __mmask16 lanes(int64_t n, int64_t first) {
     return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
 }
 
-/// The rows of `nr` (a constant at each call site, so every case compiles with its registers).
-TPI void block_rows(const mk_gemm_panels_args *g, int64_t r, int nr) {
-    const int64_t panels = (g->n + 15) / 16;
-    int64_t p = 0;
-    for (; p + 2 <= panels; p += 2) block(g, r, nr, p, 1, lanes(g->n, p * 16), lanes(g->n, p * 16 + 16));
-    if (p < panels) block(g, r, nr, p, 0, lanes(g->n, p * 16), 0);
+/// Rows r..r+nr (`nr` a constant at each call site, so every case compiles with its registers)
+/// against panels [p0, p1), two at a time.
+TPI void block_rows(const mk_gemm_panels_args *g, int64_t r, int nr, int64_t p0, int64_t p1) {
+    int64_t p = p0;
+    for (; p + 2 <= p1; p += 2) block(g, r, nr, p, 1, lanes(g->n, p * 16), lanes(g->n, p * 16 + 16));
+    if (p < p1) block(g, r, nr, p, 0, lanes(g->n, p * 16), 0);
 }
 
-TP static void rows_avx512(const mk_gemm_panels_args *g, int64_t r0, int64_t r1) {
-    int64_t r = r0;
-    for (; r + 8 <= r1; r += 8) block_rows(g, r, 8);
-    switch (r1 - r) {
-    case 7: block_rows(g, r, 7); break;
-    case 6: block_rows(g, r, 6); break;
-    case 5: block_rows(g, r, 5); break;
-    case 4: block_rows(g, r, 4); break;
-    case 3: block_rows(g, r, 3); break;
-    case 2: block_rows(g, r, 2); break;
-    case 1: block_rows(g, r, 1); break;
+TPI void rows_block(const mk_gemm_panels_args *g, int64_t r, int64_t nr, int64_t p0, int64_t p1) {
+    switch (nr) {
+    case 8: block_rows(g, r, 8, p0, p1); break;
+    case 7: block_rows(g, r, 7, p0, p1); break;
+    case 6: block_rows(g, r, 6, p0, p1); break;
+    case 5: block_rows(g, r, 5, p0, p1); break;
+    case 4: block_rows(g, r, 4, p0, p1); break;
+    case 3: block_rows(g, r, 3, p0, p1); break;
+    case 2: block_rows(g, r, 2, p0, p1); break;
+    case 1: block_rows(g, r, 1, p0, p1); break;
     default: break;
     }
+}
+
+/// Rows [r0, r1) x panels [p0, p1). When the rows' part of A fits in L2 next to a pair of
+/// panels, the panels are the outer loop (each pair is read from memory once and meets every
+/// row block while it is in cache: the few-row, many-weight convolutions); otherwise the rows
+/// are (each 8-row block of A meets every panel while it is in L1).
+TP static void rows_avx512(const mk_gemm_panels_args *g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
+    const int64_t a_bytes = (r1 - r0) * g->lda * 4;
+    if (a_bytes <= (256 << 10) && p1 - p0 > 2) {
+        for (int64_t p = p0; p < p1; p += 2) {
+            const int64_t pe = p + 2 < p1 ? p + 2 : p1;
+            for (int64_t r = r0; r < r1; r += 8) rows_block(g, r, r1 - r < 8 ? r1 - r : 8, p, pe);
+        }
+        return;
+    }
+    for (int64_t r = r0; r < r1; r += 8) rows_block(g, r, r1 - r < 8 ? r1 - r : 8, p0, p1);
 }
 #endif
 
@@ -110,24 +125,33 @@ int mk_gemm_panels_fast(int path) {
 
 typedef struct {
     const mk_gemm_panels_args *args;
-    int64_t chunk;
+    int64_t chunk;        ///< rows a task (a multiple of 8), or panels a task (an even count)
+    int by_panels;        ///< tasks split the panels (every task takes all rows) instead of the rows
     int fast;
 } panels_job;
 
-static void rows(const mk_gemm_panels_args *g, int fast, int64_t r0, int64_t r1) {
+static void range(const mk_gemm_panels_args *g, int fast, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
 #if defined(__x86_64__)
-    if (fast) { rows_avx512(g, r0, r1); return; }
+    if (fast) { rows_avx512(g, r0, r1, p0, p1); return; }
 #endif
-    (void)fast;
+    (void)fast; (void)p0; (void)p1;
     rows_scalar(g, r0, r1);
 }
 
 static void panels_task(void *raw, int64_t task, int thread) {
     (void)thread;
     const panels_job *job = raw;
-    const int64_t r0 = task * job->chunk;
-    const int64_t r1 = r0 + job->chunk < job->args->m ? r0 + job->chunk : job->args->m;
-    rows(job->args, job->fast, r0, r1);
+    const mk_gemm_panels_args *g = job->args;
+    const int64_t panels = (g->n + 15) / 16;
+    if (job->by_panels) {
+        const int64_t p0 = task * job->chunk;
+        const int64_t p1 = p0 + job->chunk < panels ? p0 + job->chunk : panels;
+        range(g, job->fast, 0, g->m, p0, p1);
+    } else {
+        const int64_t r0 = task * job->chunk;
+        const int64_t r1 = r0 + job->chunk < g->m ? r0 + job->chunk : g->m;
+        range(g, job->fast, r0, r1, 0, panels);
+    }
 }
 
 void mk_gemm_panels_f32(mk_pool *pool, const mk_gemm_panels_args *args) {
@@ -135,11 +159,23 @@ void mk_gemm_panels_f32(mk_pool *pool, const mk_gemm_panels_args *args) {
     const int fast = mk_gemm_panels_fast(args->path);
     const int threads = mk_pool_threads(pool);
     const int64_t blocks = (args->m + 7) / 8;
-    // Two tasks a thread (a preempted worker costs half as much), whole 8-row blocks each.
-    int64_t tasks = threads > 1 ? (int64_t)threads * 2 : 1;
-    if (tasks > blocks) tasks = blocks;
-    if (tasks <= 1 || args->m * args->n * args->k < (1 << 16)) { rows(args, fast, 0, args->m); return; }
-    const int64_t chunk = (blocks + tasks - 1) / tasks * 8;
-    panels_job job = { args, chunk, fast };
-    mk_pool_run(pool, panels_task, &job, (args->m + chunk - 1) / chunk);
+    const int64_t panels = (args->n + 15) / 16;
+    const int64_t pairs = (panels + 1) / 2;
+    if (threads <= 1 || args->m * args->n * args->k < (1 << 16)) { range(args, fast, 0, args->m, 0, panels); return; }
+    // Two tasks a thread (a preempted worker costs half as much). Whole 8-row blocks each while
+    // there are enough of them; with fewer rows than that (the deep convolutions of a batch of
+    // streams), whole pairs of panels each, so each thread reads only its share of the weight.
+    // Every output is one in-order sum either way, so the split changes no result.
+    int64_t tasks = (int64_t)threads * 2;
+    panels_job job = { args, 0, 0, fast };
+    if (blocks >= tasks || (blocks >= threads && pairs < tasks) || !fast) {
+        if (tasks > blocks) tasks = blocks;
+        job.chunk = (blocks + tasks - 1) / tasks * 8;
+        mk_pool_run(pool, panels_task, &job, (args->m + job.chunk - 1) / job.chunk);
+    } else {
+        if (tasks > pairs) tasks = pairs;
+        job.by_panels = 1;
+        job.chunk = (pairs + tasks - 1) / tasks * 2;
+        mk_pool_run(pool, panels_task, &job, (panels + job.chunk - 1) / job.chunk);
+    }
 }

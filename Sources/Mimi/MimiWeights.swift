@@ -199,11 +199,12 @@ extension MimiWeights {
                                         upperPanels: panels(weight + block * inChannels, outputs: block, inner: inChannels))
         }
 
-        /// A conv weight `[outputs, inner]` in panels for the many-row kernel, when it is small
-        /// (at most 1 M floats: SEANet's upper stages, whose convs run hundreds of steps a frame;
-        /// the large deep ones run 1 to 4 steps, on the few-row kernel). About 19 MB for the official shapes.
+        /// A conv weight `[outputs, inner]` in panels for the many-row kernel, when it is at most
+        /// 2 M floats: SEANet's upper stages, whose convs run 16 to 1920 steps a frame (the
+        /// largest, the encoder's 256 -> 512 downsampling, 1.6 M floats for 16 steps); the large
+        /// deep ones run 1 to 4 steps, on the few-row kernel. About 25 MB for the official shapes.
         func panels(_ weight: UnsafePointer<Float>, outputs: Int, inner: Int) -> UnsafePointer<Float>? {
-            guard outputs * inner <= 1 << 20 else { return nil }
+            guard outputs * inner <= 1 << 21 else { return nil }
             return keep(DenseProduct.packPanels(weight, outputs: outputs, inner: inner, ldw: inner))
         }
 

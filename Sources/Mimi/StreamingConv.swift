@@ -15,7 +15,8 @@ final class StreamingConv {
     /// `[history + maxSteps, inChannels]`, time-major.
     private let input: FloatBuffer
     /// `[maxSteps / stride, kernelSize * inChannels]`: the input windows side by side (im2col),
-    /// needed when windows overlap (`kernelSize > stride`); nil otherwise.
+    /// for OpenBLAS's sgemm when windows overlap (`kernelSize > stride`: sgemm's rows may not);
+    /// nil otherwise. The panel and few-row kernels read overlapping windows in place.
     private let windows: FloatBuffer?
     private var started = false
     /// Splits the product over its threads (nil: the calling thread).
@@ -28,7 +29,8 @@ final class StreamingConv {
         self.maxSteps = maxSteps
         self.replicatePadding = replicatePadding
         input = FloatBuffer(count: (weights.history + maxSteps) * weights.inChannels)
-        windows = weights.kernelSize > weights.stride
+        let panelKernel = weights.panels != nil && DenseProduct.panelKernelRuns(path: .best)
+        windows = weights.kernelSize > weights.stride && !panelKernel
             ? FloatBuffer(count: maxSteps / weights.stride * weights.windowLength) : nil
     }
 
@@ -62,7 +64,8 @@ final class StreamingConv {
         }
         started = true
         let count = steps / weights.stride
-        guard let windows else { return (UnsafePointer(x), weights.stride * cin, count) }
+        // Each window is `kernelSize` consecutive steps, `stride` steps after the previous one.
+        guard let windows, count > DenseProduct.fewRowLimit else { return (UnsafePointer(x), weights.stride * cin, count) }
         // Windows overlap: lay them out side by side (each is `kernelSize` consecutive steps).
         let length = weights.windowLength
         for t in 0..<count {

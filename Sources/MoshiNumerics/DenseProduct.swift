@@ -32,7 +32,7 @@ package enum DenseProduct {
         if m <= fewRowLimit {
             fewRows(rows: m, outputs: n, inner: k, a, lda: lda, w, ldw: ldw, into: y, ldy: ldy,
                     accumulate: accumulate, pool: pool, path: path)
-        } else if let panels, mk_gemm_panels_fast(path.rawValue) != 0 {
+        } else if let panels, panelKernelRuns(path: path) {
             manyRows(rows: m, outputs: n, inner: k, a, lda: lda, panels: panels, into: y, ldy: ldy,
                      accumulate: accumulate, pool: pool, path: path)
         } else {
@@ -40,6 +40,10 @@ package enum DenseProduct {
                          c: y, ldc: ldy, beta: accumulate ? 1 : 0, pool: pool)
         }
     }
+
+    /// Whether `multiplyByTransposed` runs the panel kernel for many rows when given panels
+    /// on `path` (AVX-512); elsewhere it runs OpenBLAS's sgemm, whose rows of A may not overlap.
+    package static func panelKernelRuns(path: KernelPath) -> Bool { mk_gemm_panels_fast(path.rawValue) != 0 }
 
     /// The weight-streaming kernel for any number of rows (what `multiplyByTransposed` runs
     /// for few rows).

@@ -86,6 +86,9 @@ import Testing
         let shapes: [(m: Int, n: Int, k: Int, lda: Int)] = [
             (5, 1, 7, 1), (8, 16, 9, 9), (9, 17, 33, 40), (15, 31, 64, 16), (16, 32, 3, 3), (23, 33, 20, 25),
             (64, 64, 192, 64), (130, 48, 40, 8), (200, 130, 96, 101),
+            // Few row blocks and many panels: the threads split the panels, each task's panels
+            // the outer loop (the deep convolutions of a batch of streams).
+            (6, 200, 40, 41), (16, 250, 64, 70), (12, 97, 33, 12),
         ]
         for (m, n, k, lda) in shapes {
             let ldy = n + 3
@@ -93,6 +96,17 @@ import Testing
             let panels = DenseProduct.packPanels(w, outputs: n, inner: k, ldw: k)
             #expect(panels.count == (n + 15) / 16 * 16 * k)
             let expected = reference(m: m, n: n, k: k, a, lda: lda, w, ldw: k)
+            // However the threads split the product (rows or panels), every output is the
+            // same sum: bit for bit what one thread computes.
+            var alone = [Float](repeating: 0, count: m * ldy)
+            DenseProduct.manyRows(rows: m, outputs: n, inner: k, a, lda: lda, panels: panels,
+                                  into: &alone, ldy: ldy, pool: nil, path: path)
+            for pool in pools.compactMap({ $0 }) {
+                var y = [Float](repeating: 0, count: m * ldy)
+                DenseProduct.manyRows(rows: m, outputs: n, inner: k, a, lda: lda, panels: panels,
+                                      into: &y, ldy: ldy, pool: pool, path: path)
+                #expect(y == alone, "\(path) m \(m) n \(n) k \(k) threads \(pool.threads): split changed the sums")
+            }
             for pool in pools {
                 let start = random(m * ldy, &rng)
                 for accumulate in [false, true] {

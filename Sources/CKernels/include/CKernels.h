@@ -9,4 +9,5 @@
 #include "mk_attention.h"
 #include "mk_matmul.h"
 #include "mk_gemm_panels.h"
+#include "mk_activation.h"
 #endif

@@ -72,14 +72,22 @@ import Testing
         #expect(y[x.count - 5] == 0)
     }
 
-    @Test func eluIsIdentityAboveZeroAndExpm1Below() {
+    @Test(arguments: KernelPath.available)
+    func eluIsIdentityAboveZeroAndExpm1Below(path: KernelPath) {
         var data = TestData(seed: 3)
+        // 1005 + 4 values: the vector paths' tails (masked or zero-padded) are exercised too.
         let x = data.floats(1005, -12, 12) + [0, -1e-7, 1e-7, -100]
-        let y = run(x) { elu($0, count: $1, into: $2) }
+        let y = run(x) { elu($0, count: $1, into: $2, path: path) }
         for i in x.indices where x[i] > 0 { #expect(y[i] == x[i]) }
         let want = x.map { v in v > 0 ? Double(v) : expm1(Double(v)) }
         #expect(worstError(y, want, abs: 1e-30, rel: 4e-7) <= 1)
         #expect(y[x.count - 1] == -1)
+        // Every short length, so each tail size of 8 and 16 lanes meets the reference.
+        for n in 1...17 {
+            let short = Array(x[100..<(100 + n)])
+            let got = run(short) { elu($0, count: $1, into: $2, path: path) }
+            #expect(worstError(got, short.map { v in v > 0 ? Double(v) : expm1(Double(v)) }, abs: 1e-30, rel: 4e-7) <= 1)
+        }
     }
 
     @Test func siluGateActivatesTheFirstHalfAndMultipliesBySecond() {

@@ -1,0 +1,11 @@
+// Element-wise activations over float arrays, vectorised with run-time CPU dispatch.
+#ifndef MOSHI_MK_ACTIVATION_H
+#define MOSHI_MK_ACTIVATION_H
+#include <stdint.h>
+
+/// ELU (alpha 1): y = x for x > 0, e^x - 1 otherwise, over n floats (`y` may equal `x`), on
+/// `path` (MK_PATH_*; MK_PATH_BEST for the fastest this CPU runs). expm1 is Cody-Waite range
+/// reduction and a degree-8 polynomial (about 1-2 ulp); every path computes the same formula,
+/// the vector ones with fused multiply-adds. Allocates nothing.
+void mk_elu_f32(const float *x, float *y, int64_t n, int32_t path);
+#endif
