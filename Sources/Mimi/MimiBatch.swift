@@ -5,10 +5,10 @@ import MoshiNumerics
 /// read once, products split over the pool: the transformer (8 layers, ~100 MB, 2 steps per
 /// frame; `StreamingTransformerBatch`), and the convolutions at SEANet's bottom (the encoder's
 /// last downsampling and output convs and Mimi's downsampling; the decoder's input conv and first
-/// upsampling: ~90 MB together). The layers heavy in arithmetic and light in weights (SEANet's
-/// upper stages, the quantizer) run per stream, streams side by side on the pool's threads (one
-/// stream per thread at a time: its products then run on that thread, split into the same pieces
-/// as alone). Every row goes through the same few-row kernel as alone, so every stream's codes
+/// upsampling: ~90 MB together), and the quantizer (8 codebooks, 16 MB). The layers heavy in
+/// arithmetic and light in weights (SEANet's upper stages) run per stream, streams side by side
+/// on the pool's threads (one stream per thread at a time: its products then run on that
+/// thread, split into the same pieces as alone). Every row goes through the same few-row kernel as alone, so every stream's codes
 /// and audio are bit for bit those it gets stepped alone.
 ///
 /// Allocation-free after `init`; one caller at a time.
@@ -21,6 +21,9 @@ package final class MimiBatch: @unchecked Sendable {
     private let stackedInput: FloatBuffer
     private let stackedOutput: FloatBuffer
     private let stackedSpill: FloatBuffer
+    /// The streams' latents and the quantizer's scratch (`SplitResidualQuantizer.encode(batch:)`).
+    private let latents: UnsafeMutablePointer<UnsafePointer<Float>>
+    private let quantizerScratch: FloatBuffer
     /// Whether the transformer may be batched: its steps per frame run on the few-row kernel
     /// alone too (true for Mimi's 2 steps per frame).
     private let batchesTransformer: Bool
@@ -42,11 +45,14 @@ package final class MimiBatch: @unchecked Sendable {
         stackedInput = FloatBuffer(count: capacity * steps * inputWidth)
         stackedOutput = FloatBuffer(count: capacity * steps * outputWidth)
         stackedSpill = FloatBuffer(count: capacity * steps * firstUpsample.blockLength)
+        latents = .allocate(capacity: capacity)
+        quantizerScratch = FloatBuffer(count: SplitResidualQuantizer.batchScratchCount(streams: capacity, config: config))
     }
 
     deinit {
         members.deallocate()
         rows.deallocate()
+        latents.deallocate()
     }
 
     /// Encodes one frame of each of `count` streams: `encoders[i]` over `samples[i]`
@@ -85,8 +91,12 @@ package final class MimiBatch: @unchecked Sendable {
             let encoder = encoders[i].takeUnretainedValue()
             return (encoder.downsample, encoder.latent.pointer)
         }
-        job.part = .quantize
-        perStream(&job, count: count, pool: pool)
+        for i in 0..<count {
+            let encoder = encoders[i].takeUnretainedValue()
+            encoder.beginQuantize()
+            latents[i] = UnsafePointer(encoder.latent.pointer)
+        }
+        first.quantizer.encode(batch: latents, codes: codes, count: count, scratch: quantizerScratch.pointer, pool: pool)
     }
 
     /// Decodes one frame of each of `count` streams: `decoders[i]` over `codes[i]` into
@@ -177,7 +187,7 @@ package final class MimiBatch: @unchecked Sendable {
 
     /// The per-stream part of a batched step, for the pool's tasks (no closure context).
     private struct Job {
-        enum Part { case seanetEncoder, quantize, beginDecoder, seanetDecoder }
+        enum Part { case seanetEncoder, beginDecoder, seanetDecoder }
         let encoders: UnsafePointer<Unmanaged<MimiEncoder>>?
         let decoders: UnsafePointer<Unmanaged<MimiDecoder>>?
         let samples: UnsafePointer<UnsafePointer<Float>>?
@@ -190,7 +200,6 @@ package final class MimiBatch: @unchecked Sendable {
         func run(_ i: Int) {
             switch part {
             case .seanetEncoder: encoders![i].takeUnretainedValue().seanet.runToLastDownsample(samples![i])
-            case .quantize: encoders![i].takeUnretainedValue().quantize(codes: codes![i])
             case .beginDecoder: rows[i] = decoders![i].takeUnretainedValue().beginStep(inputCodes![i])
             case .seanetDecoder: decoders![i].takeUnretainedValue().finishStepFromFirstBlock(samples: outputs![i])
             }

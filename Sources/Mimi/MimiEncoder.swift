@@ -24,7 +24,7 @@ package final class MimiEncoder {
     let transformer: StreamingTransformer
     /// Input `[2 history + 2, dim]`; replicate-padded on the first call of a stream.
     let downsample: StreamingConv
-    private let quantizer: SplitResidualQuantizer
+    let quantizer: SplitResidualQuantizer
     let latent: FloatBuffer            // [dim]
     private let recorder: IntermediateRecorder?
 
@@ -79,8 +79,14 @@ package final class MimiEncoder {
 
     /// Quantizes `latent` (the downsampled step) into `codes`: the end of a step.
     func quantize(codes: UnsafeMutablePointer<Int32>) {
-        recorder?.record(.downsampleOutput, latent.pointer, steps: 1)
+        beginQuantize()
         quantizer.encode(latent.pointer, codes: codes)
+    }
+
+    /// What a step does with `latent` before quantizing it (`MimiBatch` then quantizes many
+    /// streams' latents at once with `quantizer`).
+    func beginQuantize() {
+        recorder?.record(.downsampleOutput, latent.pointer, steps: 1)
         frames += 1
     }
 

@@ -48,7 +48,48 @@ final class SplitResidualQuantizer {
         let book = weights.codebooks[q]
         nearestCodebookEntries(residual.pointer, count: 1, codebook: book.entries, squaredNorms: book.squaredNorms,
                                entries: codebookSize, dimension: codebookDimension,
-                               scratch: distances.pointer, codes: code)
+                               scratch: distances.pointer, codes: code, pool: pool)
+    }
+
+    /// Floats of scratch `encode(batch:)` needs for `streams` streams: their latents, residuals,
+    /// dot products with a codebook, and codes.
+    static func batchScratchCount(streams: Int, config: MimiConfig) -> Int {
+        streams * (config.seanetDimension + config.codebookDimension + config.codebookSize + 1)
+    }
+
+    /// Quantizes one latent vector of each of `count` streams at once (`MimiBatch`): the
+    /// projections and each codebook are read once for all streams, products split over
+    /// `pool`. Every row goes through the same kernels as in `encode`, so each stream gets the
+    /// codes it gets alone. `latents[i]` is `[dimension]`, `codes[i]` `[codebooks]`; `scratch`
+    /// holds `batchScratchCount(streams: count, config:)` floats. Allocates nothing.
+    func encode(batch latents: UnsafePointer<UnsafePointer<Float>>, codes: UnsafePointer<UnsafeMutablePointer<Int32>>,
+                count: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        let c = codebookDimension, d = dimension
+        let stacked = scratch
+        let residuals = stacked + count * d
+        let dots = residuals + count * c
+        let found = UnsafeMutableRawPointer(dots + count * codebookSize).assumingMemoryBound(to: Int32.self)
+        for i in 0..<count { (stacked + i * d).update(from: latents[i], count: d) }
+        func search(_ q: Int) {
+            let book = weights.codebooks[q]
+            nearestCodebookEntries(residuals, count: count, codebook: book.entries, squaredNorms: book.squaredNorms,
+                                   entries: codebookSize, dimension: c, scratch: dots, codes: found, pool: pool)
+            for i in 0..<count { codes[i][q] = found[i] }
+        }
+        DenseProduct.fewRows(rows: count, outputs: c, inner: d, stacked, lda: d, weights.firstInput, ldw: d,
+                             into: residuals, ldy: c, pool: pool)
+        search(0)
+        guard codebooks > 1 else { return }
+        DenseProduct.fewRows(rows: count, outputs: c, inner: d, stacked, lda: d, weights.restInput, ldw: d,
+                             into: residuals, ldy: c, pool: pool)
+        for q in 1..<codebooks {
+            search(q)
+            for i in 0..<count {
+                let row = weights.codebooks[q].entries + Int(codes[i][q]) * c
+                let r = residuals + i * c
+                for j in 0..<c { r[j] -= row[j] }
+            }
+        }
     }
 
     /// Reconstructs one latent vector (`[dimension]`) from `codes` (`[codebooks]`, each in

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// `norms[n] = ||codebook[n]||^2` for a `[entries, dimension]` codebook: precompute once per
 /// codebook for `nearestCodebookEntries`. Squares in float32, summed as `sumOfSquares` does.
 package func codebookSquaredNorms(_ codebook: UnsafePointer<Float>, entries: Int, dimension: Int,
@@ -14,7 +12,9 @@ package func codebookSquaredNorms(_ codebook: UnsafePointer<Float>, entries: Int
 ///
 /// The reference uses `torch.cdist(p=2)`, which for more than 25 codebook rows computes through
 /// a matrix product: `d = sqrt(max(-2 x.c + ||x||^2 + ||c||^2, 1e-30))` in float32. This does the
-/// same: `x.c` for all rows with one `cblas_sgemm` (or `cblas_sgemv` for one vector), then
+/// same: `x.c` for all rows with one `DenseProduct.fewRows` (the codebook read once for all
+/// vectors, its rows split over `pool`; each vector's dot products are the same whatever
+/// `count`, so a batch of streams gets the codes each gets alone), then
 /// `(-2 x.c + ||x||^2) + ||c||^2`, the clamp and `sqrtf` (which can merge near-equal squared
 /// distances into a tie, decided by the lowest index as in the reference). Near-ties can still
 /// differ from PyTorch by one float rounding of the dot products.
@@ -28,17 +28,12 @@ package func codebookSquaredNorms(_ codebook: UnsafePointer<Float>, entries: Int
 /// Allocates nothing.
 package func nearestCodebookEntries(_ x: UnsafePointer<Float>, count: Int, codebook: UnsafePointer<Float>,
                                    squaredNorms: UnsafePointer<Float>, entries: Int, dimension: Int,
-                                   scratch: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int32>) {
+                                   scratch: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int32>,
+                                   pool: ThreadPool? = nil) {
     guard count > 0 else { return }
     precondition(entries > 0 && dimension > 0, "codebook must have entries and a dimension")
-    _ = Matmul.singleThreadedBLAS
-    if count == 1 {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, blas(entries), blas(dimension),
-                    1, codebook, blas(dimension), x, 1, 0, scratch, 1)
-    } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas(count), blas(entries), blas(dimension),
-                    1, x, blas(dimension), codebook, blas(dimension), 0, scratch, blas(entries))
-    }
+    DenseProduct.fewRows(rows: count, outputs: entries, inner: dimension, x, lda: dimension,
+                         codebook, ldw: dimension, into: scratch, ldy: entries, pool: pool)
     for t in 0..<count {
         let xNorm = Float(sumOfSquares(x + t * dimension, count: dimension))
         let dots = scratch + t * entries
@@ -55,7 +50,3 @@ package func nearestCodebookEntries(_ x: UnsafePointer<Float>, count: Int, codeb
         codes[t] = Int32(best)
     }
 }
-
-/// `Int` to OpenBLAS's `blasint`.
-@inline(__always)
-func blas(_ n: Int) -> blasint { blasint(n) }

@@ -114,7 +114,7 @@ func ulps(_ a: [Float], _ b: [Float], minScale: Float = 1e-30) -> Float {
         nearestCodebookEntries(c.x, count: c.count, codebook: c.codebook, squaredNorms: norms, entries: c.entries,
                                dimension: c.dimension, scratch: &scratch, codes: &codes)
         #expect(codes == c.codes)
-        // One vector at a time (the sgemv path) gives the same codes.
+        // One vector at a time gives the same codes (each vector's dot products are the same).
         for t in 0..<c.count {
             var one: [Int32] = [-1]
             nearestCodebookEntries(Array(c.x[(t * c.dimension)..<((t + 1) * c.dimension)]), count: 1, codebook: c.codebook,
