@@ -31,15 +31,40 @@ static mk_dot4_fn dot4_for(int path) {
     return dot4_scalar;
 }
 
+/// The four-row variant of `path`'s dot products, or NULL where it has none.
+static mk_dot4x4_fn dot4x4_for(int path) {
+    if (path == MK_PATH_BEST) path = mk_best_path();
+    if (!mk_path_available(path)) return 0;
+#if defined(__x86_64__)
+    if (path == MK_PATH_AVX512) return mk_dot4x4_f32_avx512;
+#endif
+    return 0;
+}
+
 static inline void put(float *y, float v, int accumulate) { if (accumulate) *y += v; else *y = v; }
 
 static void columns(const mk_matmul_f32_args *p, mk_dot4_fn dot4, int64_t j0, int64_t j1) {
     if (j0 >= j1) return;
+    // Four rows of A at a time where the path has it (a batch of streams: each weight vector
+    // loaded once for four rows), then two at a time; every output is the same sum either way.
+    const mk_dot4x4_fn dot4x4 = p->m >= 4 ? dot4x4_for(p->path) : 0;
     const int64_t q = (j1 - j0) / 4;
     for (int64_t i = 0; i < q; i++) {
         int64_t j[4] = { j0 + i, j0 + q + i, j0 + 2 * q + i, j0 + 3 * q + i };
         const float *w[4] = { p->w + j[0] * p->ldw, p->w + j[1] * p->ldw, p->w + j[2] * p->ldw, p->w + j[3] * p->ldw };
-        for (int64_t r = 0; r < p->m; r += 2) {
+        int64_t r = 0;
+        if (dot4x4) {
+            for (; r + 4 <= p->m; r += 4) {
+                const float *a[4] = { p->a + r * p->lda, p->a + (r + 1) * p->lda, p->a + (r + 2) * p->lda, p->a + (r + 3) * p->lda };
+                float s[4][4];
+                dot4x4(w, a, p->k, s);
+                for (int t = 0; t < 4; t++) {
+                    float *y = p->y + (r + t) * p->ldy;
+                    for (int c = 0; c < 4; c++) put(y + j[c], s[t][c], p->accumulate);
+                }
+            }
+        }
+        for (; r < p->m; r += 2) {
             const float *a0 = p->a + r * p->lda;
             const float *a1 = r + 1 < p->m ? a0 + p->lda : 0;
             float s0[4], s1[4];

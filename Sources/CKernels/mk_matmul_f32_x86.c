@@ -93,4 +93,30 @@ T512 void mk_dot4_f32_avx512(const float *const w[4], const float *a0, const flo
     }
     for (int i = 0; i < 4; i++) s0[i] = hsum16(p[i]);
 }
+
+T512 void mk_dot4x4_f32_avx512(const float *const w[4], const float *const a[4], int64_t k, float s[4][4]) {
+    __m512 p[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < 4; i++) p[r][i] = _mm512_setzero_ps();
+    int64_t c = 0;
+    for (; c + 16 <= k; c += 16) {
+        __m512 x[4];
+        for (int r = 0; r < 4; r++) x[r] = _mm512_loadu_ps(a[r] + c);
+        for (int i = 0; i < 4; i++) {
+            __m512 u = _mm512_loadu_ps(w[i] + c);
+            for (int r = 0; r < 4; r++) p[r][i] = _mm512_fmadd_ps(u, x[r], p[r][i]);
+        }
+    }
+    if (c < k) {
+        __mmask16 m = (__mmask16)((1u << (k - c)) - 1);
+        __m512 x[4];
+        for (int r = 0; r < 4; r++) x[r] = _mm512_maskz_loadu_ps(m, a[r] + c);
+        for (int i = 0; i < 4; i++) {
+            __m512 u = _mm512_maskz_loadu_ps(m, w[i] + c);
+            for (int r = 0; r < 4; r++) p[r][i] = _mm512_fmadd_ps(u, x[r], p[r][i]);
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < 4; i++) s[r][i] = hsum16(p[r][i]);
+}
 #endif

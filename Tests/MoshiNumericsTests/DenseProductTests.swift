@@ -37,7 +37,7 @@ import Testing
 
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 3, 7), (2, 5, 9), (3, 13, 17), (4, 130, 67), (1, 257, 64), (2, 1027, 100),
-        (3, 64, 250), (4, 2048, 33), (1, 4096, 16), (6, 70, 31), (16, 96, 40),
+        (3, 64, 250), (4, 2048, 33), (1, 4096, 16), (6, 70, 31), (16, 96, 40), (7, 37, 20), (12, 64, 512),
     ]
 
     @Test(arguments: KernelPath.available)
@@ -58,6 +58,19 @@ import Testing
                     let worst = worstError(y, start: start, expected: expected, m: m, n: n, ldy: ldy, accumulate: accumulate)
                     #expect(worst <= 1e-5, "\(path) m \(m) n \(n) k \(k) threads \(pool?.threads ?? 1) accumulate \(accumulate): \(worst)")
                 }
+            }
+            // Each row's outputs are the same sums whatever rows come with it (four at a time,
+            // two, or alone): a stream batched with others gets what it gets alone, bit for bit.
+            var together = [Float](repeating: 0, count: m * ldy)
+            DenseProduct.fewRows(rows: m, outputs: n, inner: k, a, lda: lda, w, ldw: ldw,
+                                 into: &together, ldy: ldy, pool: pools[1], path: path)
+            for r in 0..<m {
+                var alone = [Float](repeating: 0, count: n)
+                Array(a[(r * lda)..<(r * lda + k)]).withUnsafeBufferPointer { row in
+                    DenseProduct.fewRows(rows: 1, outputs: n, inner: k, row.baseAddress!, lda: k, w, ldw: ldw,
+                                         into: &alone, ldy: n, pool: nil, path: path)
+                }
+                #expect(Array(together[(r * ldy)..<(r * ldy + n)]) == alone, "\(path) m \(m) n \(n) k \(k) row \(r)")
             }
         }
     }
