@@ -18,9 +18,11 @@ import Testing
         let format = BatchedMatvecTests.formats[formatIndex]
         var rng = SplitMix(seed: 40 + UInt64(formatIndex))
         let dense = [WeightFormat.f32, .bf16, .f16].contains(format)
-        // Dense: 203 columns = six 32-wide steps, one 8-wide step, 3 scalar tail elements.
+        // Dense: 203 columns = six 32-wide steps, one 8-wide step, 3 scalar tail elements;
+        // 2347 columns: wide rows, which go by 1024 columns at a time on AVX-512 (two whole
+        // passes, a short one, then the 8-wide step and the scalar tail).
         // Rows 37 and 150: not multiples of 16 or 4.
-        let shapes = dense ? [(37, 203), (150, 64)] : [(37, 256), (150, 128)]
+        let shapes = dense ? [(37, 203), (150, 64), (21, 2347)] : [(37, 256), (150, 128)]
         let pool = ThreadPool(threads: 2)
         for (rows, cols) in shapes {
             let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng)
