@@ -8,4 +8,11 @@
 /// reduction and a degree-8 polynomial (about 1-2 ulp); every path computes the same formula,
 /// the vector ones with fused multiply-adds. Allocates nothing.
 void mk_elu_f32(const float *x, float *y, int64_t n, int32_t path);
+/// Exact (erf) GELU: y = x * 0.5 * (1 + erf(x / sqrt 2)), over n floats (`y` may equal `x`), on
+/// `path` as `mk_elu_f32`. erf within about 1 ulp (a polynomial on |x| <= 1, e^(-x^2) times a
+/// polynomial in 1/|x| up to 4); every path the same formula. Allocates nothing.
+void mk_gelu_f32(const float *x, float *y, int64_t n, int32_t path);
+
+/// erf over n floats (`y` may equal `x`): GELU's, on its own (within about 1 ulp).
+void mk_erf_f32(const float *x, float *y, int64_t n, int32_t path);
 #endif

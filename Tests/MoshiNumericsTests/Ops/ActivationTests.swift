@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CKernels
 @testable import MoshiNumerics
 
 @Suite struct VectorExpTests {
@@ -41,26 +42,54 @@ import Testing
         return out
     }
 
-    @Test func geluIsTheExactErfForm() {
+    @Test(arguments: KernelPath.available)
+    func geluIsTheExactErfForm(path: KernelPath) {
         // 0.5 * x * (1 + erf(x / sqrt 2)) at +-1 and 0, to float precision.
-        let y = run([1, -1, 0, 3]) { gelu($0, count: $1, into: $2) }
+        let y = run([1, -1, 0, 3]) { gelu($0, count: $1, into: $2, path: path) }
         #expect(abs(Double(y[0]) - 0.8413447460685429) < 1e-7)
         #expect(abs(Double(y[1]) - -0.15865525393145707) < 3e-8)
         #expect(y[2] == 0)
         #expect(abs(Double(y[3]) - 2.99595030590511) < 3e-7)
         // The tanh approximation differs from the exact form by ~1e-4 around |x| ~ 2: make sure we are not it.
         let tanhApproximation = 0.5 * 2 * (1 + tanh(sqrt(2 / Double.pi) * (2 + 0.044715 * 8)))
-        let y2 = run([2]) { gelu($0, count: $1, into: $2) }
+        let y2 = run([2]) { gelu($0, count: $1, into: $2, path: path) }
         #expect(abs(Double(y2[0]) - 1.9544997361036416) < 2e-7)
         #expect(abs(Double(y2[0]) - tanhApproximation) > 1e-5)
     }
 
-    @Test func geluMatchesDoubleOnRandomInputs() {
+    @Test(arguments: KernelPath.available)
+    func geluMatchesDoubleOnRandomInputs(path: KernelPath) {
         var data = TestData(seed: 1)
-        let x = data.floats(1001, -8, 8)
-        let y = run(x) { gelu($0, count: $1, into: $2) }
+        // Both sides of |x / sqrt 2| = 1 and 4 (where erf changes formula), the tails, and
+        // 1001 + 9 values so the vector paths' tails run too.
+        let x = data.floats(1001, -8, 8) + [1.414_213_5, -1.414_213_5, 1.4142137, 5.656_854, -5.656_854, 5.6568546, -30, 30, 1e-8]
+        let y = run(x) { gelu($0, count: $1, into: $2, path: path) }
         let want = x.map { v in 0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot())) }
         #expect(worstError(y, want, abs: 1e-7, rel: 3e-7) <= 1)
+        for n in 1...17 {
+            let short = Array(x[200..<(200 + n)])
+            let got = run(short) { gelu($0, count: $1, into: $2, path: path) }
+            #expect(worstError(got, short.map { v in 0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot())) },
+                               abs: 1e-7, rel: 3e-7) <= 1, "\(path) n \(n)")
+        }
+    }
+
+    /// GELU's erf (CKernels `mk_erf_f32`) on every path: within 1.5 ulp of erf on a fine grid
+    /// over [-4.5, 4.5] (both formulas, the seams at |x| = 1 and 4), exact signs and limits.
+    @Test(arguments: KernelPath.available)
+    func erfIsWithinTwoUlp(path: KernelPath) {
+        let grid = (-45_000...45_000).map { Float(Double($0) * 1e-4) } + [1e-30, -1e-30, 1e-8, 30, -30, .infinity, -.infinity]
+        var y = [Float](repeating: .nan, count: grid.count)
+        mk_erf_f32(grid, &y, Int64(grid.count), path.rawValue)
+        var worst = 0.0, at: Float = 0
+        for (x, got) in zip(grid, y) where x.isFinite {
+            let want = erf(Double(x))
+            let error = abs(Double(got) - want) / Double(Float(want).ulp)
+            if error > worst { worst = error; at = x }
+        }
+        #expect(worst <= 1.5, "\(path): erf within \(worst) ulp (worst at \(at))")
+        #expect(y[grid.count - 2] == 1 && y[grid.count - 1] == -1 && y[grid.count - 4] == 1)
+        #expect(y[45_000] == 0)
     }
 
     @Test func siluMatchesDoubleIncludingTails() {
