@@ -165,6 +165,14 @@ __attribute__((target("avx2,fma"))) static void elu_avx2(const float *x, float *
 __attribute__((target("avx2,fma"))) static void gelu_avx2(const float *x, float *y, int64_t n) { MAP8(gelu8, x, y, n); }
 __attribute__((target("avx2,fma"))) static void erf_avx2(const float *x, float *y, int64_t n) { MAP8(erf8, x, y, n); }
 
+/// e^(x - m) for x <= m, exactly 0 where x - m < -87 (so for x = -inf).
+T2 __m256 shifted_exp8(__m256 x, __m256 m) {
+    const __m256 d = _mm256_sub_ps(x, m);
+    __m256 p;
+    const __m256 scale = exp_parts8(_mm256_max_ps(d, _mm256_set1_ps(-87.0f)), &p);
+    return _mm256_and_ps(_mm256_fmadd_ps(scale, p, scale), _mm256_cmp_ps(d, _mm256_set1_ps(-87.0f), _CMP_GE_OQ));
+}
+
 /// 2^n (returned) and expm1(r) (in *p) for x = n ln2 + r, 16 lanes (x in [-87, 88]).
 T5 __m512 exp_parts16(__m512 xc, __m512 *p_out) {
     const __m512 magic = _mm512_set1_ps(MAGIC);
@@ -231,7 +239,55 @@ T5 __m512 gelu16(__m512 x) {
 __attribute__((target("avx512f"))) static void elu_avx512(const float *x, float *y, int64_t n) { MAP16(elu16, x, y, n); }
 __attribute__((target("avx512f"))) static void gelu_avx512(const float *x, float *y, int64_t n) { MAP16(gelu16, x, y, n); }
 __attribute__((target("avx512f"))) static void erf_avx512(const float *x, float *y, int64_t n) { MAP16(erf16, x, y, n); }
+
+/// e^(x - m) for x <= m, exactly 0 where x - m < -87 (so for x = -inf).
+T5 __m512 shifted_exp16(__m512 x, __m512 m) {
+    const __m512 d = _mm512_sub_ps(x, m);
+    __m512 p;
+    const __m512 scale = exp_parts16(_mm512_max_ps(d, _mm512_set1_ps(-87.0f)), &p);
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(d, _mm512_set1_ps(-87.0f), _CMP_GE_OQ), _mm512_fmadd_ps(scale, p, scale));
+}
 #endif
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void softmax_exp_avx2(float *x, int64_t n, float max) {
+    const __m256 m = _mm256_set1_ps(max);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, shifted_exp8(_mm256_loadu_ps(x + i), m));
+    if (i < n) {
+        float t[8] = { 0 };
+        memcpy(t, x + i, (size_t)(n - i) * 4);
+        _mm256_storeu_ps(t, shifted_exp8(_mm256_loadu_ps(t), m));
+        memcpy(x + i, t, (size_t)(n - i) * 4);
+    }
+}
+
+__attribute__((target("avx512f"))) static void softmax_exp_avx512(float *x, int64_t n, float max) {
+    const __m512 m = _mm512_set1_ps(max);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, shifted_exp16(_mm512_loadu_ps(x + i), m));
+    if (i < n) {
+        const __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(x + i, k, shifted_exp16(_mm512_maskz_loadu_ps(k, x + i), m));
+    }
+}
+#endif
+
+void mk_softmax_exp_f32(float *x, int64_t n, float max, int32_t path) {
+    if (n <= 0) return;
+    if (path == MK_PATH_BEST) path = mk_best_path();
+    if (!mk_path_available(path)) path = MK_PATH_SCALAR;
+#if defined(__x86_64__)
+    if (path == MK_PATH_AVX512) { softmax_exp_avx512(x, n, max); return; }
+    if (path == MK_PATH_AVX2) { softmax_exp_avx2(x, n, max); return; }
+#endif
+    for (int64_t i = 0; i < n; i++) {
+        const float d = x[i] - max;
+        float p;
+        const float scale = exp_parts(d < -87.0f ? -87.0f : d, &p);
+        x[i] = d >= -87.0f ? fmaf(scale, p, scale) : 0.0f;
+    }
+}
 
 void mk_elu_f32(const float *x, float *y, int64_t n, int32_t path) {
     if (n <= 0) return;

@@ -1,10 +1,12 @@
 // One decoding step of multi-head attention over a head-major KV cache (mk_attention.h):
 // scores, softmax and the weighted sum of values, one task per head. A scalar path for any
-// head size and format, and an AVX2 + FMA + F16C path for head sizes that are multiples of 8.
+// head size and format, and an AVX2 + FMA + F16C path for head sizes that are multiples of 8
+// (its softmax exponentials vectorised, mk_softmax_exp_f32).
 #include <math.h>
 #include "mk_internal.h"
 #include "mk_attention.h"
 #include "mk_half.h"
+#include "mk_activation.h"
 #if defined(__x86_64__)
 #include "mk_avx2.h"
 #endif
@@ -63,7 +65,7 @@ MK_TI __m256 load8(const void *base, int32_t format, int64_t i) {
     }
 }
 
-MK_T static void head_avx2(const mk_attention *a, int64_t h, int32_t format) {
+MK_T static void head_avx2(const mk_attention *a, int64_t h, int32_t format, int path) {
     const int64_t hd = a->head_dim;
     const float *q = a->q + h * hd;
     float *sc = a->scores + h * a->capacity;
@@ -85,10 +87,13 @@ MK_T static void head_avx2(const mk_attention *a, int64_t h, int32_t format) {
     }
     for (int64_t i = 0; i < hd; i++) out[i] = 0;
     if (a->slots == 0) return;
+    // The weights e^(score - max) for all slots at once (masked slots give 0), then summed and
+    // applied in slot order.
+    mk_softmax_exp_f32(sc, a->slots, m, path);
     float sum = 0;
     for (int64_t s = 0; s < a->slots; s++) {
-        if (sc[s] == -INFINITY) continue;
-        float w = expf(sc[s] - m);
+        const float w = sc[s];
+        if (w == 0) continue;
         sum += w;
         const __m256 wv = _mm256_set1_ps(w);
         const int64_t row = first + s * hd;
@@ -106,7 +111,7 @@ static void attend_task(void *raw, int64_t task, int thread) {
 #if defined(__x86_64__)
     int path = a->path == MK_PATH_BEST ? mk_best_path() : a->path;
     if ((path == MK_PATH_AVX2 || path == MK_PATH_AVX512) && mk_path_available(path) && a->head_dim % 8 == 0) {
-        head_avx2(a, task, a->format);
+        head_avx2(a, task, a->format, path);
         return;
     }
 #endif

@@ -15,4 +15,8 @@ void mk_gelu_f32(const float *x, float *y, int64_t n, int32_t path);
 
 /// erf over n floats (`y` may equal `x`): GELU's, on its own (within about 1 ulp).
 void mk_erf_f32(const float *x, float *y, int64_t n, int32_t path);
+
+/// x[i] = e^(x[i] - max) in place, for softmax weights (every x[i] <= max): the same exp as
+/// ELU's (~2 ulp), exactly 0 where x[i] - max < -87 (a masked score, -inf, gives 0).
+void mk_softmax_exp_f32(float *x, int64_t n, float max, int32_t path);
 #endif

@@ -74,6 +74,28 @@ import CKernels
         }
     }
 
+    /// The attention's softmax weights (CKernels `mk_softmax_exp_f32`) on every path: e^(x - max)
+    /// within 3.6e-7 relative, exactly 0 for masked (-inf) and far-below scores, every tail length.
+    @Test(arguments: KernelPath.available)
+    func softmaxWeightsAreExpOfTheShiftedScores(path: KernelPath) {
+        var data = TestData(seed: 9)
+        for n in Array(1...17) + [250, 1003] {
+            var x = data.floats(n, -30, 5)
+            if n > 2 { x[1] = -.infinity; x[n - 1] = -200 }
+            let max = x.max()!
+            var y = x
+            mk_softmax_exp_f32(&y, Int64(n), max, path.rawValue)
+            for i in 0..<n {
+                let want = exp(Double(x[i] - max))  // the float difference, as any kernel takes it
+                if x[i] - max < -87 {
+                    #expect(y[i] == 0, "\(path) n \(n) i \(i)")
+                } else {
+                    #expect(abs(Double(y[i]) - want) <= 3.6e-7 * want, "\(path) n \(n) i \(i): \(y[i]) vs \(want)")
+                }
+            }
+        }
+    }
+
     /// GELU's erf (CKernels `mk_erf_f32`) on every path: within 1.5 ulp of erf on a fine grid
     /// over [-4.5, 4.5] (both formulas, the seams at |x| = 1 and 4), exact signs and limits.
     @Test(arguments: KernelPath.available)
