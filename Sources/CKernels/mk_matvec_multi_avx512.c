@@ -41,22 +41,26 @@ TI __m256 mv_u8x8(const uint8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_e
 
 // ---- f32, bf16, f16 --------------------------------------------------------------------------
 
+/// Columns i..i+31 of a row into each vector's four accumulators (dense_row's 32-column step).
+TI void dense_step32(const uint8_t *row, const float *x, int64_t cols, int64_t i, int nv, int format,
+                     __m256 a[MK_MULTI_VECTORS][4]) {
+    __m256 w0 = mv_load_dense(row, i, format), w1 = mv_load_dense(row, i + 8, format);
+    __m256 w2 = mv_load_dense(row, i + 16, format), w3 = mv_load_dense(row, i + 24, format);
+    for (int v = 0; v < nv; v++) {
+        const float *xv = x + v * cols + i;
+        a[v][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xv), a[v][0]);
+        a[v][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xv + 8), a[v][1]);
+        a[v][2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xv + 16), a[v][2]);
+        a[v][3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xv + 24), a[v][3]);
+    }
+}
+
 /// One row against `nv` vectors (x + v * cols): dense_row's four accumulators per vector.
 TI void dense_row_multi(const uint8_t *row, const float *x, int64_t cols, int nv, int format, float *dots) {
     __m256 a[MK_MULTI_VECTORS][4];
     for (int v = 0; v < nv; v++) a[v][0] = a[v][1] = a[v][2] = a[v][3] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 32 <= cols; i += 32) {
-        __m256 w0 = mv_load_dense(row, i, format), w1 = mv_load_dense(row, i + 8, format);
-        __m256 w2 = mv_load_dense(row, i + 16, format), w3 = mv_load_dense(row, i + 24, format);
-        for (int v = 0; v < nv; v++) {
-            const float *xv = x + v * cols + i;
-            a[v][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xv), a[v][0]);
-            a[v][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xv + 8), a[v][1]);
-            a[v][2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xv + 16), a[v][2]);
-            a[v][3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xv + 24), a[v][3]);
-        }
-    }
+    for (; i + 32 <= cols; i += 32) dense_step32(row, x, cols, i, nv, format, a);
     int64_t tail = i;
     for (; i + 8 <= cols; i += 8) {
         __m256 w0 = mv_load_dense(row, i, format);
@@ -109,15 +113,7 @@ TI void dense_rows_multi(const mk_matrix *w, const float *x, mk_out *outs, int n
             for (int64_t i = c0; i < c1; i += 32) {
                 _mm_prefetch((const char *)(next + i * eb), _MM_HINT_T0);
                 if (eb == 4) _mm_prefetch((const char *)(next + i * eb + 64), _MM_HINT_T0);
-                __m256 w0 = mv_load_dense(row, i, format), w1 = mv_load_dense(row, i + 8, format);
-                __m256 w2 = mv_load_dense(row, i + 16, format), w3 = mv_load_dense(row, i + 24, format);
-                for (int v = 0; v < nv; v++) {
-                    const float *xv = x + v * cols + i;
-                    a[v][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xv), a[v][0]);
-                    a[v][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xv + 8), a[v][1]);
-                    a[v][2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xv + 16), a[v][2]);
-                    a[v][3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xv + 24), a[v][3]);
-                }
+                dense_step32(row, x, cols, i, nv, format, a);
             }
             for (int v = 0; v < nv; v++)
                 for (int j = 0; j < 4; j++) saved[r - r0][v][j] = a[v][j];
