@@ -1,4 +1,5 @@
-// Vectorised exp and expm1 for Float, the transcendental core of softmax, SiLU and ELU.
+// Vectorised exp for Float, the transcendental core of softmax and SiLU (ELU, GELU and the
+// attention's softmax weights are in CKernels, mk_activation.c).
 
 /// The vector width the element-wise kernels in `Ops/` work in.
 typealias FloatVector = SIMD8<Float>
@@ -42,13 +43,6 @@ func expSplit(_ x: FloatVector) -> (scale: FloatVector, p: FloatVector) {
 func vectorExp(_ x: FloatVector) -> FloatVector {
     let (scale, p) = expSplit(x)
     return (scale + scale * p).replacing(with: 0, where: x .< -87)
-}
-
-/// e^x - 1 per lane, accurate near 0 (no cancellation: for |x| <= ln2/2 it is the polynomial itself).
-@inline(__always)
-func vectorExpm1(_ x: FloatVector) -> FloatVector {
-    let (scale, p) = expSplit(x)
-    return scale * p + (scale - 1)
 }
 
 /// Loads 8 floats from `p` (no alignment needed).
