@@ -10,9 +10,9 @@
 int64_t mk_scratch_floats(int64_t cols) {
     if (cols < 0) cols = 0;
     int64_t nbp = mk_blocks_padded(cols), cp = mk_cols_padded(cols);
-    // see mk_scratch_split: xsum, xd, qsum, kvec (11 nbp), xp (cp), xq + xqp (cp / 2), then xbf:
-    // 3 bf16 words per column rounded up to 128 columns (at most 1.5 cp + 96 floats).
-    return 11 * nbp + cp + cp / 2 + (3 * cp) / 2 + 96 + 16;
+    // see mk_scratch_split: xsum, xd, qsum, kvec (11 nbp), xp (cp), xq + xqp (cp / 2), then xlimbs:
+    // 448 bytes (112 floats) per 128 columns.
+    return 11 * nbp + cp + cp / 2 + 112 * ((cols + 127) / 128) + 16;
 }
 
 int mk_format_has_i8(int32_t format) {
@@ -96,15 +96,6 @@ int mk_best_path(void) {
     return best_path;
 }
 
-/// Whether the AVX-512 path may also use AVX512_BF16 (exact MLX 4-bit, mk_matvec_exact_avx512.c).
-static int bf16_available(void) {
-#if defined(__x86_64__)
-    return mk_path_available(MK_PATH_AVX512) && (cpu_features & MK_CPU_AVX512BF16);
-#else
-    return 0;
-#endif
-}
-
 static const mk_kernel_table *table_for(int path) {
     if (path == MK_PATH_BEST) path = mk_best_path();
     if (!mk_path_available(path)) return &scalar_table;
@@ -166,7 +157,7 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
         prepare_group_sums(w, x, sv);
 #if defined(__x86_64__)
         // Whatever path the rows then take (a caller may run rows on a lower path than BEST).
-        if (bf16_available()) mk_prepare_bf16_slices(x, w->cols, sv.xbf);
+        if (mk_path_available(MK_PATH_AVX512)) mk_prepare_int8_limbs(x, w->cols, sv.xlimbs);
 #endif
         break;
     case MK_FORMAT_MLX8:
@@ -226,7 +217,7 @@ static inline mk_rows_fn rows_fn(const mk_matrix *w, const mk_matvec_options *o)
     const mk_kernel_table *t = table_for(o->path);
     if (o->precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) return t->int8 ? t->int8 : mk_rows_i8_scalar;
 #if defined(__x86_64__)
-    if (t == &avx512_table && w->format == MK_FORMAT_MLX4 && bf16_available()) return mk_rows_mlx4_bf16;
+    if (t == &avx512_table && w->format == MK_FORMAT_MLX4) return mk_rows_mlx4_limbs;
 #endif
     return t->exact;
 }
@@ -322,9 +313,6 @@ void mk_matvec_batch(mk_pool *pool, const mk_matrix *w, const float *x, int64_t 
     int multi = 0;
 #if defined(__x86_64__)
     multi = n > 1 && path == MK_PATH_AVX512 && mk_path_available(MK_PATH_AVX512) && mk_multi_supported(w, o->precision);
-    // Exact MLX 4-bit on AVX512_BF16 has its own single-vector kernel (another summation order):
-    // batches run it once per vector, so a session's numbers stay those it gets alone.
-    if (rows_fn(w, o) == mk_rows_mlx4_bf16) multi = 0;
 #endif
     matvec_job job = { w, x, y, scratch, stride, n, chunk_rows(w, mk_pool_threads(pool)), rows_fn(w, o), o->bias, o->accumulate, multi };
     int64_t tasks = (w->rows + job.chunk - 1) / job.chunk;

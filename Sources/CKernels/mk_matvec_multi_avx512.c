@@ -1,14 +1,15 @@
 // Several vectors against one matrix with the weights unpacked once (the batched product of
 // mk_matvec_batch on the AVX-512 path): each row's weights are loaded and converted to f32 once
-// (bf16 shift, f16 conversion, MLX nibble or byte to float) and multiplied with up to
+// (bf16 shift, f16 conversion, MLX byte to float) and multiplied with up to
 // MK_MULTI_VECTORS activation vectors while in registers. The arithmetic per vector is exactly
 // the single-vector AVX2 row's (mk_matvec_avx2.c: dense_row, mlx_group with one row): the same
 // accumulators, the same order of FMAs, the same horizontal sums, so every vector's result
 // equals its product alone bit for bit. Compiled with AVX-512 VL for its 32 ymm registers
 // (4 vectors x 4 accumulators stay in registers); the instructions are 256-bit.
 //
-// Covered: f32, bf16, f16 (any precision: they have no int8 path) and exact MLX 4/8-bit.
-// Q8_0, Q4_0 and the int8-activation products keep the per-vector loop over 16-row slices.
+// Covered: f32, bf16, f16 (any precision: they have no int8 path) and exact MLX 8-bit. Q8_0,
+// Q4_0, exact MLX 4-bit (its AVX-512 kernel is mk_matvec_mlx4_limbs_avx512.c) and the
+// int8-activation products keep the per-vector loop over 16-row slices.
 #if defined(__x86_64__)
 #include "mk_avx2.h"
 
@@ -137,45 +138,28 @@ TI void dense_rows_multi(const mk_matrix *w, const float *x, mk_out *outs, int n
     }
 }
 
-// ---- exact MLX 4- and 8-bit --------------------------------------------------------------------
+// ---- exact MLX 8-bit --------------------------------------------------------------------------
 
-/// One row against `nv` vectors: mlx_group with one row, per vector (MLX4 reads each vector's
-/// reordered copy xp, as the single kernel does).
-TI void mlx_row_multi(const mk_matrix *w, int64_t r, const float *x, const mk_scratch_view *svs, int nv,
-                      int is4, int stype, float *dots) {
-    const __m256i low = _mm256_set1_epi32(0x0F);
+/// One row against `nv` vectors: the single AVX2 kernel's MLX 8-bit group sums, per vector.
+TI void mlx8_row_multi(const mk_matrix *w, int64_t r, const float *x, const mk_scratch_view *svs, int nv,
+                       int stype, float *dots) {
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
-    const float *xv[MK_MULTI_VECTORS];
     __m256 acc[MK_MULTI_VECTORS];
-    for (int v = 0; v < nv; v++) {
-        xv[v] = is4 ? svs[v].xp : x + v * w->cols;
-        acc[v] = _mm256_setzero_ps();
-    }
+    for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t g = 0; g < groups; g++) {
         __m256 s[MK_MULTI_VECTORS];
         for (int v = 0; v < nv; v++) s[v] = _mm256_setzero_ps();
         for (int k = 0; k < bpg; k++) {
             const int64_t b = g * bpg + k;
-            __m256 w0, w1, w2, w3;
-            if (is4) {
-                const uint8_t *p = row + b * 16;
-                __m256i q0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
-                __m256i q1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + 8)));
-                w0 = _mm256_cvtepi32_ps(_mm256_and_si256(q0, low));     // elements 0,2,..14
-                w1 = _mm256_cvtepi32_ps(_mm256_srli_epi32(q0, 4));      // 1,3,..15
-                w2 = _mm256_cvtepi32_ps(_mm256_and_si256(q1, low));     // 16,18,..30
-                w3 = _mm256_cvtepi32_ps(_mm256_srli_epi32(q1, 4));      // 17,..31
-            } else {
-                const uint8_t *p = row + b * 32;
-                w0 = mv_u8x8(p); w1 = mv_u8x8(p + 8); w2 = mv_u8x8(p + 16); w3 = mv_u8x8(p + 24);
-            }
+            const uint8_t *p = row + b * 32;
+            const __m256 w0 = mv_u8x8(p), w1 = mv_u8x8(p + 8), w2 = mv_u8x8(p + 16), w3 = mv_u8x8(p + 24);
             for (int v = 0; v < nv; v++) {
-                const float *xb = xv[v] + b * MK_BLOCK;
+                const float *xb = x + v * w->cols + b * MK_BLOCK;
                 s[v] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xb), s[v]);
-                s[v] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + (is4 ? 16 : 8)), s[v]);
-                s[v] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + (is4 ? 8 : 16)), s[v]);
+                s[v] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + 8), s[v]);
+                s[v] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), s[v]);
                 s[v] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), s[v]);
             }
         }
@@ -185,11 +169,11 @@ TI void mlx_row_multi(const mk_matrix *w, int64_t r, const float *x, const mk_sc
     for (int v = 0; v < nv; v++) dots[v] = mk_hsum(acc[v]) + mk_bias_dot(w->biases, stype, r * groups, svs[v].xsum, groups);
 }
 
-TI void mlx_rows_multi(const mk_matrix *w, const float *x, const mk_scratch_view *svs, mk_out *outs, int nv,
-                       int64_t r0, int64_t r1, int is4, int stype) {
+TI void mlx8_rows_multi(const mk_matrix *w, const float *x, const mk_scratch_view *svs, mk_out *outs, int nv,
+                        int64_t r0, int64_t r1, int stype) {
     float dots[MK_MULTI_VECTORS];
     for (int64_t r = r0; r < r1; r++) {
-        mlx_row_multi(w, r, x, svs, nv, is4, stype, dots);
+        mlx8_row_multi(w, r, x, svs, nv, stype, dots);
         for (int v = 0; v < nv; v++) mk_store(outs[v], r, dots[v]);
     }
 }
@@ -201,7 +185,8 @@ TI void mlx_rows_multi(const mk_matrix *w, const float *x, const mk_scratch_view
 int mk_multi_supported(const mk_matrix *w, int32_t precision) {
     switch (w->format) {
     case MK_FORMAT_F32: case MK_FORMAT_BF16: case MK_FORMAT_F16: return 1;
-    case MK_FORMAT_MLX4: case MK_FORMAT_MLX8: return precision == MK_PRECISION_EXACT;
+    // Exact MLX 4-bit runs its own single-vector kernel (mk_matvec_mlx4_limbs_avx512.c) per vector.
+    case MK_FORMAT_MLX8: return precision == MK_PRECISION_EXACT;
     default: return 0;
     }
 }
@@ -214,15 +199,14 @@ T void mk_rows_multi_avx512(const mk_matrix *w, const float *x, const mk_scratch
     case MK_FORMAT_BF16: { const int format = MK_FORMAT_BF16; MK_DISPATCH_NV(DENSE) break; }
     case MK_FORMAT_F16: { const int format = MK_FORMAT_F16; MK_DISPATCH_NV(DENSE) break; }
 #undef DENSE
-#define MLX(n) mlx_rows_multi(w, x, svs, outs, n, r0, r1, is4, stype)
-#define MLX_TYPES(is4v) { const int is4 = is4v; \
-        switch (w->scale_type) { \
-        case MK_SCALE_F16: { const int stype = MK_SCALE_F16; MK_DISPATCH_NV(MLX) break; } \
-        case MK_SCALE_BF16: { const int stype = MK_SCALE_BF16; MK_DISPATCH_NV(MLX) break; } \
-        default: { const int stype = MK_SCALE_F32; MK_DISPATCH_NV(MLX) break; } } }
-    case MK_FORMAT_MLX4: MLX_TYPES(1) break;
-    case MK_FORMAT_MLX8: MLX_TYPES(0) break;
-#undef MLX_TYPES
+#define MLX(n) mlx8_rows_multi(w, x, svs, outs, n, r0, r1, stype)
+    case MK_FORMAT_MLX8:
+        switch (w->scale_type) {
+        case MK_SCALE_F16: { const int stype = MK_SCALE_F16; MK_DISPATCH_NV(MLX) break; }
+        case MK_SCALE_BF16: { const int stype = MK_SCALE_BF16; MK_DISPATCH_NV(MLX) break; }
+        default: { const int stype = MK_SCALE_F32; MK_DISPATCH_NV(MLX) break; }
+        }
+        break;
 #undef MLX
     default: break;
     }

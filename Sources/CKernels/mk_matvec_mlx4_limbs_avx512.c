@@ -1,0 +1,155 @@
+// Exact MLX 4-bit rows with AVX-512 VNNI integer dot products (x split into three int8 limbs).
+// Compiled for the baseline ISA with per-function target attributes; mk_matvec.c calls these only
+// when the AVX-512 path runs (mk_path_available(MK_PATH_AVX512): F/BW/VL + VNNI).
+//
+// Why integers and still exact to f32's precision: per 8 columns of x (one 32-bit lane of the
+// kernel), d = max|x| / 127 and every x becomes the integer N = round(x * 2^16 / d) (|N| <= 127 *
+// 2^16, 23 bits + sign), written as three signed bytes N = a1 * 2^16 + a2 * 2^8 + a3. So x =
+// d / 2^16 * N up to d / 2^17 = max|x| * 6.0e-8 (f32 holds max|x| to 2^-24 = 6.0e-8). A 4-bit q
+// times a byte is exact in `vpdpbusd` (64 unsigned-by-signed byte products into 16 int32 lanes, 4
+// per lane), and a lane's sum over its 8 columns of q * N = (S1 << 16) + (S2 << 8) + S3 is an exact
+// integer below 2^31 (8 * 15 * 127 * 2^16 < 1.0e9). Converting it to f32 rounds once (2^-24); the
+// group scale / 2^16 and d multiply it, an FMA adds it to the row's 16-lane f32 sum. Per 64 bytes of
+// a row (128 weights): the nibbles split with one shift and two masks, 6 `vpdpbusd` (3 limbs x low
+// and high nibbles), 2 shifts + 2 adds, one conversion, one multiply, one FMA; the bf16 kernel
+// this replaced needed 12 `vdpbf16ps` for the same bytes (Docs/PERFORMANCE.md).
+//
+// What differs from per-element f32: x is held to 2^-24 of the largest |x| among its 8 columns,
+// not of itself, so a tiny x next to a huge one loses its low bits (as it would in any f32 sum
+// that also holds the huge one's product). Non-finite x make their lane NaN.
+//
+// Per row, as the other MLX kernels: sum_g scale_g * sum(q x) + bias_g * sum(x) (the bias term from
+// the exact f32 group sums of x, mk_bias_dot).
+#if defined(__x86_64__)
+#include <math.h>
+#include "mk_avx2.h"
+
+#define TL __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define TLI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"), always_inline)) static inline
+
+// The layout of x's limbs (MK_LIMB_CHUNK_BYTES = 448 per 128 columns, one 64-byte piece of a
+// packed row: byte p holds columns 2p, low nibble, and 2p + 1, high nibble): limb k of the even
+// columns (64 bytes), limb k of the odd columns (64 bytes), for k = 1, 2, 3; then 16 floats,
+// lane l's d (lane l = columns 8l..8l+7).
+
+/// x split into limbs in the layout above; columns past `cols` in the last 128 are zero. One lane
+/// (8 columns) at a time in doubles: x * 2^16 / d rounded to nearest (vcvtpd2dq), then the
+/// balanced base-256 digits a3 = the low byte sign-extended, a2 the next, a1 the rest.
+TL void mk_prepare_int8_limbs(const float *x, int64_t cols, int8_t *out) {
+    const __m128i deinterleave = _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+    for (int64_t c0 = 0; c0 < cols; c0 += 128) {
+        int8_t *chunk = out + c0 / 128 * MK_LIMB_CHUNK_BYTES;
+        float *dv = (float *)(chunk + 384);
+        for (int l = 0; l < 16; l++) {
+            const int64_t c = c0 + 8 * l, left = cols - c;
+            const __mmask8 mask = left >= 8 ? 0xFF : left <= 0 ? 0 : (__mmask8)((1u << left) - 1u);
+            const __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mask, x + (left > 0 ? c : 0)));
+            const float m = (float)_mm512_reduce_max_pd(_mm512_abs_pd(v));
+            const int finite = !isnan(_mm512_reduce_add_pd(_mm512_mul_pd(v, _mm512_setzero_pd())));
+            const float d = m / 127.0f;
+            const double inv = finite && d > 0.0f ? 65536.0 / (double)d : 0.0;
+            dv[l] = finite ? d : NAN;
+            const __m256i n = _mm512_cvtpd_epi32(_mm512_mul_pd(v, _mm512_set1_pd(inv)));
+            const __m256i a3 = _mm256_srai_epi32(_mm256_slli_epi32(n, 24), 24);
+            const __m256i n1 = _mm256_srai_epi32(_mm256_sub_epi32(n, a3), 8);
+            const __m256i a2 = _mm256_srai_epi32(_mm256_slli_epi32(n1, 24), 24);
+            const __m256i a1 = _mm256_srai_epi32(_mm256_sub_epi32(n1, a2), 8);
+            // 8 bytes per limb in column order -> evens (4 bytes) then odds (4 bytes)
+            const __m128i b12 = _mm_shuffle_epi8(_mm_unpacklo_epi64(_mm256_cvtepi32_epi8(a1), _mm256_cvtepi32_epi8(a2)), deinterleave);
+            const __m128i b3 = _mm_shuffle_epi8(_mm256_cvtepi32_epi8(a3), deinterleave);
+            int8_t *e = chunk + 4 * l;
+            _mm_storeu_si32(e, b12);
+            _mm_storeu_si32(e + 64, _mm_srli_si128(b12, 4));
+            _mm_storeu_si32(e + 128, _mm_srli_si128(b12, 8));
+            _mm_storeu_si32(e + 192, _mm_srli_si128(b12, 12));
+            _mm_storeu_si32(e + 256, b3);
+            _mm_storeu_si32(e + 320, _mm_srli_si128(b3, 4));
+        }
+    }
+}
+
+/// MLX scales g..g+n-1 (n <= 16; the other lanes read as 0), as floats.
+TLI __m512 limbs_scales16(const void *p, int type, int64_t g, int64_t n) {
+    __mmask16 m = (__mmask16)((1u << n) - 1u);
+    switch (type) {
+    case MK_SCALE_F16: return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + g));
+    case MK_SCALE_BF16: return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + g)), 16));
+    default: return _mm512_maskz_loadu_ps(m, (const float *)p + g);
+    }
+}
+
+TLI float limbs_hsum512(__m512 v) {
+    __m256 s = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    return mk_hsum(s);
+}
+
+/// `nr` rows (1..4) from row r.
+TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *xl, const float *xsum, int stype, float *dots) {
+    const int64_t rb = w->cols / 2, groups = w->cols / w->group_size, chunks = (w->cols + 127) / 128;
+    const int gs = w->group_size, gpc = 128 / gs;
+    const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    // lane l covers columns 8l..8l+7 of the chunk: group (8l) / gs within it
+    const __m512i lane_group = _mm512_srli_epi32(_mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120),
+                                                 gs == 32 ? 5 : gs == 64 ? 6 : 7);
+    __m512 acc[4], sc[4];
+    for (int i = 0; i < 4; i++) acc[i] = sc[i] = _mm512_setzero_ps();
+    int64_t g_base = -1000;
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t g0 = c * gpc;
+        if (g0 + gpc > g_base + 16) {
+            g_base = g0;
+            // times 2^-16 (exact), the scale of N
+            for (int i = 0; i < nr; i++)
+                sc[i] = _mm512_mul_ps(limbs_scales16(w->scales, stype, (r + i) * groups + g0, groups - g0 < 16 ? groups - g0 : 16), _mm512_set1_ps(0x1p-16f));
+        }
+        const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(g0 - g_base)), lane_group);
+        const int8_t *xc = xl + c * MK_LIMB_CHUNK_BYTES;
+        const __m512i e1 = _mm512_loadu_si512(xc), o1 = _mm512_loadu_si512(xc + 64);
+        const __m512i e2 = _mm512_loadu_si512(xc + 128), o2 = _mm512_loadu_si512(xc + 192);
+        const __m512i e3 = _mm512_loadu_si512(xc + 256), o3 = _mm512_loadu_si512(xc + 320);
+        const __m512 dv = _mm512_loadu_ps((const float *)(xc + 384));
+        const int64_t left = rb - c * 64;
+        const __mmask64 m = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+        mk_prefetch_next_group(row, rb, nr, c * 64);
+        for (int i = 0; i < nr; i++) {
+            const __m512i v = _mm512_maskz_loadu_epi8(m, row + i * rb + c * 64);
+            const __m512i lo = _mm512_and_si512(v, low4);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e1);
+            __m512i s2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e2);
+            __m512i s3 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e3);
+            s1 = _mm512_dpbusd_epi32(s1, hi, o1);
+            s2 = _mm512_dpbusd_epi32(s2, hi, o2);
+            s3 = _mm512_dpbusd_epi32(s3, hi, o3);
+            const __m512i t = _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(s1, 16), _mm512_slli_epi32(s2, 8)), s3);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(_mm512_permutexvar_ps(idx, sc[i]), dv), acc[i]);
+        }
+    }
+    for (int i = 0; i < nr; i++) dots[i] = limbs_hsum512(acc[i]) + mk_bias_dot(w->biases, stype, (r + i) * groups, xsum, groups);
+}
+
+TLI void mlx4_limbs_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int stype) {
+    const int8_t *xl = sv->xlimbs;
+    float dots[4];
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        mlx4_limbs_group(w, r, 4, xl, sv->xsum, stype, dots);
+        for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
+    }
+    for (; r < r1; r++) {
+        mlx4_limbs_group(w, r, 1, xl, sv->xsum, stype, dots);
+        mk_store(out, r, dots[0]);
+    }
+}
+
+/// Exact MLX 4-bit rows (the caller checks the format and the AVX-512 path).
+TL void mk_rows_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
+    (void)x;
+    switch (w->scale_type) {
+    case MK_SCALE_F16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F16); break;
+    case MK_SCALE_BF16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_BF16); break;
+    default: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F32); break;
+    }
+}
+#endif
