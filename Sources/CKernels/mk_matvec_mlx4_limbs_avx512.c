@@ -8,11 +8,12 @@
 // d / 2^16 * N up to d / 2^17 = max|x| * 6.0e-8 (f32 holds max|x| to 2^-24 = 6.0e-8). A 4-bit q
 // times a byte is exact in `vpdpbusd` (64 unsigned-by-signed byte products into 16 int32 lanes, 4
 // per lane), and a lane's sum over its 8 columns of q * N = (S1 << 16) + (S2 << 8) + S3 is an exact
-// integer below 2^31 (8 * 15 * 127 * 2^16 < 1.0e9). Converting it to f32 rounds once (2^-24); the
-// group scale / 2^16 and d multiply it, an FMA adds it to the row's 16-lane f32 sum. Per 64 bytes of
-// a row (128 weights): the nibbles split with one shift and two masks, 6 `vpdpbusd` (3 limbs x low
-// and high nibbles), 2 shifts + 2 adds, one conversion, one multiply, one FMA; the bf16 kernel
-// this replaced needed 12 `vdpbf16ps` for the same bytes (Docs/PERFORMANCE.md).
+// integer below 2^31 (8 * 15 * 127 * 2^16 < 1.0e9), accumulated as ((S1 << 8) + S2) << 8 + S3: each
+// limb's two `vpdpbusd` start from the previous sum shifted. Converting it to f32 rounds once
+// (2^-24); the group scale / 2^16 and d multiply it, an FMA adds it to the row's 16-lane f32 sum.
+// Per 64 bytes of a row (128 weights): the nibbles split with one shift and two masks, 6
+// `vpdpbusd` (3 limbs x low and high nibbles), 2 shifts, one conversion, one multiply, one FMA; the
+// bf16 kernel this replaced needed 12 `vdpbf16ps` for the same bytes (Docs/PERFORMANCE.md).
 //
 // What differs from per-element f32: x is held to 2^-24 of the largest |x| among its 8 columns,
 // not of itself, so a tiny x next to a huge one loses its low bits (as it would in any f32 sum
@@ -110,19 +111,16 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
         const __m512i e3 = _mm512_loadu_si512(xc + 256), o3 = _mm512_loadu_si512(xc + 320);
         const __m512 dv = _mm512_loadu_ps((const float *)(xc + 384));
         const int64_t left = rb - c * 64;
-        const __mmask64 m = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+        const int full = left >= 64;      // a masked byte load costs more than a plain one on Zen 4
+        const __mmask64 m = full ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
         mk_prefetch_next_group(row, rb, nr, c * 64);
         for (int i = 0; i < nr; i++) {
-            const __m512i v = _mm512_maskz_loadu_epi8(m, row + i * rb + c * 64);
+            const __m512i v = full ? _mm512_loadu_si512(row + i * rb + c * 64) : _mm512_maskz_loadu_epi8(m, row + i * rb + c * 64);
             const __m512i lo = _mm512_and_si512(v, low4);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e1);
-            __m512i s2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e2);
-            __m512i s3 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e3);
-            s1 = _mm512_dpbusd_epi32(s1, hi, o1);
-            s2 = _mm512_dpbusd_epi32(s2, hi, o2);
-            s3 = _mm512_dpbusd_epi32(s3, hi, o3);
-            const __m512i t = _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(s1, 16), _mm512_slli_epi32(s2, 8)), s3);
+            __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e1), hi, o1);
+            t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e2), hi, o2);
+            t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e3), hi, o3);
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(_mm512_permutexvar_ps(idx, sc[i]), dv), acc[i]);
         }
     }
