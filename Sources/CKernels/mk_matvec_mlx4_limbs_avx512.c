@@ -19,8 +19,9 @@
 // not of itself, so a tiny x next to a huge one loses its low bits (as it would in any f32 sum
 // that also holds the huge one's product). Non-finite x make their lane NaN.
 //
-// Per row, as the other MLX kernels: sum_g scale_g * sum(q x) + bias_g * sum(x) (the bias term from
-// the exact f32 group sums of x, mk_bias_dot).
+// Per row, as the other MLX kernels: sum_g scale_g * sum(q x) + bias_g * sum(x), the bias term from
+// the exact f32 group sums of x: whenever a row's 16 scales are loaded, its 16 biases times those
+// groups' sums are added to the same 16-lane sum (all lanes are summed at the end).
 #if defined(__x86_64__)
 #include <math.h>
 #include "mk_avx2.h"
@@ -101,8 +102,12 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
         if (g0 + gpc > g_base + 16) {
             g_base = g0;
             // times 2^-16 (exact), the scale of N
-            for (int i = 0; i < nr; i++)
-                sc[i] = _mm512_mul_ps(limbs_scales16(w->scales, stype, (r + i) * groups + g0, groups - g0 < 16 ? groups - g0 : 16), _mm512_set1_ps(0x1p-16f));
+            const int64_t n = groups - g0 < 16 ? groups - g0 : 16;
+            const __m512 xs = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), xsum + g0);
+            for (int i = 0; i < nr; i++) {
+                sc[i] = _mm512_mul_ps(limbs_scales16(w->scales, stype, (r + i) * groups + g0, n), _mm512_set1_ps(0x1p-16f));
+                acc[i] = _mm512_fmadd_ps(limbs_scales16(w->biases, stype, (r + i) * groups + g0, n), xs, acc[i]);
+            }
         }
         const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(g0 - g_base)), lane_group);
         const int8_t *xc = xl + c * MK_LIMB_CHUNK_BYTES;
@@ -124,7 +129,7 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(_mm512_permutexvar_ps(idx, sc[i]), dv), acc[i]);
         }
     }
-    for (int i = 0; i < nr; i++) dots[i] = limbs_hsum512(acc[i]) + mk_bias_dot(w->biases, stype, (r + i) * groups, xsum, groups);
+    for (int i = 0; i < nr; i++) dots[i] = limbs_hsum512(acc[i]);
 }
 
 TLI void mlx4_limbs_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int stype) {
