@@ -111,13 +111,16 @@ static const mk_kernel_table *table_for(int path) {
 
 // ---- preparation of x ------------------------------------------------------------------------
 
-/// MLX exact path: the f32 sum of x over each group (summed in double), for bias * sum(x).
+/// MLX exact path: the f32 sum of x over each group (summed in double, four partial sums per
+/// group so the additions do not wait on each other), for bias * sum(x).
 static void prepare_group_sums(const mk_matrix *w, const float *x, mk_scratch_view sv) {
-    int64_t groups = w->cols / w->group_size;
+    const int64_t groups = w->cols / w->group_size, gs = w->group_size;
     for (int64_t g = 0; g < groups; g++) {
-        double s = 0.0;
-        for (int64_t j = 0; j < w->group_size; j++) s += x[g * w->group_size + j];
-        sv.xsum[g] = (float)s;
+        const float *xg = x + g * gs;
+        double s[4] = { 0.0, 0.0, 0.0, 0.0 };
+        for (int64_t j = 0; j < gs; j += 4)
+            for (int k = 0; k < 4; k++) s[k] += xg[j + k];
+        sv.xsum[g] = (float)((s[0] + s[1]) + (s[2] + s[3]));
     }
 }
 
@@ -134,7 +137,9 @@ static void prepare_group_sums_int8(const mk_matrix *w, mk_scratch_view sv) {
     }
 }
 
-static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv) {
+/// `path` the rows will run on, or -1 for any (mk_matvec_prepare): MLX 4-bit prepares x's limbs
+/// for the AVX-512 kernel and the reordered x for the others, only what the path reads.
+static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv, int path) {
     switch (w->format) {
     case MK_FORMAT_Q4_0: {
         // The -8 of every nibble, as a vector that starts each block's lane sums.
@@ -145,21 +150,25 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
         }
         break;
     }
-    case MK_FORMAT_MLX4:
-        // A byte holds elements 2k (low nibble) and 2k+1 (high): x reordered to match, per 32
-        // values (16 bytes): evens, then odds.
-        for (int64_t c = 0; c < w->cols; c += 32) {
-            for (int k = 0; k < 16; k++) {
-                sv.xp[c + k] = x[c + 2 * k];
-                sv.xp[c + 16 + k] = x[c + 2 * k + 1];
+    case MK_FORMAT_MLX4: {
+        int limbs = 0;
+#if defined(__x86_64__)
+        limbs = path < 0 ? mk_path_available(MK_PATH_AVX512) : table_for(path) == &avx512_table;
+        if (limbs) mk_prepare_int8_limbs(x, w->cols, sv.xlimbs);
+#endif
+        if (path < 0 || !limbs) {
+            // A byte holds elements 2k (low nibble) and 2k+1 (high): x reordered to match, per 32
+            // values (16 bytes): evens, then odds.
+            for (int64_t c = 0; c < w->cols; c += 32) {
+                for (int k = 0; k < 16; k++) {
+                    sv.xp[c + k] = x[c + 2 * k];
+                    sv.xp[c + 16 + k] = x[c + 2 * k + 1];
+                }
             }
         }
         prepare_group_sums(w, x, sv);
-#if defined(__x86_64__)
-        // Whatever path the rows then take (a caller may run rows on a lower path than BEST).
-        if (mk_path_available(MK_PATH_AVX512)) mk_prepare_int8_limbs(x, w->cols, sv.xlimbs);
-#endif
         break;
+    }
     case MK_FORMAT_MLX8:
         prepare_group_sums(w, x, sv);
         break;
@@ -195,10 +204,11 @@ static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv,
     if (w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_MLX8) prepare_group_sums_int8(w, sv);
 }
 
+/// `path` < 0: for rows on any path (mk_matvec_prepare).
 static void prepare(const mk_matrix *w, const float *x, mk_scratch *scratch, int32_t precision, int path) {
     mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
-    if (precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) prepare_int8(w, x, sv, table_for(path)->quantize);
-    else prepare_exact(w, x, sv);
+    if (precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) prepare_int8(w, x, sv, table_for(path < 0 ? MK_PATH_BEST : path)->quantize);
+    else prepare_exact(w, x, sv, path);
 }
 
 void mk_quantize_activations(const float *x, int64_t blocks, int8_t *xq, float *xd, int32_t *qsum, int path) {
@@ -206,7 +216,7 @@ void mk_quantize_activations(const float *x, int64_t blocks, int8_t *xq, float *
 }
 
 void mk_matvec_prepare(const mk_matrix *w, const float *x, mk_scratch *scratch, int32_t precision) {
-    prepare(w, x, scratch, precision, MK_PATH_BEST);
+    prepare(w, x, scratch, precision, -1);
 }
 
 // ---- rows ------------------------------------------------------------------------------------
