@@ -3,7 +3,8 @@ import CKernels
 /// How quantized matrix-vector products treat the activations (`runtime.matvec_precision`).
 package enum MatvecPrecision: String, Sendable, CaseIterable {
     /// f32 arithmetic on exactly the dequantized weights (the reference's numbers, up to the
-    /// order of float sums).
+    /// order of float sums; the AVX-512 MLX 4-bit kernel holds each x to 2^-24 of the largest |x|
+    /// among its 8 columns, as f32 holds that largest one, and multiplies with integer products).
     case exact
     /// Activations quantized to int8 per block of 32 (scale max|x|/127, round to nearest even),
     /// then exact integer dot products per block, as llama.cpp and candle do for GGUF: less

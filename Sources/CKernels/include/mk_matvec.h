@@ -21,7 +21,8 @@ enum { MK_SCALE_F32 = 0, MK_SCALE_F16 = 1, MK_SCALE_BF16 = 2 };
 /// this CPU or build lacks falls back to SCALAR. AVX512 is AVX-512 F/BW/VL with VNNI (vpdpbusd)
 /// for the int8 products; it also needs AVX2 + FMA + F16C.
 enum { MK_PATH_SCALAR = 0, MK_PATH_AVX2 = 1, MK_PATH_NEON = 2, MK_PATH_AVX512 = 3, MK_PATH_BEST = 99 };
-/// How activations are treated: EXACT multiplies f32 x by exactly the dequantized weights;
+/// How activations are treated: EXACT multiplies f32 x by exactly the dequantized weights (to f32
+/// rounding; the AVX-512 MLX 4-bit kernel holds x to 2^-24 of the largest |x| of each 8 columns);
 /// INT8 quantizes x per 32-block to int8 (scale max|x|/127, round to nearest, ties to even) and
 /// takes integer dot products (Q8_0, Q4_0, MLX 4/8-bit; other formats stay exact): the result is
 /// the dequantized W times the dequantized int8 x (MLX: scale * sum(q xq) * xd + bias * sum(x̂)).
