@@ -78,7 +78,7 @@ typedef struct {
     float *xp;       // [cols] exact MLX4: x with every 32 values reordered evens, then odds
     int8_t *xq;      // [cols] int8 path: x quantized per block, in order
     int8_t *xqp;     // [cols] int8 MLX4: xq with every 32 values reordered evens, then odds
-    int8_t *xlimbs;  // [448 bytes per 128 columns] exact MLX4 on AVX-512: x as three int8 limbs + lane scales (mk_prepare_int8_limbs)
+    int8_t *xlimbs;  // [512 bytes per 128 columns] exact MLX4 / Q4_0 on AVX-512: x as three int8 limbs + lane scales (mk_matvec_limbs_avx512.c)
 } mk_scratch_view;
 
 static inline int64_t mk_blocks_padded(int64_t cols) {
@@ -156,10 +156,12 @@ void mk_rows_avx2(const mk_matrix *w, const float *x, const mk_scratch_view *sv,
 void mk_rows_i8_avx2(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_quantize_avx2(const float *x, int64_t nb, int8_t *xq, float *xd, int32_t *qsum);
 void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
-/// Bytes of x's int8 limbs per 128 columns (mk_matvec_mlx4_limbs_avx512.c).
-#define MK_LIMB_CHUNK_BYTES 448
+/// Bytes of x's int8 limbs per 128 columns (mk_matvec_limbs_avx512.c).
+#define MK_LIMB_CHUNK_BYTES 512
 void mk_prepare_int8_limbs(const float *x, int64_t cols, int8_t *out);
 void mk_rows_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_prepare_q4_0_limbs(const float *x, int64_t cols, int8_t *out);
+void mk_rows_q4_0_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_rows_i8_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 #endif
 #if defined(__aarch64__)

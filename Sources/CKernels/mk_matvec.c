@@ -11,8 +11,8 @@ int64_t mk_scratch_floats(int64_t cols) {
     if (cols < 0) cols = 0;
     int64_t nbp = mk_blocks_padded(cols), cp = mk_cols_padded(cols);
     // see mk_scratch_split: xsum, xd, qsum, kvec (11 nbp), xp (cp), xq + xqp (cp / 2), then xlimbs:
-    // 448 bytes (112 floats) per 128 columns.
-    return 11 * nbp + cp + cp / 2 + 112 * ((cols + 127) / 128) + 16;
+    // 512 bytes (128 floats) per 128 columns.
+    return 11 * nbp + cp + cp / 2 + 128 * ((cols + 127) / 128) + 16;
 }
 
 int mk_format_has_i8(int32_t format) {
@@ -137,16 +137,23 @@ static void prepare_group_sums_int8(const mk_matrix *w, mk_scratch_view sv) {
     }
 }
 
-/// `path` the rows will run on, or -1 for any (mk_matvec_prepare): MLX 4-bit prepares x's limbs
-/// for the AVX-512 kernel and the reordered x for the others, only what the path reads.
+/// `path` the rows will run on, or -1 for any (mk_matvec_prepare): the 4-bit formats prepare x's
+/// limbs for the AVX-512 kernels and what the other kernels read for the others, only what the path reads.
 static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv, int path) {
     switch (w->format) {
     case MK_FORMAT_Q4_0: {
-        // The -8 of every nibble, as a vector that starts each block's lane sums.
-        float *m8 = sv.kvec;
-        for (int64_t b = 0; b < w->cols / MK_BLOCK; b++) {
-            const float *xb = x + b * MK_BLOCK;
-            for (int l = 0; l < 8; l++) m8[8 * b + l] = -8.0f * (xb[l] + xb[l + 8] + xb[l + 16] + xb[l + 24]);
+        int limbs = 0;
+#if defined(__x86_64__)
+        limbs = path < 0 ? mk_path_available(MK_PATH_AVX512) : table_for(path) == &avx512_table;
+        if (limbs) mk_prepare_q4_0_limbs(x, w->cols, sv.xlimbs);
+#endif
+        if (path < 0 || !limbs) {
+            // The -8 of every nibble, as a vector that starts each block's lane sums.
+            float *m8 = sv.kvec;
+            for (int64_t b = 0; b < w->cols / MK_BLOCK; b++) {
+                const float *xb = x + b * MK_BLOCK;
+                for (int l = 0; l < 8; l++) m8[8 * b + l] = -8.0f * (xb[l] + xb[l + 8] + xb[l + 16] + xb[l + 24]);
+            }
         }
         break;
     }
@@ -226,9 +233,6 @@ static const mk_matvec_options default_options = { MK_PRECISION_EXACT, MK_PATH_B
 static inline mk_rows_fn rows_fn(const mk_matrix *w, const mk_matvec_options *o) {
     const mk_kernel_table *t = table_for(o->path);
     if (o->precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) return t->int8 ? t->int8 : mk_rows_i8_scalar;
-#if defined(__x86_64__)
-    if (t == &avx512_table && w->format == MK_FORMAT_MLX4) return mk_rows_mlx4_limbs;
-#endif
     return t->exact;
 }
 

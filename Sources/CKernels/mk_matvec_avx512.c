@@ -2,10 +2,9 @@
 // Compiled for the baseline ISA with per-function target attributes; mk_matvec.c calls these
 // only when mk_path_available(MK_PATH_AVX512) (cpuid and the OS's zmm state, via xgetbv).
 //
-// Exact products: Q4_0 looks its nibbles up in a 16-entry table of dequantized values (vpermps,
-// 7 % faster than AVX2 on Zen 4); f32, bf16, f16, Q8_0 and MLX run the AVX2 kernels (512-bit
-// versions of the dense rows were slower from memory on Zen 4, bf16 16 vs 20 GB/s on one core,
-// and the table version of MLX 4-bit 10 % slower with groups of 32).
+// Exact products: Q4_0 and MLX 4-bit multiply their nibbles with three int8 limbs of x (vpdpbusd,
+// mk_matvec_limbs_avx512.c); f32, bf16, f16, Q8_0 and MLX 8-bit run the AVX2 kernels (512-bit
+// versions of the dense rows were slower from memory on Zen 4, bf16 16 vs 20 GB/s on one core).
 // int8-activation products: the AVX2 kernels' structure (four rows share each block of x) with
 // vpdpbusd, which multiplies unsigned by signed bytes and sums four products into a 32-bit lane
 // without saturation, in one instruction instead of vpmaddubsw + vpmaddwd (+ vpabsb/vpsignb):
@@ -25,50 +24,15 @@ TI float hsum512(__m512 v) {
     return mk_hsum(s);
 }
 
-// ---- exact Q4_0: a block's 16 dequantized values as a table -----------------------------------
-//
-// vpermps looks up 16 nibbles at once (it reads only the low 4 bits of each index, so the low
-// nibble needs no mask), which replaces the mask, the int-to-float conversion and the -8 term
-// of the AVX2 kernel. The table holds exactly the reference's values d * (q - 8).
+// ---- exact products ----------------------------------------------------------------------------
 
-/// Q4_0: 16 bytes hold elements 0..15 (low nibbles) and 16..31 (high), in order.
-TI void q4_0_exact_group(const uint8_t *row, int64_t rb, int nr, const float *x, int64_t nb, float *dots) {
-    const __m512 levels = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
-    __m512 acc[4], acc2[4];
-    for (int i = 0; i < 4; i++) acc[i] = acc2[i] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        __m512 x0 = _mm512_loadu_ps(x + b * MK_BLOCK), x1 = _mm512_loadu_ps(x + b * MK_BLOCK + 16);
-        if (b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * MK_Q4_0_BYTES);
-        for (int i = 0; i < nr; i++) {
-            const uint8_t *blk = row + i * rb + b * MK_Q4_0_BYTES;
-            __m512 table = _mm512_mul_ps(_mm512_broadcastss_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)blk))), levels);
-            __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2)));
-            acc[i] = _mm512_fmadd_ps(_mm512_permutexvar_ps(v, table), x0, acc[i]);
-            acc2[i] = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table), x1, acc2[i]);
-        }
-    }
-    for (int i = 0; i < nr; i++) dots[i] = hsum512(_mm512_add_ps(acc[i], acc2[i]));
-}
-
-TI void q4_0_exact_rows(const mk_matrix *w, const float *x, mk_out out, int64_t r0, int64_t r1) {
-    const int64_t rb = mk_row_bytes(w), nb = w->cols / MK_BLOCK;
-    const uint8_t *base = (const uint8_t *)w->data;
-    float dots[4];
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-        q4_0_exact_group(base + r * rb, rb, 4, x, nb, dots);
-        for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
-    }
-    for (; r < r1; r++) {
-        q4_0_exact_group(base + r * rb, rb, 1, x, nb, dots);
-        mk_store(out, r, dots[0]);
-    }
-}
-
+/// Exact rows: the 4-bit formats on int8 limbs of x (mk_matvec_limbs_avx512.c), the others on the
+/// AVX2 kernels (512-bit dense rows were measured slower from memory on Zen 4).
 T void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     switch (w->format) {
-    case MK_FORMAT_Q4_0: q4_0_exact_rows(w, x, out, r0, r1); break;
-    default: mk_rows_avx2(w, x, sv, out, r0, r1); break;      // f32, bf16, f16, Q8_0, MLX
+    case MK_FORMAT_Q4_0: mk_rows_q4_0_limbs(w, x, sv, out, r0, r1); break;
+    case MK_FORMAT_MLX4: mk_rows_mlx4_limbs(w, x, sv, out, r0, r1); break;
+    default: mk_rows_avx2(w, x, sv, out, r0, r1); break;      // f32, bf16, f16, Q8_0, MLX 8-bit
     }
 }
 

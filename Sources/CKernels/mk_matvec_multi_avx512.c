@@ -8,7 +8,7 @@
 // (4 vectors x 4 accumulators stay in registers); the instructions are 256-bit.
 //
 // Covered: f32, bf16, f16 (any precision: they have no int8 path) and exact MLX 8-bit. Q8_0,
-// Q4_0, exact MLX 4-bit (its AVX-512 kernel is mk_matvec_mlx4_limbs_avx512.c) and the
+// Q4_0, exact MLX 4-bit (its AVX-512 kernel is mk_matvec_limbs_avx512.c) and the
 // int8-activation products keep the per-vector loop over 16-row slices.
 #if defined(__x86_64__)
 #include "mk_avx2.h"
@@ -185,7 +185,7 @@ TI void mlx8_rows_multi(const mk_matrix *w, const float *x, const mk_scratch_vie
 int mk_multi_supported(const mk_matrix *w, int32_t precision) {
     switch (w->format) {
     case MK_FORMAT_F32: case MK_FORMAT_BF16: case MK_FORMAT_F16: return 1;
-    // Exact MLX 4-bit runs its own single-vector kernel (mk_matvec_mlx4_limbs_avx512.c) per vector.
+    // Exact MLX 4-bit runs its own single-vector kernel (mk_matvec_limbs_avx512.c) per vector.
     case MK_FORMAT_MLX8: return precision == MK_PRECISION_EXACT;
     default: return 0;
     }

@@ -250,15 +250,15 @@ extension WeightFormat {
     }
 }
 
-/// The exact MLX 4-bit kernel of the AVX-512 path (vpdpbusd on three int8 limbs of x, per 8 columns
-/// x = d / 2^16 * (a1 * 2^16 + a2 * 2^8 + a3)) against the scalar reference: every group size and scale
-/// type, ragged rows, columns that end inside a 128-column chunk, and
+/// The exact 4-bit kernels of the AVX-512 path (MLX 4-bit and Q4_0: vpdpbusd on three int8 limbs of
+/// x, per 8 columns x = d / 2^16 * (a1 * 2^16 + a2 * 2^8 + a3)) against the scalar reference: every
+/// group size and scale type, ragged rows, columns that end inside a 128-column chunk, and
 /// activations with zeros, tiny, subnormal and huge values.
-@Suite struct ExactMLX4KernelTests {
+@Suite struct ExactFourBitKernelTests {
     static let formats: [WeightFormat] = [
         .mlxAffine(bits: 4, groupSize: 32, scaleType: .f16), .mlxAffine(bits: 4, groupSize: 32, scaleType: .bf16),
         .mlxAffine(bits: 4, groupSize: 64, scaleType: .f32), .mlxAffine(bits: 4, groupSize: 64, scaleType: .f16),
-        .mlxAffine(bits: 4, groupSize: 128, scaleType: .bf16),
+        .mlxAffine(bits: 4, groupSize: 128, scaleType: .bf16), .q4_0,
     ]
 
     @Test(arguments: formats)
@@ -299,9 +299,9 @@ extension WeightFormat {
     /// largest |x| of its 8 columns): with x chosen so that the low bits matter (1 + k * 2^-23) and
     /// weights that do not cancel, the result must be as close to the reference as f32 summation
     /// allows (relative L2 below 1e-7; with the third limb dropped the test goes red).
-    @Test func lowBitsOfXAreKept() throws {
+    @Test(arguments: [WeightFormat.mlxAffine(bits: 4, groupSize: 32, scaleType: .f32), .q4_0])
+    func lowBitsOfXAreKept(format: WeightFormat) throws {
         var rng = SplitMix(seed: 31)
-        let format = WeightFormat.mlxAffine(bits: 4, groupSize: 32, scaleType: .f32)
         let rows = 9, cols = 256
         let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: false)
         let x: [Float] = (0..<cols).map { (c: Int) -> Float in
@@ -319,24 +319,24 @@ extension WeightFormat {
                 norm += scale[r] * scale[r]
             }
             let relative = (error / norm).squareRoot()
-            #expect(relative < 1e-7, "\(path): relative L2 error \(relative) against sum |w x|")
+            #expect(relative < 1e-7, "\(format) \(path): relative L2 error \(relative) against sum |w x|")
         }
     }
 
-    /// Lanes whose largest |x| is 127, so d = 1 and every x = N / 2^16 is held exactly: N at the ends
+    /// Lanes (8 columns: MLX 8l..8l+7, Q4_0 a block's 4j..4j+3 and 16+4j..16+4j+3) whose largest |x| is 127, so d = 1 and every x = N / 2^16 is held exactly: N at the ends
     /// of its range (±127 * 2^16) and with digits of -128 and 127 (0x8080, 0x7F7F, -0x7F80, ...). A
     /// wrong digit split (a byte read unsigned, a carry lost) moves a result by at least 2^-16 of a
     /// weight, far above the f32 rounding allowed here.
-    @Test func limbDigitsAtTheirEnds() throws {
+    @Test(arguments: [WeightFormat.mlxAffine(bits: 4, groupSize: 32, scaleType: .f32), .q4_0])
+    func limbDigitsAtTheirEnds(format: WeightFormat) throws {
         var rng = SplitMix(seed: 37)
-        let format = WeightFormat.mlxAffine(bits: 4, groupSize: 32, scaleType: .f32)
         let units: [Int32] = [127 << 16, -(127 << 16), 0x8080, -0x8080, 0x7F7F, -0x7F7F, 0x80, -0x80, 0x7F80, -0x7F80,
                               0x7E_FF7F, -0x7E_FF7F, 0x7E_8080, -0x7E_8080, 1, -1, 0xFF, 0x100, -0xFF, -0x100]
         for cols in [256, 96, 160] {
             let rows = 7
             let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: false)
             let x: [Float] = (0..<cols).map { (c: Int) -> Float in
-                if c % 8 == 0 { return c % 16 == 0 ? 127 : -127 }                  // each lane's max
+                if c % 4 == 0 { return c % 8 == 0 ? 127 : -127 }                    // each lane's max (both layouts)
                 return Float(units[(c * 7 + c / 8) % units.count]) * 0x1p-16
             }
             let reference = try product(t.matrix, x, path: .scalar)
@@ -345,7 +345,7 @@ extension WeightFormat {
                 let fast = try product(t.matrix, x, path: path)
                 for r in 0..<rows {
                     #expect(abs(Double(fast[r]) - Double(reference[r])) <= 1e-6 * scale[r],
-                            "\(path) [\(rows)x\(cols)] row \(r): \(fast[r]) vs \(reference[r])")
+                            "\(format) \(path) [\(rows)x\(cols)] row \(r): \(fast[r]) vs \(reference[r])")
                 }
             }
         }
@@ -353,9 +353,9 @@ extension WeightFormat {
 
     /// An infinity or NaN in x makes every row's result non-finite on every path (no path turns it
     /// into a finite number).
-    @Test func nonFiniteActivationsStayNonFinite() throws {
+    @Test(arguments: [WeightFormat.mlxAffine(bits: 4, groupSize: 64, scaleType: .f16), .q4_0])
+    func nonFiniteActivationsStayNonFinite(format: WeightFormat) throws {
         var rng = SplitMix(seed: 41)
-        let format = WeightFormat.mlxAffine(bits: 4, groupSize: 64, scaleType: .f16)
         let rows = 5, cols = 320
         let t = TestMatrix(rows: rows, cols: cols, format: format, rng: &rng, centered: false)
         for bad in [Float.infinity, -Float.infinity, Float.nan] {
@@ -363,7 +363,7 @@ extension WeightFormat {
             x[133] = bad
             for path in [KernelPath.scalar, .best] + simdPaths {
                 let y = try product(t.matrix, x, path: path)
-                #expect(y.allSatisfy { !$0.isFinite }, "\(path) with \(bad) at column 133: \(y)")
+                #expect(y.allSatisfy { !$0.isFinite }, "\(format) \(path) with \(bad) at column 133: \(y)")
             }
         }
     }
