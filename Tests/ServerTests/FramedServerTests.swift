@@ -105,7 +105,8 @@ import Testing
         // 40 s of audio sent as fast as the server takes it, and nothing read.
         let packets = try TestAudio.packets(TestAudio.tone(seconds: 2))
         for _ in 0..<20 { for p in packets { try client.send(.audio, payload: p) } }
-        #expect(eventually(10) { server.statistics.snapshot.frames == 500 })
+        // ~3 s alone in a debug build; the whole suite on two cores has taken more than 10 s.
+        #expect(eventually(60) { server.statistics.snapshot.frames == 500 })
         let stats = server.statistics.snapshot
         #expect(stats.droppedAudioMessages > 100)
         // What was queued stayed bounded: bytes out well below 500 packets' worth.
