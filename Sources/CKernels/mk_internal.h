@@ -162,6 +162,9 @@ void mk_prepare_int8_limbs(const float *x, int64_t cols, int8_t *out);
 void mk_rows_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_prepare_q4_0_limbs(const float *x, int64_t cols, int8_t *out);
 void mk_rows_q4_0_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_prepare_int8_limb1(const int8_t *xq, const float *xd, int64_t cols, int q4_0_order, int8_t *out);
+void mk_rows_i8_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
+void mk_rows_i8_q4_0_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 void mk_rows_i8_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1);
 #endif
 #if defined(__aarch64__)

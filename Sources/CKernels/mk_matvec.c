@@ -184,9 +184,15 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
     }
 }
 
-static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv, mk_quantize_fn quantize) {
+static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv, int path) {
     int64_t nb = w->cols / MK_BLOCK;
-    quantize(x, nb, sv.xq, sv.xd, sv.qsum);
+    table_for(path < 0 ? MK_PATH_BEST : path)->quantize(x, nb, sv.xq, sv.xd, sv.qsum);
+#if defined(__x86_64__)
+    // The AVX-512 4-bit kernels read xq as one limb in their layout (mk_matvec_limbs_avx512.c).
+    if ((w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_Q4_0) &&
+        (path < 0 ? mk_path_available(MK_PATH_AVX512) : table_for(path) == &avx512_table))
+        mk_prepare_int8_limb1(sv.xq, sv.xd, w->cols, w->format == MK_FORMAT_Q4_0, sv.xlimbs);
+#endif
     // Lane corrections for the AVX2 and AVX-512 kernels (lane l covers bytes 4l..4l+3 of a block):
     // Q4_0 multiplies the raw nibbles q, so subtracts 8 * xq; AVX2 MLX8 multiplies q - 128, so
     // adds 128 * xq; AVX-512 Q8_0 multiplies q + 128 as unsigned bytes (vpdpbusd), so subtracts 128 * xq.
@@ -214,7 +220,7 @@ static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv,
 /// `path` < 0: for rows on any path (mk_matvec_prepare).
 static void prepare(const mk_matrix *w, const float *x, mk_scratch *scratch, int32_t precision, int path) {
     mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
-    if (precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) prepare_int8(w, x, sv, table_for(path < 0 ? MK_PATH_BEST : path)->quantize);
+    if (precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) prepare_int8(w, x, sv, path);
     else prepare_exact(w, x, sv, path);
 }
 

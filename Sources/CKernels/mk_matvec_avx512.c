@@ -9,9 +9,10 @@
 // vpdpbusd, which multiplies unsigned by signed bytes and sums four products into a 32-bit lane
 // without saturation, in one instruction instead of vpmaddubsw + vpmaddwd (+ vpabsb/vpsignb):
 //   Q8_0   signed q is fed as q + 128 (xor 0x80); the lane corrections (-128 * xq) start the sum.
-//   Q4_0   the raw nibbles; the lane corrections (-8 * xq) start the sum.
 //   MLX8   q is unsigned already: no correction at all.
-// MLX4 int8 runs the AVX2 pair kernel (its vpdpbusd version was 10 % slower from memory on Zen 4).
+// Q4_0 and MLX4 int8 run the 4-bit limb kernels with one limb, xq (mk_matvec_limbs_avx512.c: four
+// Q4_0 blocks or 128 MLX columns per 64-byte vector; one core, in cache, Q4_0 24 -> 29 GB/s and
+// MLX4 g32 31 -> 44 GB/s against the 256-bit kernels they replaced).
 // Integer sums are exact, so results equal mk_rows_i8_scalar's up to the order of float sums.
 #if defined(__x86_64__)
 #include "mk_avx2.h"
@@ -36,26 +37,19 @@ T void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view 
     }
 }
 
-// ---- int8 activations: GGUF Q8_0 and Q4_0 -----------------------------------------------------
+// ---- int8 activations: GGUF Q8_0 ----------------------------------------------------------------
 
-/// 16 bytes of nibbles as 32 bytes: low nibbles of bytes 0..15, then high nibbles of bytes 0..15.
-TI __m256i nibbles(const uint8_t *p) {
-    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(0x0F));
-}
-
-TI void gguf_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view *sv, int64_t nb, int is_q8, float *dots) {
+TI void q8_0_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view *sv, int64_t nb, float *dots) {
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-    const int64_t bb = is_q8 ? MK_Q8_0_BYTES : MK_Q4_0_BYTES;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int64_t b = 0; b < nb; b++) {
         __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
         __m256 xd = _mm256_set1_ps(sv->xd[b]);
         __m256i k = _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
-        if (is_q8 || b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * bb);
+        mk_prefetch_next_group(row, rb, nr, b * MK_Q8_0_BYTES);
         for (int i = 0; i < nr; i++) {
-            const uint8_t *blk = row + i * rb + b * bb;
-            __m256i q = is_q8 ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip) : nibbles(blk + 2);
+            const uint8_t *blk = row + i * rb + b * MK_Q8_0_BYTES;
+            __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
             __m256i dot = _mm256_dpbusd_epi32(k, q, xq);
             acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(mk_bcast_block_scale(blk), xd), _mm256_cvtepi32_ps(dot), acc[i]);
         }
@@ -63,22 +57,22 @@ TI void gguf_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view
     for (int i = 0; i < nr; i++) dots[i] = mk_hsum(acc[i]);
 }
 
-TI void gguf_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int is_q8) {
+TI void q8_0_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     const int64_t rb = mk_row_bytes(w), nb = w->cols / MK_BLOCK;
     const uint8_t *base = (const uint8_t *)w->data;
     float dots[4];
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4) {
-        gguf_group(base + r * rb, rb, 4, sv, nb, is_q8, dots);
+        q8_0_group(base + r * rb, rb, 4, sv, nb, dots);
         for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
     }
     for (; r < r1; r++) {
-        gguf_group(base + r * rb, rb, 1, sv, nb, is_q8, dots);
+        q8_0_group(base + r * rb, rb, 1, sv, nb, dots);
         mk_store(out, r, dots[0]);
     }
 }
 
-// ---- int8 activations: MLX affine 4- and 8-bit -------------------------------------------------
+// ---- int8 activations: MLX affine 8-bit -------------------------------------------------
 
 /// MLX 8-bit: q is unsigned, so vpdpbusd takes it as it is (no correction).
 TI void mlx8_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *sv, int stype, float *dots) {
@@ -119,8 +113,8 @@ TI void mlx8_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int
 
 T void mk_rows_i8_avx512(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     switch (w->format) {
-    case MK_FORMAT_Q8_0: gguf_rows(w, sv, out, r0, r1, 1); break;
-    case MK_FORMAT_Q4_0: gguf_rows(w, sv, out, r0, r1, 0); break;
+    case MK_FORMAT_Q8_0: q8_0_rows(w, sv, out, r0, r1); break;
+    case MK_FORMAT_Q4_0: mk_rows_i8_q4_0_limbs(w, x, sv, out, r0, r1); break;
     case MK_FORMAT_MLX8:
         switch (w->scale_type) {
         case MK_SCALE_F16: mlx8_rows(w, sv, out, r0, r1, MK_SCALE_F16); break;
@@ -128,9 +122,7 @@ T void mk_rows_i8_avx512(const mk_matrix *w, const float *x, const mk_scratch_vi
         default: mlx8_rows(w, sv, out, r0, r1, MK_SCALE_F32); break;
         }
         break;
-    case MK_FORMAT_MLX4:
-        mk_rows_i8_avx2(w, x, sv, out, r0, r1);     // a vpdpbusd version measured 10 % slower from memory
-        break;
+    case MK_FORMAT_MLX4: mk_rows_i8_mlx4_limbs(w, x, sv, out, r0, r1); break;
     default:
         mk_rows_avx512(w, x, sv, out, r0, r1);      // formats without an int8 path stay exact
         break;

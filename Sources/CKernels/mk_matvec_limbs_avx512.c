@@ -21,7 +21,8 @@
 // that also holds the huge one's product). Non-finite x make their lane NaN.
 //
 // Q4_0 (below) uses the same limbs with its own column order, and the -8 of its codes as exact integer
-// lane sums. Measured on Zen 4, one core, in cache: MLX 4-bit g32 12.2 GB/s (bf16 slices) -> 27 GB/s;
+// lane sums. With int8 activations both kernels run with one limb, the quantized x itself
+// (mk_prepare_int8_limb1): 2 `vpdpbusd` per 128 weights. Measured on Zen 4, one core, in cache: MLX 4-bit g32 12.2 GB/s (bf16 slices) -> 27 GB/s;
 // Q4_0 11.0 (a vpermps table of d (q - 8)) -> 15.7 GB/s (Docs/PERFORMANCE.md).
 //
 // Per MLX row, as the other MLX kernels: sum_g scale_g * sum(q x) + bias_g * sum(x), the bias term from
@@ -105,6 +106,33 @@ TL void mk_prepare_q4_0_limbs(const float *x, int64_t cols, int8_t *out) {
     }
 }
 
+/// The int8-activation x (xq and xd per 32-block, from the path's quantizer) in the layout above
+/// as the one limb the int8 kernels read: lane l's bytes in its format's column order, its d the
+/// xd of its block (a lane's 8 columns lie in one 32-block in both orders), and for Q4_0 its -8 *
+/// sum of xq. Columns past `cols` in the last 128 are zero.
+TL void mk_prepare_int8_limb1(const int8_t *xq, const float *xd, int64_t cols, int q4_0_order, int8_t *out) {
+    for (int64_t c0 = 0; c0 < cols; c0 += 128) {
+        int8_t *chunk = out + c0 / 128 * MK_LIMB_CHUNK_BYTES;
+        float *dv = (float *)(chunk + 384);
+        int32_t *cv = (int32_t *)(chunk + 448);
+        for (int l = 0; l < 16; l++) {
+            // the lane's first column of its low-nibble half and of its high-nibble half, and the step
+            const int64_t first = q4_0_order ? c0 + 32 * (l / 4) + 4 * (l % 4) : c0 + 8 * l;
+            const int64_t second = q4_0_order ? first + 16 : first + 1, step = q4_0_order ? 1 : 2;
+            int32_t sum = 0;
+            for (int j = 0; j < 4; j++) {
+                const int64_t a = first + step * j, b = second + step * j;
+                const int8_t qa = a < cols ? xq[a] : 0, qb = b < cols ? xq[b] : 0;
+                chunk[4 * l + j] = qa;
+                chunk[64 + 4 * l + j] = qb;
+                sum += qa + qb;
+            }
+            dv[l] = first < cols ? xd[first / MK_BLOCK] : 0.0f;
+            cv[l] = -8 * sum;
+        }
+    }
+}
+
 /// MLX scales g..g+n-1 (n <= 16; the other lanes read as 0), as floats.
 TLI __m512 limbs_scales16(const void *p, int type, int64_t g, int64_t n) {
     __mmask16 m = (__mmask16)((1u << n) - 1u);
@@ -121,7 +149,7 @@ TLI float limbs_hsum512(__m512 v) {
 }
 
 /// `nr` rows (1..4) from row r.
-TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *xl, const float *xsum, int stype, float *dots) {
+TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *xl, const float *xsum, int stype, int limbs, float *dots) {
     const int64_t rb = w->cols / 2, groups = w->cols / w->group_size, chunks = (w->cols + 127) / 128;
     const int gs = w->group_size, gpc = 128 / gs;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
@@ -140,15 +168,15 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
             const int64_t n = groups - g0 < 16 ? groups - g0 : 16;
             const __m512 xs = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), xsum + g0);
             for (int i = 0; i < nr; i++) {
-                sc[i] = _mm512_mul_ps(limbs_scales16(w->scales, stype, (r + i) * groups + g0, n), _mm512_set1_ps(0x1p-16f));
+                sc[i] = _mm512_mul_ps(limbs_scales16(w->scales, stype, (r + i) * groups + g0, n), _mm512_set1_ps(limbs == 3 ? 0x1p-16f : 1.0f));
                 acc[i] = _mm512_fmadd_ps(limbs_scales16(w->biases, stype, (r + i) * groups + g0, n), xs, acc[i]);
             }
         }
         const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(g0 - g_base)), lane_group);
         const int8_t *xc = xl + c * MK_LIMB_CHUNK_BYTES;
         const __m512i e1 = _mm512_loadu_si512(xc), o1 = _mm512_loadu_si512(xc + 64);
-        const __m512i e2 = _mm512_loadu_si512(xc + 128), o2 = _mm512_loadu_si512(xc + 192);
-        const __m512i e3 = _mm512_loadu_si512(xc + 256), o3 = _mm512_loadu_si512(xc + 320);
+        const __m512i e2 = limbs == 3 ? _mm512_loadu_si512(xc + 128) : e1, o2 = limbs == 3 ? _mm512_loadu_si512(xc + 192) : o1;
+        const __m512i e3 = limbs == 3 ? _mm512_loadu_si512(xc + 256) : e1, o3 = limbs == 3 ? _mm512_loadu_si512(xc + 320) : o1;
         const __m512 dv = _mm512_loadu_ps((const float *)(xc + 384));
         const int64_t left = rb - c * 64;
         const int full = left >= 64;      // a masked byte load costs more than a plain one on Zen 4
@@ -159,24 +187,26 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
             const __m512i lo = _mm512_and_si512(v, low4);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
             __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e1), hi, o1);
-            t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e2), hi, o2);
-            t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e3), hi, o3);
+            if (limbs == 3) {
+                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e2), hi, o2);
+                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e3), hi, o3);
+            }
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(_mm512_permutexvar_ps(idx, sc[i]), dv), acc[i]);
         }
     }
     for (int i = 0; i < nr; i++) dots[i] = limbs_hsum512(acc[i]);
 }
 
-TLI void mlx4_limbs_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int stype) {
+TLI void mlx4_limbs_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int stype, int limbs) {
     const int8_t *xl = sv->xlimbs;
     float dots[4];
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4) {
-        mlx4_limbs_group(w, r, 4, xl, sv->xsum, stype, dots);
+        mlx4_limbs_group(w, r, 4, xl, sv->xsum, stype, limbs, dots);
         for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
     }
     for (; r < r1; r++) {
-        mlx4_limbs_group(w, r, 1, xl, sv->xsum, stype, dots);
+        mlx4_limbs_group(w, r, 1, xl, sv->xsum, stype, limbs, dots);
         mk_store(out, r, dots[0]);
     }
 }
@@ -185,9 +215,19 @@ TLI void mlx4_limbs_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out o
 TL void mk_rows_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     (void)x;
     switch (w->scale_type) {
-    case MK_SCALE_F16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F16); break;
-    case MK_SCALE_BF16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_BF16); break;
-    default: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F32); break;
+    case MK_SCALE_F16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F16, 3); break;
+    case MK_SCALE_BF16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_BF16, 3); break;
+    default: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F32, 3); break;
+    }
+}
+
+/// MLX 4-bit rows with int8 activations: one limb, the quantized x (mk_prepare_int8_limb1).
+TL void mk_rows_i8_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
+    (void)x;
+    switch (w->scale_type) {
+    case MK_SCALE_F16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F16, 1); break;
+    case MK_SCALE_BF16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_BF16, 1); break;
+    default: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F32, 1); break;
     }
 }
 #endif
@@ -201,7 +241,7 @@ TL void mk_rows_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_
 // of every q from the prepared lane sums), then y += t * d_block * d_lane / 2^16.
 
 /// `nr` rows (1..4) from `row` (row pitch rb), `nb` blocks.
-TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, const int8_t *xl, float *dots) {
+TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, const int8_t *xl, int limbs, float *dots) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     // word l (< 16) of a piece's first 64 bytes: the d of block l / 4 (byte offset 18 (l / 4))
     const __m512i d_words = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -212,8 +252,8 @@ TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, co
     for (int64_t c = 0; c < chunks; c++) {
         const int8_t *xc = xl + c * MK_LIMB_CHUNK_BYTES;
         const __m512i e1 = _mm512_loadu_si512(xc), o1 = _mm512_loadu_si512(xc + 64);
-        const __m512i e2 = _mm512_loadu_si512(xc + 128), o2 = _mm512_loadu_si512(xc + 192);
-        const __m512i e3 = _mm512_loadu_si512(xc + 256), o3 = _mm512_loadu_si512(xc + 320);
+        const __m512i e2 = limbs == 3 ? _mm512_loadu_si512(xc + 128) : e1, o2 = limbs == 3 ? _mm512_loadu_si512(xc + 192) : o1;
+        const __m512i e3 = limbs == 3 ? _mm512_loadu_si512(xc + 256) : e1, o3 = limbs == 3 ? _mm512_loadu_si512(xc + 320) : o1;
         const __m512 dv = _mm512_loadu_ps((const float *)(xc + 384));
         const __m512i cv = _mm512_loadu_si512(xc + 448);
         const int64_t at = c * 4 * MK_Q4_0_BYTES, blocks = nb - 4 * c < 4 ? nb - 4 * c : 4;
@@ -235,8 +275,10 @@ TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, co
             const __m512i lo = _mm512_and_si512(v, low4);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
             __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e1), hi, o1);
-            t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e2), hi, o2);
-            t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e3), hi, o3);
+            if (limbs == 3) {
+                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e2), hi, o2);
+                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e3), hi, o3);
+            }
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(t, cv)), _mm512_mul_ps(dw, dv), acc[i]);
         }
     }
@@ -244,19 +286,29 @@ TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, co
 }
 
 /// Exact Q4_0 rows (the caller checks the format and the AVX-512 path).
-TL void mk_rows_q4_0_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
-    (void)x;
+TLI void q4_0_limbs_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int limbs) {
     const int64_t rb = mk_row_bytes(w), nb = w->cols / MK_BLOCK;
     const uint8_t *base = (const uint8_t *)w->data;
     float dots[4];
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4) {
-        q4_0_limbs_group(base + r * rb, rb, 4, nb, sv->xlimbs, dots);
+        q4_0_limbs_group(base + r * rb, rb, 4, nb, sv->xlimbs, limbs, dots);
         for (int i = 0; i < 4; i++) mk_store(out, r + i, dots[i]);
     }
     for (; r < r1; r++) {
-        q4_0_limbs_group(base + r * rb, rb, 1, nb, sv->xlimbs, dots);
+        q4_0_limbs_group(base + r * rb, rb, 1, nb, sv->xlimbs, limbs, dots);
         mk_store(out, r, dots[0]);
     }
+}
+/// Exact Q4_0 rows (the caller checks the format and the AVX-512 path).
+TL void mk_rows_q4_0_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
+    (void)x;
+    q4_0_limbs_rows(w, sv, out, r0, r1, 3);
+}
+
+/// Q4_0 rows with int8 activations: one limb, the quantized x (mk_prepare_int8_limb1).
+TL void mk_rows_i8_q4_0_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
+    (void)x;
+    q4_0_limbs_rows(w, sv, out, r0, r1, 1);
 }
 #endif
