@@ -66,12 +66,13 @@ TI void dense_rows(const mk_matrix *w, const float *x, mk_out out, int64_t r0, i
 // ---- GGUF Q8_0 and Q4_0: `nr` rows (1 or 4) at a time ---------------------------------------
 
 TI void q8_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, int64_t nb, float *dots) {
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     for (int64_t b = 0; b < nb; b++) {
         const float *xb = x + b * MK_BLOCK;
         __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
         __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
-        mk_prefetch_next_group(row, rb, nr, b * MK_Q8_0_BYTES);
+        mk_prefetch_rows(ahead, rb, nr, b * MK_Q8_0_BYTES);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * MK_Q8_0_BYTES;
             __m256 s = _mm256_mul_ps(f32i(s8x8(blk + 2)), x0);
@@ -85,6 +86,7 @@ TI void q8_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, int64
 }
 
 TI void q4_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, const float *m8, int64_t nb, float *dots) {
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     const __m256i low = _mm256_set1_epi32(0x0F);
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     for (int64_t b = 0; b < nb; b++) {
@@ -92,7 +94,7 @@ TI void q4_0_group(const uint8_t *row, int64_t rb, int nr, const float *x, const
         __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
         __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
         __m256 start = _mm256_loadu_ps(m8 + 8 * b);
-        if (b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * MK_Q4_0_BYTES);
+        if (b % 3 == 0) mk_prefetch_rows(ahead, rb, nr, b * MK_Q4_0_BYTES);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * MK_Q4_0_BYTES;
             __m256i w0 = u8x8(blk + 2), w1 = u8x8(blk + 10);       // bytes 0..7 and 8..15
@@ -130,6 +132,7 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const float *xv, const 
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     for (int64_t g = 0; g < groups; g++) {
         __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
@@ -138,7 +141,7 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const float *xv, const 
             const float *xb = xv + b * MK_BLOCK;   // MLX4: x reordered evens, then odds per 32 (xp)
             __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + (is4 ? 16 : 8));
             __m256 x2 = _mm256_loadu_ps(xb + (is4 ? 8 : 16)), x3 = _mm256_loadu_ps(xb + 24);
-            if (b % (is4 ? 4 : 2) == 0) mk_prefetch_next_group(row, rb, nr, b * (is4 ? 16 : 32));
+            if (b % (is4 ? 4 : 2) == 0) mk_prefetch_rows(ahead, rb, nr, b * (is4 ? 16 : 32));
             for (int i = 0; i < nr; i++) {
                 if (is4) {
                     const uint8_t *p = row + i * rb + b * 16;

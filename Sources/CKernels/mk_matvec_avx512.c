@@ -40,13 +40,14 @@ T void mk_rows_avx512(const mk_matrix *w, const float *x, const mk_scratch_view 
 // ---- int8 activations: GGUF Q8_0 ----------------------------------------------------------------
 
 TI void q8_0_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view *sv, int64_t nb, float *dots) {
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int64_t b = 0; b < nb; b++) {
         __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
         __m256 xd = _mm256_set1_ps(sv->xd[b]);
         __m256i k = _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
-        mk_prefetch_next_group(row, rb, nr, b * MK_Q8_0_BYTES);
+        mk_prefetch_rows(ahead, rb, nr, b * MK_Q8_0_BYTES);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * MK_Q8_0_BYTES;
             __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
@@ -79,6 +80,7 @@ TI void mlx8_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     for (int64_t g = 0; g < groups; g++) {
         __m256 s[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
@@ -86,7 +88,7 @@ TI void mlx8_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
             const int64_t b = g * bpg + k;
             __m256 xd = _mm256_set1_ps(sv->xd[b]);
             __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
-            if (b % 2 == 0) mk_prefetch_next_group(row, rb, nr, b * 32);
+            if (b % 2 == 0) mk_prefetch_rows(ahead, rb, nr, b * 32);
             for (int i = 0; i < nr; i++) {
                 __m256i q = _mm256_loadu_si256((const __m256i *)(row + i * rb + b * 32));
                 __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, xq);

@@ -27,13 +27,14 @@ TI __m256i nibbles(const uint8_t *p) {
 // ---- GGUF Q8_0 and Q4_0 -----------------------------------------------------------------------
 
 TI void gguf_group(const uint8_t *row, int64_t rb, int nr, const mk_scratch_view *sv, int64_t nb, int is_q8, float *dots) {
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     const int64_t bb = is_q8 ? MK_Q8_0_BYTES : MK_Q4_0_BYTES;
     for (int64_t b = 0; b < nb; b++) {
         __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
         __m256 xd = _mm256_set1_ps(sv->xd[b]);
         __m256i k = is_q8 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
-        if (is_q8 || b % 3 == 0) mk_prefetch_next_group(row, rb, nr, b * bb);
+        if (is_q8 || b % 3 == 0) mk_prefetch_rows(ahead, rb, nr, b * bb);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = row + i * rb + b * bb;
             __m256i dot;
@@ -92,6 +93,7 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size, nb = w->cols / MK_BLOCK;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     if (bpg == 1) {
         int64_t b = 0;
         // Eight groups' scales per row at a time, spread to each pair's [s_b x4 | s_b+1 x4] by
@@ -103,7 +105,7 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
                 __m256i xe, xo;
                 __m256 xd;
                 mlx4_pair_x(sv, b + p, &xe, &xo, &xd);
-                if (p % 4 == 0) mk_prefetch_next_group(row, rb, nr, (b + p) * 16);
+                if (p % 4 == 0) mk_prefetch_rows(ahead, rb, nr, (b + p) * 16);
                 const __m256i spread = _mm256_setr_epi32(p, p, p, p, p + 1, p + 1, p + 1, p + 1);
                 for (int i = 0; i < nr; i++) {
                     __m256 dot = mlx4_pair_dot(row + i * rb + (b + p) * 16, xe, xo);
@@ -116,7 +118,7 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
             __m256i xe, xo;
             __m256 xd;
             mlx4_pair_x(sv, b, &xe, &xo, &xd);
-            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
+            if (b % 4 == 0) mk_prefetch_rows(ahead, rb, nr, b * 16);
             for (int i = 0; i < nr; i++) {
                 __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
                 const int64_t gi = (r + i) * groups + b;
@@ -142,7 +144,7 @@ TI void mlx4_pairs(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view 
             __m256i xe, xo;
             __m256 xd;
             mlx4_pair_x(sv, b, &xe, &xo, &xd);
-            if (b % 4 == 0) mk_prefetch_next_group(row, rb, nr, b * 16);
+            if (b % 4 == 0) mk_prefetch_rows(ahead, rb, nr, b * 16);
             for (int i = 0; i < nr; i++) {
                 __m256 dot = mlx4_pair_dot(row + i * rb + b * 16, xe, xo);
                 s[i] = _mm256_fmadd_ps(dot, xd, s[i]);
@@ -156,6 +158,7 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *
     const int64_t rb = mk_row_bytes(w), groups = w->cols / w->group_size;
     const int bpg = w->group_size / MK_BLOCK;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     if (is4) {
@@ -169,7 +172,7 @@ TI void mlx_group(const mk_matrix *w, int64_t r, int nr, const mk_scratch_view *
                 // q in 0..255 is multiplied as q - 128; the lane corrections add 128 * xq back.
                 __m256i xq = _mm256_loadu_si256((const __m256i *)(sv->xq + b * MK_BLOCK));
                 __m256i kv = _mm256_loadu_si256((const __m256i *)((const int32_t *)sv->kvec + 8 * b));
-                if (b % 2 == 0) mk_prefetch_next_group(row, rb, nr, b * 32);
+                if (b % 2 == 0) mk_prefetch_rows(ahead, rb, nr, b * 32);
                 for (int i = 0; i < nr; i++) {
                     __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(row + i * rb + b * 32)), flip);
                     __m256i dot = _mm256_add_epi32(dot_s8s8(q, xq), kv);

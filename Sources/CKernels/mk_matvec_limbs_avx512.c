@@ -153,6 +153,7 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
     const int64_t rb = w->cols / 2, groups = w->cols / w->group_size, chunks = (w->cols + 127) / 128;
     const int gs = w->group_size, gpc = 128 / gs;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     // lane l covers columns 8l..8l+7 of the chunk: group (8l) / gs within it
     const __m512i lane_group = _mm512_srli_epi32(_mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120),
@@ -181,7 +182,7 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
         const int64_t left = rb - c * 64;
         const int full = left >= 64;      // a masked byte load costs more than a plain one on Zen 4
         const __mmask64 m = full ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
-        mk_prefetch_next_group(row, rb, nr, c * 64);
+        mk_prefetch_rows(ahead, rb, nr, c * 64);
         for (int i = 0; i < nr; i++) {
             const __m512i v = full ? _mm512_loadu_si512(row + i * rb + c * 64) : _mm512_maskz_loadu_epi8(m, row + i * rb + c * 64);
             const __m512i lo = _mm512_and_si512(v, low4);
@@ -242,6 +243,7 @@ TL void mk_rows_i8_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scrat
 
 /// `nr` rows (1..4) from `row` (row pitch rb), `nb` blocks.
 TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, const int8_t *xl, int limbs, float *dots) {
+    const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     // word l (< 16) of a piece's first 64 bytes: the d of block l / 4 (byte offset 18 (l / 4))
     const __m512i d_words = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -257,8 +259,8 @@ TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, co
         const __m512 dv = _mm512_loadu_ps((const float *)(xc + 384));
         const __m512i cv = _mm512_loadu_si512(xc + 448);
         const int64_t at = c * 4 * MK_Q4_0_BYTES, blocks = nb - 4 * c < 4 ? nb - 4 * c : 4;
-        mk_prefetch_next_group(row, rb, nr, at);
-        mk_prefetch_next_group(row, rb, nr, at + 64);
+        mk_prefetch_rows(ahead, rb, nr, at);
+        mk_prefetch_rows(ahead, rb, nr, at + 64);
         for (int i = 0; i < nr; i++) {
             const uint8_t *p = row + i * rb + at;
             uint8_t tail[4 * MK_Q4_0_BYTES];
