@@ -111,6 +111,17 @@ static const mk_kernel_table *table_for(int path) {
 
 // ---- preparation of x ------------------------------------------------------------------------
 
+/// Whether rows on `path` (-1: any path) read x's int8 limbs: the AVX-512 4-bit kernels
+/// (mk_matvec_limbs_avx512.c).
+static int reads_limbs(int path) {
+#if defined(__x86_64__)
+    return path < 0 ? mk_path_available(MK_PATH_AVX512) : table_for(path) == &avx512_table;
+#else
+    (void)path;
+    return 0;
+#endif
+}
+
 /// MLX exact path: the f32 sum of x over each group (summed in double, four partial sums per
 /// group so the additions do not wait on each other), for bias * sum(x).
 static void prepare_group_sums(const mk_matrix *w, const float *x, mk_scratch_view sv) {
@@ -142,9 +153,8 @@ static void prepare_group_sums_int8(const mk_matrix *w, mk_scratch_view sv) {
 static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv, int path) {
     switch (w->format) {
     case MK_FORMAT_Q4_0: {
-        int limbs = 0;
+        const int limbs = reads_limbs(path);
 #if defined(__x86_64__)
-        limbs = path < 0 ? mk_path_available(MK_PATH_AVX512) : table_for(path) == &avx512_table;
         if (limbs) mk_prepare_q4_0_limbs(x, w->cols, sv.xlimbs);
 #endif
         if (path < 0 || !limbs) {
@@ -158,9 +168,8 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
         break;
     }
     case MK_FORMAT_MLX4: {
-        int limbs = 0;
+        const int limbs = reads_limbs(path);
 #if defined(__x86_64__)
-        limbs = path < 0 ? mk_path_available(MK_PATH_AVX512) : table_for(path) == &avx512_table;
         if (limbs) mk_prepare_int8_limbs(x, w->cols, sv.xlimbs);
 #endif
         if (path < 0 || !limbs) {
@@ -189,8 +198,7 @@ static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv,
     table_for(path < 0 ? MK_PATH_BEST : path)->quantize(x, nb, sv.xq, sv.xd, sv.qsum);
 #if defined(__x86_64__)
     // The AVX-512 4-bit kernels read xq as one limb in their layout (mk_matvec_limbs_avx512.c).
-    if ((w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_Q4_0) &&
-        (path < 0 ? mk_path_available(MK_PATH_AVX512) : table_for(path) == &avx512_table))
+    if ((w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_Q4_0) && reads_limbs(path))
         mk_prepare_int8_limb1(sv.xq, sv.xd, w->cols, w->format == MK_FORMAT_Q4_0, sv.xlimbs);
 #endif
     // Lane corrections for the AVX2 and AVX-512 kernels (lane l covers bytes 4l..4l+3 of a block):

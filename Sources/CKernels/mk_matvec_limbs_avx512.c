@@ -148,13 +148,36 @@ TLI float limbs_hsum512(__m512 v) {
     return mk_hsum(s);
 }
 
+/// One 128-column piece of x's limbs: limb k of the low- and of the high-nibble columns (limbs 2
+/// and 3 are read only with three limbs).
+typedef struct { __m512i lo[3], hi[3]; } limb_piece;
+
+TLI limb_piece limbs_load(const int8_t *xc, int limbs) {
+    limb_piece p;
+    for (int k = 0; k < 3; k++) {
+        p.lo[k] = k < limbs ? _mm512_loadu_si512(xc + 128 * k) : _mm512_setzero_si512();
+        p.hi[k] = k < limbs ? _mm512_loadu_si512(xc + 128 * k + 64) : _mm512_setzero_si512();
+    }
+    return p;
+}
+
+/// 64 bytes of packed nibbles times a piece of x's limbs: per 32-bit lane the exact integer sum of
+/// q N over its 8 columns (three limbs, as ((S1 << 8) + S2) << 8 + S3) or of q xq (one limb).
+TLI __m512i limbs_lane_sums(__m512i v, const limb_piece *x, int limbs) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+    __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, x->lo[0]), hi, x->hi[0]);
+    for (int k = 1; k < limbs; k++)
+        t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, x->lo[k]), hi, x->hi[k]);
+    return t;
+}
+
 /// `nr` rows (1..4) from row r.
 TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *xl, const float *xsum, int stype, int limbs, float *dots) {
     const int64_t rb = w->cols / 2, groups = w->cols / w->group_size, chunks = (w->cols + 127) / 128;
     const int gs = w->group_size, gpc = 128 / gs;
     const uint8_t *row = (const uint8_t *)w->data + r * rb;
     const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
-    const __m512i low4 = _mm512_set1_epi8(0x0F);
     // lane l covers columns 8l..8l+7 of the chunk: group (8l) / gs within it
     const __m512i lane_group = _mm512_srli_epi32(_mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120),
                                                  gs == 32 ? 5 : gs == 64 ? 6 : 7);
@@ -175,9 +198,7 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
         }
         const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(g0 - g_base)), lane_group);
         const int8_t *xc = xl + c * MK_LIMB_CHUNK_BYTES;
-        const __m512i e1 = _mm512_loadu_si512(xc), o1 = _mm512_loadu_si512(xc + 64);
-        const __m512i e2 = limbs == 3 ? _mm512_loadu_si512(xc + 128) : e1, o2 = limbs == 3 ? _mm512_loadu_si512(xc + 192) : o1;
-        const __m512i e3 = limbs == 3 ? _mm512_loadu_si512(xc + 256) : e1, o3 = limbs == 3 ? _mm512_loadu_si512(xc + 320) : o1;
+        const limb_piece xp = limbs_load(xc, limbs);
         const __m512 dv = _mm512_loadu_ps((const float *)(xc + 384));
         const int64_t left = rb - c * 64;
         const int full = left >= 64;      // a masked byte load costs more than a plain one on Zen 4
@@ -185,13 +206,7 @@ TLI void mlx4_limbs_group(const mk_matrix *w, int64_t r, int nr, const int8_t *x
         mk_prefetch_rows(ahead, rb, nr, c * 64);
         for (int i = 0; i < nr; i++) {
             const __m512i v = full ? _mm512_loadu_si512(row + i * rb + c * 64) : _mm512_maskz_loadu_epi8(m, row + i * rb + c * 64);
-            const __m512i lo = _mm512_and_si512(v, low4);
-            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-            __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e1), hi, o1);
-            if (limbs == 3) {
-                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e2), hi, o2);
-                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e3), hi, o3);
-            }
+            const __m512i t = limbs_lane_sums(v, &xp, limbs);
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(_mm512_permutexvar_ps(idx, sc[i]), dv), acc[i]);
         }
     }
@@ -244,7 +259,6 @@ TL void mk_rows_i8_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scrat
 /// `nr` rows (1..4) from `row` (row pitch rb), `nb` blocks.
 TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, const int8_t *xl, int limbs, float *dots) {
     const uint8_t *ahead = row + mk_prefetch_ahead(rb);     // rows to prefetch
-    const __m512i low4 = _mm512_set1_epi8(0x0F);
     // word l (< 16) of a piece's first 64 bytes: the d of block l / 4 (byte offset 18 (l / 4))
     const __m512i d_words = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                              27, 27, 27, 27, 18, 18, 18, 18, 9, 9, 9, 9, 0, 0, 0, 0);
@@ -253,9 +267,7 @@ TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, co
     const int64_t chunks = (nb + 3) / 4;
     for (int64_t c = 0; c < chunks; c++) {
         const int8_t *xc = xl + c * MK_LIMB_CHUNK_BYTES;
-        const __m512i e1 = _mm512_loadu_si512(xc), o1 = _mm512_loadu_si512(xc + 64);
-        const __m512i e2 = limbs == 3 ? _mm512_loadu_si512(xc + 128) : e1, o2 = limbs == 3 ? _mm512_loadu_si512(xc + 192) : o1;
-        const __m512i e3 = limbs == 3 ? _mm512_loadu_si512(xc + 256) : e1, o3 = limbs == 3 ? _mm512_loadu_si512(xc + 320) : o1;
+        const limb_piece xp = limbs_load(xc, limbs);
         const __m512 dv = _mm512_loadu_ps((const float *)(xc + 384));
         const __m512i cv = _mm512_loadu_si512(xc + 448);
         const int64_t at = c * 4 * MK_Q4_0_BYTES, blocks = nb - 4 * c < 4 ? nb - 4 * c : 4;
@@ -274,13 +286,7 @@ TLI void q4_0_limbs_group(const uint8_t *row, int64_t rb, int nr, int64_t nb, co
             v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 2 + 2 * MK_Q4_0_BYTES)), 2);
             v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 2 + 3 * MK_Q4_0_BYTES)), 3);
             const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_words, _mm512_loadu_si512(p))));
-            const __m512i lo = _mm512_and_si512(v, low4);
-            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-            __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, e1), hi, o1);
-            if (limbs == 3) {
-                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e2), hi, o2);
-                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(t, 8), lo, e3), hi, o3);
-            }
+            const __m512i t = limbs_lane_sums(v, &xp, limbs);
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(t, cv)), _mm512_mul_ps(dw, dv), acc[i]);
         }
     }
