@@ -227,24 +227,25 @@ TLI void mlx4_limbs_rows(const mk_matrix *w, const mk_scratch_view *sv, mk_out o
     }
 }
 
+/// The rows with the scale type as a constant.
+TLI void mlx4_limbs_rows_any_scale(const mk_matrix *w, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1, int limbs) {
+    switch (w->scale_type) {
+    case MK_SCALE_F16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F16, limbs); break;
+    case MK_SCALE_BF16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_BF16, limbs); break;
+    default: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F32, limbs); break;
+    }
+}
+
 /// Exact MLX 4-bit rows (the caller checks the format and the AVX-512 path).
 TL void mk_rows_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     (void)x;
-    switch (w->scale_type) {
-    case MK_SCALE_F16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F16, 3); break;
-    case MK_SCALE_BF16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_BF16, 3); break;
-    default: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F32, 3); break;
-    }
+    mlx4_limbs_rows_any_scale(w, sv, out, r0, r1, 3);
 }
 
 /// MLX 4-bit rows with int8 activations: one limb, the quantized x (mk_prepare_int8_limb1).
 TL void mk_rows_i8_mlx4_limbs(const mk_matrix *w, const float *x, const mk_scratch_view *sv, mk_out out, int64_t r0, int64_t r1) {
     (void)x;
-    switch (w->scale_type) {
-    case MK_SCALE_F16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F16, 1); break;
-    case MK_SCALE_BF16: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_BF16, 1); break;
-    default: mlx4_limbs_rows(w, sv, out, r0, r1, MK_SCALE_F32, 1); break;
-    }
+    mlx4_limbs_rows_any_scale(w, sv, out, r0, r1, 1);
 }
 #endif
 
