@@ -148,16 +148,16 @@ static void prepare_group_sums_int8(const mk_matrix *w, mk_scratch_view sv) {
     }
 }
 
-/// `path` the rows will run on, or -1 for any (mk_matvec_prepare): the 4-bit formats prepare x's
-/// limbs for the AVX-512 kernels and what the other kernels read for the others, only what the path reads.
-static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv, int path) {
+/// The 4-bit formats prepare x's limbs where `limbs` (the AVX-512 kernels read them) and what the
+/// other kernels read where `others`: only what the path that runs the rows reads.
+static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv, int limbs, int others) {
+    (void)limbs;                 // read on x86-64 only
     switch (w->format) {
     case MK_FORMAT_Q4_0: {
-        const int limbs = reads_limbs(path);
 #if defined(__x86_64__)
         if (limbs) mk_prepare_q4_0_limbs(x, w->cols, sv.xlimbs);
 #endif
-        if (path < 0 || !limbs) {
+        if (others) {
             // The -8 of every nibble, as a vector that starts each block's lane sums.
             float *m8 = sv.kvec;
             for (int64_t b = 0; b < w->cols / MK_BLOCK; b++) {
@@ -168,11 +168,10 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
         break;
     }
     case MK_FORMAT_MLX4: {
-        const int limbs = reads_limbs(path);
 #if defined(__x86_64__)
         if (limbs) mk_prepare_int8_limbs(x, w->cols, sv.xlimbs);
 #endif
-        if (path < 0 || !limbs) {
+        if (others) {
             // A byte holds elements 2k (low nibble) and 2k+1 (high): x reordered to match, per 32
             // values (16 bytes): evens, then odds.
             for (int64_t c = 0; c < w->cols; c += 32) {
@@ -193,18 +192,19 @@ static void prepare_exact(const mk_matrix *w, const float *x, mk_scratch_view sv
     }
 }
 
-static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv, int path) {
+/// `limbs` and `others` as for prepare_exact (they matter to the 4-bit formats only).
+static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv, int path, int limbs, int others) {
+    (void)limbs;
     int64_t nb = w->cols / MK_BLOCK;
     table_for(path < 0 ? MK_PATH_BEST : path)->quantize(x, nb, sv.xq, sv.xd, sv.qsum);
 #if defined(__x86_64__)
     // The AVX-512 4-bit kernels read xq as one limb in their layout (mk_matvec_limbs_avx512.c).
-    if ((w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_Q4_0) && reads_limbs(path))
-        mk_prepare_int8_limb1(sv.xq, sv.xd, w->cols, w->format == MK_FORMAT_Q4_0, sv.xlimbs);
+    if ((w->format == MK_FORMAT_MLX4 || w->format == MK_FORMAT_Q4_0) && limbs) mk_prepare_int8_limb1(sv.xq, sv.xd, w->cols, w->format == MK_FORMAT_Q4_0, sv.xlimbs);
 #endif
     // Lane corrections for the AVX2 and AVX-512 kernels (lane l covers bytes 4l..4l+3 of a block):
     // Q4_0 multiplies the raw nibbles q, so subtracts 8 * xq; AVX2 MLX8 multiplies q - 128, so
     // adds 128 * xq; AVX-512 Q8_0 multiplies q + 128 as unsigned bytes (vpdpbusd), so subtracts 128 * xq.
-    if (w->format == MK_FORMAT_Q4_0 || w->format == MK_FORMAT_MLX8 || w->format == MK_FORMAT_Q8_0) {
+    if ((w->format == MK_FORMAT_Q4_0 && others) || w->format == MK_FORMAT_MLX8 || w->format == MK_FORMAT_Q8_0) {
         int32_t factor = w->format == MK_FORMAT_Q4_0 ? -8 : w->format == MK_FORMAT_MLX8 ? 128 : -128;
         int32_t *k = sv.kvec;
         for (int64_t b = 0; b < nb; b++) {
@@ -212,7 +212,7 @@ static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv,
             for (int l = 0; l < 8; l++) k[8 * b + l] = factor * (qb[4 * l] + qb[4 * l + 1] + qb[4 * l + 2] + qb[4 * l + 3]);
         }
     }
-    if (w->format == MK_FORMAT_MLX4) {
+    if (w->format == MK_FORMAT_MLX4 && others) {
         // 16 bytes hold elements 2k (low nibbles) and 2k+1 (high): evens first, then odds.
         for (int64_t b = 0; b < nb; b++) {
             const int8_t *qb = sv.xq + b * MK_BLOCK;
@@ -228,8 +228,9 @@ static void prepare_int8(const mk_matrix *w, const float *x, mk_scratch_view sv,
 /// `path` < 0: for rows on any path (mk_matvec_prepare).
 static void prepare(const mk_matrix *w, const float *x, mk_scratch *scratch, int32_t precision, int path) {
     mk_scratch_view sv = mk_scratch_split(scratch, w->cols);
-    if (precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) prepare_int8(w, x, sv, path);
-    else prepare_exact(w, x, sv, path);
+    const int limbs = reads_limbs(path), others = path < 0 || !limbs;
+    if (precision == MK_PRECISION_INT8 && mk_format_has_i8(w->format)) prepare_int8(w, x, sv, path, limbs, others);
+    else prepare_exact(w, x, sv, limbs, others);
 }
 
 void mk_quantize_activations(const float *x, int64_t blocks, int8_t *xq, float *xd, int32_t *qsum, int path) {

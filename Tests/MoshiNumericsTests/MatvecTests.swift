@@ -323,8 +323,9 @@ extension WeightFormat {
         }
     }
 
-    /// Lanes (8 columns: MLX 8l..8l+7, Q4_0 a block's 4j..4j+3 and 16+4j..16+4j+3) whose largest |x| is 127, so d = 1 and every x = N / 2^16 is held exactly: N at the ends
-    /// of its range (±127 * 2^16) and with digits of -128 and 127 (0x8080, 0x7F7F, -0x7F80, ...). A
+    /// Lanes (8 columns: MLX 8l..8l+7, Q4_0 a block's 4j..4j+3 and 16+4j..16+4j+3) whose largest
+    /// |x| is 127, so d = 1 and every x = N / 2^16 is held exactly: N at the ends of its range
+    /// (±127 * 2^16) and with digits of -128 and 127 (0x8080, 0x7F7F, -0x7F80, ...). A
     /// wrong digit split (a byte read unsigned, a carry lost) moves a result by at least 2^-16 of a
     /// weight, far above the f32 rounding allowed here.
     @Test(arguments: [WeightFormat.mlxAffine(bits: 4, groupSize: 32, scaleType: .f32), .q4_0])
